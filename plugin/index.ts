@@ -1,13 +1,13 @@
-@external("env", "proxy_log")
-declare function proxy_log(level: u32, ptr: usize, len: usize): u32;
+// The module Envoy loads: the proxy-wasm ABI exports, with the LLM guard as the root context for
+// whatever root_id the host passes (Istio gives an empty one when the WasmPlugin has no pluginName).
+import { setRootContextFactory } from "./abi/registry";
+import { RootContext } from "./abi/context";
+import { GuardRoot } from "./filter/root";
 
-export function proxy_abi_version_0_2_1(): void {}
+export * from "./abi/exports";
 
-export function proxy_on_memory_allocate(size: usize): usize {
-  return heap.alloc(size);
+function makeRoot(id: u32): RootContext {
+  return new GuardRoot(id);
 }
 
-export function hello(): void {
-  const s = String.UTF8.encode("hello " + process.env.get("X"));
-  proxy_log(2, changetype<usize>(s), s.byteLength);
-}
+setRootContextFactory(makeRoot);

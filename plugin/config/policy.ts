@@ -1,0 +1,81 @@
+// The filter's configuration after validation: everything the request path needs, precompiled.
+import { PatternSet } from "../regex";
+import { HostRule, Authority } from "./hosts";
+
+export enum Uninspectable { Refuse, Allow, ScanRaw }
+
+/** Roles as bit flags, so "is this piece inspected" is one AND. */
+export namespace Role {
+  export const System: u32 = 1;
+  export const Developer: u32 = 2;
+  export const User: u32 = 4;
+  export const Assistant: u32 = 8;
+  export const Tool: u32 = 16;
+  export const ToolDefinition: u32 = 32;
+  export const All: u32 = 63;
+}
+
+export const ROLE_NAMES: string[] = ["system", "developer", "user", "assistant", "tool", "tool_definition"];
+
+export function roleFlag(name: string): u32 {
+  for (let i = 0; i < ROLE_NAMES.length; i++) {
+    if (ROLE_NAMES[i] == name) return <u32>1 << <u32>i;
+  }
+  return 0;
+}
+
+export class Provider {
+  hosts: HostRule[] = [];
+  keys: string[] = [];
+  authStyle: i32 = 0;
+  private nextKey: i32 = 0;
+
+  servesAuthority(a: Authority): bool {
+    for (let i = 0; i < this.hosts.length; i++) {
+      if (this.hosts[i].matches(a.host, a.port)) return true;
+    }
+    return false;
+  }
+
+  /** Keys are used in turn, one per request. */
+  takeKey(): string {
+    const key = this.keys[this.nextKey];
+    this.nextKey = (this.nextKey + 1) % this.keys.length;
+    return key;
+  }
+}
+
+export class GuardConfig {
+  host: string = "";
+  port: i32 = 443;
+  path: string = "/compatible-mode/v1/chat/completions";
+  model: string = "qwen-turbo";
+  apiKey: string = "";
+  cluster: string = "";
+  timeoutMs: u32 = 3000;
+}
+
+export class Policy {
+  providers: Provider[] = [];
+  deny: PatternSet | null = null;
+  allow: PatternSet | null = null;
+  inspectRoles: u32 = Role.All;
+  denyStatus: u32 = 403;
+  onUninspectable: Uninspectable = Uninspectable.Refuse;
+  maxBodyBytes: u32 = 1048576;
+  maxJsonDepth: i32 = 64;
+  logPrompts: bool = false;
+  guard: GuardConfig | null = null;
+
+  providerFor(a: Authority): Provider | null {
+    for (let i = 0; i < this.providers.length; i++) {
+      if (this.providers[i].servesAuthority(a)) return this.providers[i];
+    }
+    return null;
+  }
+
+  /** True when requests to providers need their bodies read at all. */
+  get inspectsBodies(): bool {
+    return this.deny != null || this.allow != null || this.guard != null;
+  }
+}

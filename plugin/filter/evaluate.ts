@@ -1,0 +1,101 @@
+// Decides what happens to a complete request body: forwarded, or refused with which reply.
+import { parseJson, JsonLimits } from "../json";
+import { extractPromptText, TextPiece } from "../inspect";
+import { Policy, Uninspectable, Role, roleFlag } from "../config/policy";
+import {
+  Refusal, deniedByPattern, notAllowedByPattern, invalidJson, invalidBody, jsonTooDeep, unsupportedBody, bodyTooLarge,
+} from "./replies";
+
+export class BodyVerdict {
+  refusal: Refusal | null = null;
+  /** Forwarded without inspection because the policy says so for bodies it can't read. */
+  passedUninspected: bool = false;
+  /** Why, for the log; never contains prompt text. */
+  reason: string = "";
+  /** The text piece that decided a deny, for debug logging when log_prompts is on. */
+  offendingText: string = "";
+}
+
+export function evaluateBody(policy: Policy, body: Uint8Array, contentType: string): BodyVerdict {
+  const limits = new JsonLimits();
+  limits.maxDepth = policy.maxJsonDepth;
+  const parsed = parseJson(body, limits);
+  if (parsed.value == null) {
+    if (parsed.error.startsWith("nesting deeper")) {
+      return uninspectable(policy, body, jsonTooDeep(policy.maxJsonDepth), "JSON nested too deep");
+    }
+    if (parsed.error.startsWith("more than")) {
+      return uninspectable(policy, body, bodyTooLarge(policy.maxBodyBytes), "JSON has too many values: " + parsed.error);
+    }
+    const refusal = looksLikeJson(body, contentType) ? invalidJson() : unsupportedBody();
+    return uninspectable(policy, body, refusal, "body is not valid JSON: " + parsed.error);
+  }
+  const extraction = extractPromptText(parsed.value!);
+  if (extraction.error.length > 0) {
+    return uninspectable(policy, body, invalidBody(extraction.error), "unexpected body shape: " + extraction.error);
+  }
+  return judgePieces(policy, extraction.pieces);
+}
+
+/** Applies deny patterns to every inspected piece, then allow patterns to every user piece. */
+export function judgePieces(policy: Policy, pieces: TextPiece[]): BodyVerdict {
+  const verdict = new BodyVerdict();
+  const deny = policy.deny;
+  if (deny != null) {
+    for (let i = 0; i < pieces.length; i++) {
+      const piece = pieces[i];
+      if ((roleFlag(piece.role) & policy.inspectRoles) == 0) continue;
+      const hit = deny.firstMatch(piece.text);
+      if (hit >= 0) {
+        verdict.refusal = deniedByPattern(policy.denyStatus);
+        verdict.reason = "deny_patterns[" + hit.toString() + "] matched a " + piece.role + " text";
+        verdict.offendingText = piece.text;
+        return verdict;
+      }
+    }
+  }
+  const allow = policy.allow;
+  if (allow != null && (policy.inspectRoles & Role.User) != 0) {
+    for (let i = 0; i < pieces.length; i++) {
+      const piece = pieces[i];
+      if (piece.role != "user") continue;
+      if (allow.firstMatch(piece.text) < 0) {
+        verdict.refusal = notAllowedByPattern(policy.denyStatus);
+        verdict.reason = "a user text matched none of allow_patterns";
+        verdict.offendingText = piece.text;
+        return verdict;
+      }
+    }
+  }
+  return verdict;
+}
+
+function uninspectable(policy: Policy, body: Uint8Array, refusal: Refusal, reason: string): BodyVerdict {
+  if (policy.onUninspectable == Uninspectable.Allow) {
+    const v = new BodyVerdict();
+    v.passedUninspected = true;
+    v.reason = reason;
+    return v;
+  }
+  if (policy.onUninspectable == Uninspectable.ScanRaw) {
+    const pieces: TextPiece[] = [new TextPiece("user", String.UTF8.decode(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)))];
+    const v = judgePieces(policy, pieces);
+    if (v.refusal != null) v.reason += " (raw scan: " + reason + ")";
+    return v;
+  }
+  const v = new BodyVerdict();
+  v.refusal = refusal;
+  v.reason = reason;
+  return v;
+}
+
+function looksLikeJson(body: Uint8Array, contentType: string): bool {
+  const ct = contentType.toLowerCase();
+  if (ct.startsWith("application/json") || ct.includes("+json")) return true;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d) continue;
+    return c == 0x7b || c == 0x5b;
+  }
+  return false;
+}

@@ -1,0 +1,14 @@
+// Counters visible in Envoy's /stats (Envoy strips the wasmcustom. prefix it adds).
+import { defineMetric, incrementMetric } from "../abi/host";
+import { MetricType } from "../abi/enums";
+
+export class GuardMetrics {
+  readonly requests: u32 = defineMetric(MetricType.Counter, "llm_guard.requests_total");
+  readonly inspected: u32 = defineMetric(MetricType.Counter, "llm_guard.requests_inspected");
+  readonly allowed: u32 = defineMetric(MetricType.Counter, "llm_guard.requests_allowed");
+  readonly deniedByPattern: u32 = defineMetric(MetricType.Counter, "llm_guard.requests_denied_by_pattern");
+  readonly refused: u32 = defineMetric(MetricType.Counter, "llm_guard.requests_refused_uninspectable");
+  readonly passedUninspected: u32 = defineMetric(MetricType.Counter, "llm_guard.requests_passed_uninspected");
+
+  count(id: u32): void { incrementMetric(id, 1); }
+}

@@ -1,0 +1,103 @@
+// Replies the filter sends itself: OpenAI's error shape, so SDKs show them well. They never carry
+// the prompt, the matched text or a key: only fixed messages chosen here.
+import { sendLocalResponse, HeaderPair } from "../abi/host";
+
+export class Refusal {
+  constructor(
+    public readonly status: u32,
+    public readonly type: string,
+    public readonly code: string,
+    public readonly message: string,
+  ) {}
+}
+
+export function deniedByPattern(status: u32): Refusal {
+  return new Refusal(status, "policy_violation", "denied_by_pattern",
+    "The request was blocked by the LLM egress policy: its content matched a deny pattern.");
+}
+
+export function notAllowedByPattern(status: u32): Refusal {
+  return new Refusal(status, "policy_violation", "not_allowed_by_pattern",
+    "The request was blocked by the LLM egress policy: a user message matched none of the allowed patterns.");
+}
+
+export function invalidJson(): Refusal {
+  return new Refusal(400, "invalid_request_error", "invalid_json",
+    "The request body is not valid JSON, so the LLM egress policy could not inspect it.");
+}
+
+export function invalidBody(detail: string): Refusal {
+  return new Refusal(400, "invalid_request_error", "invalid_body",
+    "The request body has an unexpected shape (" + detail + "), so the LLM egress policy could not inspect it.");
+}
+
+export function jsonTooDeep(limit: i32): Refusal {
+  return new Refusal(400, "invalid_request_error", "json_too_deep",
+    "The request body is nested deeper than " + limit.toString() + " levels, more than the LLM egress policy inspects.");
+}
+
+export function bodyTooLarge(limit: u32): Refusal {
+  return new Refusal(413, "invalid_request_error", "body_too_large",
+    "The request body is larger than " + limit.toString() + " bytes, more than the LLM egress policy inspects.");
+}
+
+export function unsupportedEncoding(): Refusal {
+  return new Refusal(415, "invalid_request_error", "unsupported_content_encoding",
+    "Compressed request bodies can't be inspected by the LLM egress policy; send the body uncompressed.");
+}
+
+export function unsupportedBody(): Refusal {
+  return new Refusal(415, "invalid_request_error", "unsupported_body",
+    "The request body is not JSON, so the LLM egress policy could not inspect it.");
+}
+
+export function guardUnavailable(): Refusal {
+  return new Refusal(503, "service_unavailable", "guard_unavailable",
+    "The LLM egress policy could not get a verdict from its guard model; the request was not sent.");
+}
+
+export function errorJson(r: Refusal): string {
+  return "{\"error\":{\"message\":" + jsonString(r.message) + ",\"type\":" + jsonString(r.type)
+    + ",\"param\":null,\"code\":" + jsonString(r.code) + "}}";
+}
+
+export function sendRefusal(r: Refusal): void {
+  const headers: HeaderPair[] = [
+    new HeaderPair("content-type", "application/json"),
+    new HeaderPair("x-llm-guard", r.code),
+  ];
+  sendLocalResponse(r.status, "llm_guard_" + r.code, errorJson(r), headers);
+}
+
+/** A JSON string literal for any text. */
+export function jsonString(s: string): string {
+  let out = "\"";
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    let esc = "";
+    if (c == 0x22) esc = "\\\"";
+    else if (c == 0x5c) esc = "\\\\";
+    else if (c == 0x0a) esc = "\\n";
+    else if (c == 0x0d) esc = "\\r";
+    else if (c == 0x09) esc = "\\t";
+    else if (c < 0x20 || (c >= 0xd800 && c <= 0xdfff && !isPairedSurrogate(s, i))) esc = "\\u" + hex4(c);
+    if (esc.length == 0) continue;
+    out += s.substring(start, i) + esc;
+    start = i + 1;
+  }
+  return out + s.substring(start) + "\"";
+}
+
+function isPairedSurrogate(s: string, i: i32): bool {
+  const c = s.charCodeAt(i);
+  if (c <= 0xdbff) return i + 1 < s.length && s.charCodeAt(i + 1) >= 0xdc00 && s.charCodeAt(i + 1) <= 0xdfff;
+  return i > 0 && s.charCodeAt(i - 1) >= 0xd800 && s.charCodeAt(i - 1) <= 0xdbff;
+}
+
+function hex4(c: i32): string {
+  const digits = "0123456789abcdef";
+  let out = "";
+  for (let shift = 12; shift >= 0; shift -= 4) out += digits.charAt((c >> shift) & 15);
+  return out;
+}

@@ -1,0 +1,47 @@
+// One per plugin configuration (any root_id): parses the config and makes a stream per request.
+import { RootContext, HttpContext } from "../abi/context";
+import { BufferType } from "../abi/enums";
+import { getBufferBytes, logError, logInfo, logWarn } from "../abi/host";
+import { parsePolicy } from "../config/parse";
+import { Policy } from "../config/policy";
+import { GuardMetrics } from "./metrics";
+import { GuardStream } from "./stream";
+
+function envLookup(name: string): string {
+  return process.env.has(name) ? process.env.get(name) : "";
+}
+
+export class GuardRoot extends RootContext {
+  policy: Policy | null = null;
+  metrics: GuardMetrics | null = null;
+
+  onConfigure(pluginConfigSize: u32): bool {
+    const bytes = pluginConfigSize > 0 ? getBufferBytes(BufferType.PluginConfiguration, 0, pluginConfigSize) : null;
+    if (bytes == null || bytes.byteLength == 0) {
+      logError("llm-guard: config rejected: pluginConfig is empty (expected a JSON object)");
+      return false;
+    }
+    const result = parsePolicy(Uint8Array.wrap(bytes), envLookup);
+    if (result.policy == null) {
+      logError("llm-guard: config rejected: " + result.error);
+      return false;
+    }
+    const policy = result.policy!;
+    this.policy = policy;
+    if (this.metrics == null) this.metrics = new GuardMetrics();
+    let hostCount = 0;
+    for (let i = 0; i < policy.providers.length; i++) hostCount += policy.providers[i].hosts.length;
+    logInfo("llm-guard: configured: " + policy.providers.length.toString() + " provider(s), " + hostCount.toString()
+      + " host(s), " + (policy.deny != null ? policy.deny!.size : 0).toString() + " deny and "
+      + (policy.allow != null ? policy.allow!.size : 0).toString() + " allow pattern(s)");
+    if (policy.guard != null) {
+      logWarn("llm-guard: intelligent_guard is configured but guard calls are not in this build yet: "
+        + "requests with a body to provider hosts are refused with 503 (fail-closed)");
+    }
+    return true;
+  }
+
+  createHttpContext(id: u32): HttpContext {
+    return new GuardStream(id, this);
+  }
+}

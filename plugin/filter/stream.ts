@@ -1,0 +1,136 @@
+// One per request: injects the provider key, buffers the body to its end, and lets the request go
+// on or answers it with a refusal. Envoy has already sent the request headers upstream once
+// onRequestHeaders returns Continue, but the body is held here until inspected, so a refused
+// request never completes upstream.
+import { HttpContext, RootContext } from "../abi/context";
+import { BufferType, MapType, HeadersAction, BodyAction } from "../abi/enums";
+import { getHeader, removeHeader, replaceHeader, getBufferBytes, logInfo, logDebug, logWarn } from "../abi/host";
+import { Policy, Provider, Uninspectable } from "../config/policy";
+import { parseAuthority } from "../config/hosts";
+import { CREDENTIAL_HEADERS, authHeaderName, authHeaderValue } from "../config/auth_style";
+import { GuardMetrics } from "./metrics";
+import { evaluateBody } from "./evaluate";
+import { Refusal, sendRefusal, bodyTooLarge, unsupportedEncoding, guardUnavailable } from "./replies";
+import { GuardRoot } from "./root";
+
+export class GuardStream extends HttpContext {
+  private inspecting: bool = false;
+  private finished: bool = false;
+  private bufferedSize: u32 = 0;
+  private authority: string = "";
+
+  constructor(id: u32, root: RootContext) {
+    super(id, root);
+  }
+
+  private get policy(): Policy | null { return changetype<GuardRoot>(this.root).policy; }
+  private get metrics(): GuardMetrics { return changetype<GuardRoot>(this.root).metrics!; }
+
+  onRequestHeaders(headerCount: u32, endOfStream: bool): u32 {
+    const policy = this.policy;
+    if (policy == null) return HeadersAction.Continue;
+    const authority = getHeader(MapType.HttpRequestHeaders, ":authority");
+    if (authority == null) return HeadersAction.Continue;
+    const provider = policy.providerFor(parseAuthority(authority));
+    if (provider == null) return HeadersAction.Continue;
+    this.authority = authority;
+    this.metrics.count(this.metrics.requests);
+    injectKey(provider);
+
+    if (!policy.inspectsBodies || endOfStream) return HeadersAction.Continue;
+    const encoding = getHeader(MapType.HttpRequestHeaders, "content-encoding");
+    if (encoding != null && encoding.trim().toLowerCase() != "identity" && encoding.trim().length > 0) {
+      if (policy.onUninspectable == Uninspectable.Allow) {
+        this.metrics.count(this.metrics.passedUninspected);
+        logInfo("llm-guard: forwarded a compressed body to " + authority + " uninspected (on_uninspectable: allow)");
+        return HeadersAction.Continue;
+      }
+      this.refuse(unsupportedEncoding(), "compressed body (content-encoding: " + encoding + ")");
+      return HeadersAction.StopIteration;
+    }
+    const length = getHeader(MapType.HttpRequestHeaders, "content-length");
+    if (length != null && declaredLengthExceeds(length, policy.maxBodyBytes)) {
+      this.refuse(bodyTooLarge(policy.maxBodyBytes), "content-length over max_body_bytes");
+      return HeadersAction.StopIteration;
+    }
+    this.inspecting = true;
+    return HeadersAction.Continue;
+  }
+
+  onRequestBody(bodySize: u32, endOfStream: bool): u32 {
+    if (!this.inspecting || this.finished) return BodyAction.Continue;
+    const policy = this.policy!;
+    this.bufferedSize = bodySize;
+    if (bodySize > policy.maxBodyBytes) {
+      this.refuse(bodyTooLarge(policy.maxBodyBytes), "body over max_body_bytes");
+      return BodyAction.StopIterationAndBuffer;
+    }
+    if (!endOfStream) return BodyAction.StopIterationAndBuffer;
+    return this.inspectBufferedBody() ? BodyAction.Continue : BodyAction.StopIterationAndBuffer;
+  }
+
+  onRequestTrailers(trailerCount: u32): u32 {
+    if (!this.inspecting || this.finished) return HeadersAction.Continue;
+    return this.inspectBufferedBody() ? HeadersAction.Continue : HeadersAction.StopIteration;
+  }
+
+  /** Returns true when the request may go on. */
+  private inspectBufferedBody(): bool {
+    const policy = this.policy!;
+    this.finished = true;
+    const bytes = this.bufferedSize > 0 ? getBufferBytes(BufferType.HttpRequestBody, 0, this.bufferedSize) : new ArrayBuffer(0);
+    const body = Uint8Array.wrap(bytes != null ? bytes! : new ArrayBuffer(0));
+    const contentType = getHeader(MapType.HttpRequestHeaders, "content-type");
+    this.metrics.count(this.metrics.inspected);
+    const verdict = evaluateBody(policy, body, contentType != null ? contentType! : "");
+    if (verdict.refusal != null) {
+      const refusal = verdict.refusal!;
+      if (refusal.type == "policy_violation") {
+        this.metrics.count(this.metrics.deniedByPattern);
+        logInfo("llm-guard: denied a request to " + this.authority + ": " + verdict.reason);
+        if (policy.logPrompts) logDebug("llm-guard: denied text: " + verdict.offendingText);
+        sendRefusal(refusal);
+      } else {
+        this.refuse(refusal, verdict.reason);
+      }
+      return false;
+    }
+    if (verdict.passedUninspected) {
+      this.metrics.count(this.metrics.passedUninspected);
+      logInfo("llm-guard: forwarded a body to " + this.authority + " uninspected (on_uninspectable: allow): " + verdict.reason);
+      return true;
+    }
+    if (policy.guard != null) {
+      logWarn("llm-guard: refused a request to " + this.authority + ": guard calls are not in this build yet");
+      sendRefusal(guardUnavailable());
+      return false;
+    }
+    this.metrics.count(this.metrics.allowed);
+    return true;
+  }
+
+  private refuse(refusal: Refusal, reason: string): void {
+    this.finished = true;
+    this.metrics.count(this.metrics.refused);
+    logInfo("llm-guard: refused a request to " + this.authority + " (" + refusal.code + "): " + reason);
+    sendRefusal(refusal);
+  }
+}
+
+function injectKey(provider: Provider): void {
+  for (let i = 0; i < CREDENTIAL_HEADERS.length; i++) removeHeader(MapType.HttpRequestHeaders, CREDENTIAL_HEADERS[i]);
+  replaceHeader(MapType.HttpRequestHeaders, authHeaderName(provider.authStyle), authHeaderValue(provider.authStyle, provider.takeKey()));
+}
+
+/** True when a content-length header declares more than `limit` bytes (or is not a number). */
+function declaredLengthExceeds(value: string, limit: u32): bool {
+  const v = value.trim();
+  if (v.length == 0 || v.length > 12) return v.length > 12;
+  let n: u64 = 0;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+    n = n * 10 + <u64>(c - 0x30);
+  }
+  return n > <u64>limit;
+}
