@@ -6,6 +6,7 @@ import { ConfigErrors, ObjectFields } from "./fields";
 import { parseHostRule } from "./hosts";
 import { parseAuthStyle } from "./auth_style";
 import { Policy, Provider, GuardConfig, Uninspectable, roleFlag } from "./policy";
+import { parseVerdictFormat } from "../guard/verdict";
 
 export class ConfigResult {
   constructor(public readonly policy: Policy | null, public readonly error: string) {}
@@ -79,16 +80,39 @@ function readPatterns(f: ObjectFields, name: string, errors: ConfigErrors): Patt
 function readGuard(g: ObjectFields, errors: ConfigErrors): GuardConfig {
   const guard = new GuardConfig();
   guard.host = g.string("host", "");
-  if (guard.host.length == 0 && !errors.failed) errors.add(g.pathOf("host"), "required");
+  if (guard.host.length == 0) errors.add(g.pathOf("host"), "required");
   guard.port = <i32>g.integer("port", 443, 1, 65535);
   guard.path = g.string("path", guard.path);
-  if (!guard.path.startsWith("/") && !errors.failed) errors.add(g.pathOf("path"), "must start with /");
+  if (!guard.path.startsWith("/")) errors.add(g.pathOf("path"), "must start with /");
   guard.model = g.string("model", guard.model);
   guard.apiKey = g.string("api_key", "");
-  if (guard.apiKey.length == 0 && !errors.failed) errors.add(g.pathOf("api_key"), "required");
+  if (guard.apiKey.length == 0) errors.add(g.pathOf("api_key"), "required");
+  else if (!isHeaderSafe(guard.apiKey)) errors.add(g.pathOf("api_key"), "contains characters not allowed in an HTTP header");
   guard.cluster = g.string("cluster", "");
-  guard.timeoutMs = <u32>g.integer("timeout_ms", 3000, 1, 60000);
   if (guard.cluster.length == 0) guard.cluster = "outbound|" + guard.port.toString() + "||" + guard.host;
+  guard.timeoutMs = <u32>g.integer("timeout_ms", 3000, 1, 60000);
+  guard.systemPrompt = g.string("system_prompt", guard.systemPrompt);
+  const format = g.string("verdict_format", "auto");
+  guard.verdictFormat = parseVerdictFormat(format);
+  if (guard.verdictFormat < 0) {
+    errors.add(g.pathOf("verdict_format"), "must be one of auto, json, llama_guard, qwen_guard, openai_moderation, got \"" + format + "\"");
+  }
+  const failMode = g.string("fail_mode", "closed");
+  if (failMode != "closed" && failMode != "open") errors.add(g.pathOf("fail_mode"), "must be closed or open, got \"" + failMode + "\"");
+  guard.failOpen = failMode == "open";
+  const controversial = g.string("controversial", "deny");
+  if (controversial != "deny" && controversial != "allow") {
+    errors.add(g.pathOf("controversial"), "must be deny or allow, got \"" + controversial + "\"");
+  }
+  guard.controversialDenies = controversial == "deny";
+  guard.exposeReason = g.boolean("expose_reason", false);
+  const c = g.object("cache");
+  if (c != null) {
+    guard.cache.enabled = c.boolean("enabled", true);
+    guard.cache.ttlSeconds = <u32>c.integer("ttl_seconds", 300, 1, 86400);
+    guard.cache.maxEntries = <u32>c.integer("max_entries", 1024, 1, 65536);
+    c.refuseUnknown();
+  }
   g.refuseUnknown();
   return guard;
 }
@@ -145,7 +169,7 @@ export function parsePolicy(configBytes: Uint8Array, env: EnvLookup): ConfigResu
   policy.logPrompts = f.boolean("log_prompts", false);
 
   const g = f.object("intelligent_guard");
-  if (g != null) policy.guard = readGuard(g!, errors);
+  if (g != null) policy.guard = readGuard(g, errors);
 
   f.refuseUnknown();
   checkHostsDistinct(policy, errors);

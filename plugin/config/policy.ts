@@ -1,6 +1,9 @@
 // The filter's configuration after validation: everything the request path needs, precompiled.
 import { PatternSet } from "../regex";
 import { HostRule, Authority } from "./hosts";
+import { VerdictFormat } from "../guard/verdict";
+import { CacheSettings } from "../guard/verdict_cache";
+import { DEFAULT_SYSTEM_PROMPT } from "../guard/guard_request";
 
 export enum Uninspectable { Refuse, Allow, ScanRaw }
 
@@ -51,8 +54,16 @@ export class GuardConfig {
   path: string = "/compatible-mode/v1/chat/completions";
   model: string = "qwen-turbo";
   apiKey: string = "";
+  /** Envoy cluster of the guard; Istio's name for the host unless overridden. */
   cluster: string = "";
   timeoutMs: u32 = 3000;
+  systemPrompt: string = DEFAULT_SYSTEM_PROMPT;
+  verdictFormat: i32 = VerdictFormat.Auto;
+  /** Fail-open forwards the request when the guard gives no verdict; the default refuses it. */
+  failOpen: bool = false;
+  controversialDenies: bool = true;
+  exposeReason: bool = false;
+  cache: CacheSettings = new CacheSettings();
 }
 
 export class Policy {

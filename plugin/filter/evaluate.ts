@@ -14,6 +14,8 @@ export class BodyVerdict {
   reason: string = "";
   /** The text piece that decided a deny, for debug logging when log_prompts is on. */
   offendingText: string = "";
+  /** The pieces that passed the patterns, for the guard to judge next. */
+  inspected: TextPiece[] = [];
 }
 
 export function evaluateBody(policy: Policy, body: Uint8Array, contentType: string): BodyVerdict {
@@ -40,11 +42,13 @@ export function evaluateBody(policy: Policy, body: Uint8Array, contentType: stri
 /** Applies deny patterns to every inspected piece, then allow patterns to every user piece. */
 export function judgePieces(policy: Policy, pieces: TextPiece[]): BodyVerdict {
   const verdict = new BodyVerdict();
+  for (let i = 0; i < pieces.length; i++) {
+    if ((roleFlag(pieces[i].role) & policy.inspectRoles) != 0) verdict.inspected.push(pieces[i]);
+  }
   const deny = policy.deny;
   if (deny != null) {
-    for (let i = 0; i < pieces.length; i++) {
-      const piece = pieces[i];
-      if ((roleFlag(piece.role) & policy.inspectRoles) == 0) continue;
+    for (let i = 0; i < verdict.inspected.length; i++) {
+      const piece = verdict.inspected[i];
       const hit = deny.firstMatch(piece.text);
       if (hit >= 0) {
         verdict.refusal = deniedByPattern(policy.denyStatus);
@@ -56,8 +60,8 @@ export function judgePieces(policy: Policy, pieces: TextPiece[]): BodyVerdict {
   }
   const allow = policy.allow;
   if (allow != null && (policy.inspectRoles & Role.User) != 0) {
-    for (let i = 0; i < pieces.length; i++) {
-      const piece = pieces[i];
+    for (let i = 0; i < verdict.inspected.length; i++) {
+      const piece = verdict.inspected[i];
       if (piece.role != "user") continue;
       if (allow.firstMatch(piece.text) < 0) {
         verdict.refusal = notAllowedByPattern(policy.denyStatus);

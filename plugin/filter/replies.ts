@@ -21,6 +21,11 @@ export function notAllowedByPattern(status: u32): Refusal {
     "The request was blocked by the LLM egress policy: a user message matched none of the allowed patterns.");
 }
 
+export function deniedByGuard(status: u32, reason: string): Refusal {
+  return new Refusal(status, "policy_violation", "denied_by_guard",
+    "The request was blocked by the LLM egress policy's guard model" + (reason.length > 0 ? ": " + reason : ".") );
+}
+
 export function invalidJson(): Refusal {
   return new Refusal(400, "invalid_request_error", "invalid_json",
     "The request body is not valid JSON, so the LLM egress policy could not inspect it.");

@@ -1,7 +1,8 @@
 // One per plugin configuration (any root_id): parses the config and makes a stream per request.
 import { RootContext, HttpContext } from "../abi/context";
 import { BufferType } from "../abi/enums";
-import { getBufferBytes, logError, logInfo, logWarn } from "../abi/host";
+import { getBufferBytes, logError, logInfo } from "../abi/host";
+import { GuardClient } from "../guard/guard_client";
 import { parsePolicy } from "../config/parse";
 import { Policy } from "../config/policy";
 import { GuardMetrics } from "./metrics";
@@ -14,6 +15,7 @@ function envLookup(name: string): string {
 export class GuardRoot extends RootContext {
   policy: Policy | null = null;
   metrics: GuardMetrics | null = null;
+  guard: GuardClient | null = null;
 
   onConfigure(pluginConfigSize: u32): bool {
     const bytes = pluginConfigSize > 0 ? getBufferBytes(BufferType.PluginConfiguration, 0, pluginConfigSize) : null;
@@ -34,9 +36,11 @@ export class GuardRoot extends RootContext {
     logInfo("llm-guard: configured: " + policy.providers.length.toString() + " provider(s), " + hostCount.toString()
       + " host(s), " + (policy.deny != null ? policy.deny!.size : 0).toString() + " deny and "
       + (policy.allow != null ? policy.allow!.size : 0).toString() + " allow pattern(s)");
-    if (policy.guard != null) {
-      logWarn("llm-guard: intelligent_guard is configured but guard calls are not in this build yet: "
-        + "requests with a body to provider hosts are refused with 503 (fail-closed)");
+    const guardConfig = policy.guard;
+    this.guard = guardConfig != null ? new GuardClient(guardConfig, this.metrics!) : null;
+    if (guardConfig != null) {
+      logInfo("llm-guard: guard " + guardConfig.host + guardConfig.path + " via cluster " + guardConfig.cluster
+        + ", timeout " + guardConfig.timeoutMs.toString() + " ms, fail_mode " + (guardConfig.failOpen ? "open" : "closed"));
     }
     return true;
   }

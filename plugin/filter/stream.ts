@@ -1,16 +1,19 @@
-// One per request: injects the provider key, buffers the body to its end, and lets the request go
-// on or answers it with a refusal. Envoy has already sent the request headers upstream once
-// onRequestHeaders returns Continue, but the body is held here until inspected, so a refused
-// request never completes upstream.
+// One per request: injects the provider key, buffers the body to its end, applies the patterns,
+// asks the guard, and lets the request go on or answers it with a refusal. Envoy has already sent
+// the request headers upstream once onRequestHeaders returns Continue, but the body is held here
+// until judged, so a refused request never completes upstream.
 import { HttpContext, RootContext } from "../abi/context";
 import { BufferType, MapType, HeadersAction, BodyAction } from "../abi/enums";
-import { getHeader, removeHeader, replaceHeader, getBufferBytes, logInfo, logDebug, logWarn } from "../abi/host";
+import { getHeader, removeHeader, replaceHeader, getBufferBytes, continueRequest, logInfo, logDebug, logWarn } from "../abi/host";
 import { Policy, Provider, Uninspectable } from "../config/policy";
 import { parseAuthority } from "../config/hosts";
 import { CREDENTIAL_HEADERS, authHeaderName, authHeaderValue } from "../config/auth_style";
+import { GuardQuestion } from "../guard/guard_client";
+import { Verdict, Decision } from "../guard/verdict";
+import { TextPiece } from "../inspect";
 import { GuardMetrics } from "./metrics";
 import { evaluateBody } from "./evaluate";
-import { Refusal, sendRefusal, bodyTooLarge, unsupportedEncoding, guardUnavailable } from "./replies";
+import { Refusal, sendRefusal, bodyTooLarge, unsupportedEncoding, guardUnavailable, deniedByGuard } from "./replies";
 import { GuardRoot } from "./root";
 
 export class GuardStream extends HttpContext {
@@ -18,13 +21,15 @@ export class GuardStream extends HttpContext {
   private finished: bool = false;
   private bufferedSize: u32 = 0;
   private authority: string = "";
+  private question: GuardQuestion | null = null;
 
   constructor(id: u32, root: RootContext) {
     super(id, root);
   }
 
-  private get policy(): Policy | null { return changetype<GuardRoot>(this.root).policy; }
-  private get metrics(): GuardMetrics { return changetype<GuardRoot>(this.root).metrics!; }
+  private get guardRoot(): GuardRoot { return changetype<GuardRoot>(this.root); }
+  private get policy(): Policy | null { return this.guardRoot.policy; }
+  private get metrics(): GuardMetrics { return this.guardRoot.metrics!; }
 
   onRequestHeaders(headerCount: u32, endOfStream: bool): u32 {
     const policy = this.policy;
@@ -39,7 +44,7 @@ export class GuardStream extends HttpContext {
 
     if (!policy.inspectsBodies || endOfStream) return HeadersAction.Continue;
     const encoding = getHeader(MapType.HttpRequestHeaders, "content-encoding");
-    if (encoding != null && encoding.trim().toLowerCase() != "identity" && encoding.trim().length > 0) {
+    if (encoding != null && encoding.trim().length > 0 && encoding.trim().toLowerCase() != "identity") {
       if (policy.onUninspectable == Uninspectable.Allow) {
         this.metrics.count(this.metrics.passedUninspected);
         logInfo("llm-guard: forwarded a compressed body to " + authority + " uninspected (on_uninspectable: allow)");
@@ -58,7 +63,8 @@ export class GuardStream extends HttpContext {
   }
 
   onRequestBody(bodySize: u32, endOfStream: bool): u32 {
-    if (!this.inspecting || this.finished) return BodyAction.Continue;
+    if (!this.inspecting) return BodyAction.Continue;
+    if (this.finished) return BodyAction.StopIterationAndBuffer;
     const policy = this.policy!;
     this.bufferedSize = bodySize;
     if (bodySize > policy.maxBodyBytes) {
@@ -66,23 +72,24 @@ export class GuardStream extends HttpContext {
       return BodyAction.StopIterationAndBuffer;
     }
     if (!endOfStream) return BodyAction.StopIterationAndBuffer;
-    return this.inspectBufferedBody() ? BodyAction.Continue : BodyAction.StopIterationAndBuffer;
+    return this.judgeBufferedBody() ? BodyAction.Continue : BodyAction.StopIterationAndBuffer;
   }
 
   onRequestTrailers(trailerCount: u32): u32 {
-    if (!this.inspecting || this.finished) return HeadersAction.Continue;
-    return this.inspectBufferedBody() ? HeadersAction.Continue : HeadersAction.StopIteration;
+    if (!this.inspecting) return HeadersAction.Continue;
+    if (this.finished) return HeadersAction.StopIteration;
+    return this.judgeBufferedBody() ? HeadersAction.Continue : HeadersAction.StopIteration;
   }
 
-  /** Returns true when the request may go on. */
-  private inspectBufferedBody(): bool {
+  /** Returns true when the request may go on now; false when it was refused or waits for the guard. */
+  private judgeBufferedBody(): bool {
     const policy = this.policy!;
     this.finished = true;
-    const bytes = this.bufferedSize > 0 ? getBufferBytes(BufferType.HttpRequestBody, 0, this.bufferedSize) : new ArrayBuffer(0);
-    const body = Uint8Array.wrap(bytes != null ? bytes! : new ArrayBuffer(0));
+    const bytes = this.bufferedSize > 0 ? getBufferBytes(BufferType.HttpRequestBody, 0, this.bufferedSize) : null;
+    const body = Uint8Array.wrap(bytes != null ? bytes : new ArrayBuffer(0));
     const contentType = getHeader(MapType.HttpRequestHeaders, "content-type");
     this.metrics.count(this.metrics.inspected);
-    const verdict = evaluateBody(policy, body, contentType != null ? contentType! : "");
+    const verdict = evaluateBody(policy, body, contentType != null ? contentType : "");
     if (verdict.refusal != null) {
       const refusal = verdict.refusal!;
       if (refusal.type == "policy_violation") {
@@ -100,13 +107,53 @@ export class GuardStream extends HttpContext {
       logInfo("llm-guard: forwarded a body to " + this.authority + " uninspected (on_uninspectable: allow): " + verdict.reason);
       return true;
     }
-    if (policy.guard != null) {
-      logWarn("llm-guard: refused a request to " + this.authority + ": guard calls are not in this build yet");
-      sendRefusal(guardUnavailable());
+    const guard = this.guardRoot.guard;
+    if (guard == null || verdict.inspected.length == 0) {
+      this.metrics.count(this.metrics.allowed);
+      return true;
+    }
+    return this.askGuard(verdict.inspected);
+  }
+
+  private askGuard(pieces: TextPiece[]): bool {
+    const q = this.guardRoot.guard!.ask(pieces, this.id);
+    if (q.immediate != null) return this.applyGuardVerdict(q.immediate!, q.fromCache);
+    this.question = q;
+    return false;
+  }
+
+  onHttpCallResponse(callId: u32, headerCount: u32, bodySize: u32, trailerCount: u32): void {
+    const q = this.question;
+    if (q == null || q.callId != callId) return;
+    this.question = null;
+    const verdict = this.guardRoot.guard!.readAnswer(q, headerCount, bodySize);
+    if (this.applyGuardVerdict(verdict, false)) continueRequest();
+  }
+
+  /** Acts on the guard's verdict; returns true when the request may go on. */
+  private applyGuardVerdict(verdict: Verdict, fromCache: bool): bool {
+    const config = this.policy!.guard!;
+    const source = fromCache ? " (cached verdict)" : "";
+    if (verdict.decision == Decision.Allow) {
+      this.metrics.count(this.metrics.allowed);
+      return true;
+    }
+    if (verdict.decision == Decision.Deny) {
+      this.metrics.count(this.metrics.deniedByGuard);
+      logInfo("llm-guard: the guard denied a request to " + this.authority + source + ": " + verdict.reason);
+      sendRefusal(deniedByGuard(this.policy!.denyStatus, config.exposeReason ? verdict.reason : ""));
       return false;
     }
-    this.metrics.count(this.metrics.allowed);
-    return true;
+    this.metrics.countGuardError(verdict.errorKind);
+    if (config.failOpen) {
+      this.metrics.count(this.metrics.guardFailOpen);
+      logWarn("llm-guard: no guard verdict (" + verdict.errorKind + ": " + verdict.reason + "); forwarded a request to "
+        + this.authority + " unchecked by the guard (fail_mode: open)");
+      return true;
+    }
+    logWarn("llm-guard: no guard verdict (" + verdict.errorKind + ": " + verdict.reason + "); refused a request to " + this.authority);
+    sendRefusal(guardUnavailable());
+    return false;
   }
 
   private refuse(refusal: Refusal, reason: string): void {
@@ -122,10 +169,10 @@ function injectKey(provider: Provider): void {
   replaceHeader(MapType.HttpRequestHeaders, authHeaderName(provider.authStyle), authHeaderValue(provider.authStyle, provider.takeKey()));
 }
 
-/** True when a content-length header declares more than `limit` bytes (or is not a number). */
+/** True when a content-length header declares more than `limit` bytes. */
 function declaredLengthExceeds(value: string, limit: u32): bool {
   const v = value.trim();
-  if (v.length == 0 || v.length > 12) return v.length > 12;
+  if (v.length > 12) return true;
   let n: u64 = 0;
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);

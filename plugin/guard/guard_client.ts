@@ -1,0 +1,78 @@
+// Asks the guard model for a verdict: from the cache when it can, else with an HTTP call through
+// Envoy. The answer arrives later on the root context; the stream passes it back here to read.
+import { httpCall, getHeader, getBufferBytes, HeaderPair } from "../abi/host";
+import { WasmResult, MapType, BufferType } from "../abi/enums";
+import { registerHttpCall } from "../abi/registry";
+import { TextPiece } from "../inspect";
+import { GuardConfig } from "../config/policy";
+import { GuardMetrics } from "../filter/metrics";
+import { guardRequestBody, guardRequestHeaders } from "./guard_request";
+import { Verdict, failure, readGuardAnswer } from "./verdict";
+import { VerdictCache } from "./verdict_cache";
+
+const MAX_GUARD_ANSWER_BYTES: u32 = 1 << 20;
+
+/** A question put to the guard: answered at once (cache hit, or the call couldn't start) or pending. */
+export class GuardQuestion {
+  immediate: Verdict | null = null;
+  fromCache: bool = false;
+  callId: u32 = 0;
+  cacheKey: string = "";
+  startedMs: i64 = 0;
+}
+
+export class GuardClient {
+  private readonly cache: VerdictCache;
+
+  constructor(private readonly config: GuardConfig, private readonly metrics: GuardMetrics) {
+    this.cache = new VerdictCache(config.cache, config.cluster + config.path);
+  }
+
+  ask(pieces: TextPiece[], streamId: u32): GuardQuestion {
+    const q = new GuardQuestion();
+    const body = String.UTF8.encode(guardRequestBody(this.config, pieces));
+    const now = Date.now();
+    q.cacheKey = this.cache.keyOf(body);
+    const cached = this.cache.lookup(q.cacheKey, now);
+    if (cached != null) {
+      this.metrics.count(this.metrics.guardCacheHits);
+      q.immediate = cached;
+      q.fromCache = true;
+      return q;
+    }
+    const headers: HeaderPair[] = guardRequestHeaders(this.config, body.byteLength);
+    const started = httpCall(this.config.cluster, headers, body, this.config.timeoutMs);
+    this.metrics.count(this.metrics.guardCalls);
+    if (started.status != WasmResult.Ok) {
+      q.immediate = failure("no_cluster", "could not call the guard through cluster " + this.config.cluster
+        + " (status " + started.status.toString() + "): is there a ServiceEntry for " + this.config.host + "?");
+      return q;
+    }
+    q.callId = started.callId;
+    q.startedMs = now;
+    registerHttpCall(started.callId, streamId);
+    return q;
+  }
+
+  /** Reads the answer to `q` (call inside onHttpCallResponse) and caches a real verdict. */
+  readAnswer(q: GuardQuestion, headerCount: u32, bodySize: u32): Verdict {
+    const now = Date.now();
+    const elapsed = now - q.startedMs;
+    this.metrics.recordGuardLatency(elapsed);
+    if (headerCount == 0) {
+      // Envoy reports every failed call the same way; the clock tells a timeout from a failure to connect.
+      if (elapsed + 20 >= <i64>this.config.timeoutMs) return failure("timeout", "the guard did not answer within " + this.config.timeoutMs.toString() + " ms");
+      return failure("connect_failure", "the guard call failed (connection refused, reset or no healthy upstream)");
+    }
+    const status = getHeader(MapType.HttpCallResponseHeaders, ":status");
+    if (status == null || status != "200") {
+      return failure("non_200", "the guard answered with status " + (status != null ? status : "none"));
+    }
+    if (bodySize > MAX_GUARD_ANSWER_BYTES) return failure("unparseable", "the guard's answer is larger than 1 MiB");
+    const bytes = bodySize > 0 ? getBufferBytes(BufferType.HttpCallResponseBody, 0, bodySize) : null;
+    if (bytes == null) return failure("unparseable", "the guard's answer has no body");
+    const verdict = readGuardAnswer(Uint8Array.wrap(bytes), this.config.verdictFormat, this.config.controversialDenies);
+    this.cache.store(q.cacheKey, verdict, now);
+    return verdict;
+  }
+}

@@ -1,0 +1,50 @@
+// Guard verdicts reused for the same guard request within a TTL, shared by all Envoy workers
+// through proxy-wasm shared data. Memory stays bounded: entries live in a fixed number of slots
+// (the ABI can't delete shared-data keys), a newer verdict overwrites whatever shared its slot.
+// Only allow/deny verdicts are stored, never errors.
+import { getSharedData, setSharedData } from "../abi/host";
+import { sha256Hex } from "../util/sha256";
+import { Verdict, Decision, allow, deny } from "./verdict";
+
+export class CacheSettings {
+  enabled: bool = true;
+  ttlSeconds: u32 = 300;
+  maxEntries: u32 = 1024;
+}
+
+export class VerdictCache {
+  constructor(private readonly settings: CacheSettings, private readonly namespace: string) {}
+
+  /** The cache key of a guard request: SHA-256 of the exact bytes we would send (model, prompt, text). */
+  keyOf(guardRequestBody: ArrayBuffer): string {
+    return sha256Hex(guardRequestBody);
+  }
+
+  private slotName(key: string): string {
+    const slot = <u32>I32.parseInt(key.substring(0, 8), 16) % this.settings.maxEntries;
+    return "llm_guard.verdicts." + this.namespace + "." + slot.toString();
+  }
+
+  lookup(key: string, nowMs: i64): Verdict | null {
+    if (!this.settings.enabled) return null;
+    const stored = getSharedData(this.slotName(key));
+    if (stored == null || stored.value.byteLength == 0) return null;
+    const text = String.UTF8.decode(stored.value);
+    // key \n expiry-ms \n A|D \n reason
+    const parts = text.split("\n", 4);
+    if (parts.length < 3 || parts[0] != key) return null;
+    const expiry = I64.parseInt(parts[1], 10);
+    if (expiry <= nowMs) return null;
+    const reason = parts.length > 3 ? parts[3] : "";
+    if (parts[2] == "A") return allow(reason);
+    if (parts[2] == "D") return deny(reason);
+    return null;
+  }
+
+  store(key: string, verdict: Verdict, nowMs: i64): void {
+    if (!this.settings.enabled || verdict.decision == Decision.Error) return;
+    const expiry = nowMs + <i64>this.settings.ttlSeconds * 1000;
+    const value = key + "\n" + expiry.toString() + "\n" + (verdict.decision == Decision.Allow ? "A" : "D") + "\n" + verdict.reason;
+    setSharedData(this.slotName(key), String.UTF8.encode(value), 0);
+  }
+}
