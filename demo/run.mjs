@@ -1,0 +1,235 @@
+#!/usr/bin/env node
+// The LLM egress guard in a real Envoy, in front of a local mock of OpenAI.
+//
+//   node demo/run.mjs            run a few requests, print what happened, exit
+//   node demo/run.mjs --serve    same, then keep running and print curl commands to try
+//   options: --port N (Envoy's listener port, default: a free one)
+//
+// Needs build/llm_guard.wasm (npx asc plugin/index.ts --target release) and .venv/bin/envoy
+// (or ENVOY_BIN). Uses only test/support/ and Node's standard library.
+import { existsSync } from 'node:fs';
+import { OTHER_HOST } from '../test/support/envoy_config.js';
+import { startEnvoy } from '../test/support/envoy_process.js';
+import { chatBody, send } from '../test/support/http_client.js';
+import { credentialsOf, startMockProvider } from '../test/support/mock_provider.js';
+import { ENVOY_BIN, WASM_PATH } from '../test/support/paths.js';
+
+const args = process.argv.slice(2);
+const serve = args.includes('--serve');
+const portArg = args.indexOf('--port');
+const fixedPort = portArg >= 0 ? Number(args[portArg + 1]) : 0;
+
+const PROVIDER = 'api.openai.com';
+const PROVIDER_KEY = 'sk-demo-4f1c9e27b8d35a60e1f2c3d4ab12abcd';
+
+// What an operator would put in the WasmPlugin's pluginConfig.
+const pluginConfig = {
+  hosts: [PROVIDER],
+  api_key: PROVIDER_KEY,
+  deny_patterns: [
+    '\\b(?:\\d{4}[ -]?){3}\\d{4}\\b', // credit card numbers
+    '(?i)password',
+    '账号', // "account number"
+  ],
+};
+
+/** `sk-…abcd`: enough to recognise a key, not enough to use it. @param {string} key */
+function mask(key) {
+  const bearer = /^Bearer\s+/i.exec(key);
+  const k = bearer ? key.slice(bearer[0].length) : key;
+  const shown = k.length > 10 ? `${k.slice(0, 3)}…${k.slice(-4)}` : '…';
+  return bearer ? `Bearer ${shown}` : shown;
+}
+
+/** Columns a string takes in a terminal (CJK and other wide characters take two). @param {string} s */
+function width(s) {
+  let w = 0;
+  for (const ch of s) {
+    const c = /** @type {number} */ (ch.codePointAt(0));
+    const wide =
+      (c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0xa4cf) || (c >= 0xac00 && c <= 0xd7a3) ||
+      (c >= 0xf900 && c <= 0xfaff) || (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) ||
+      (c >= 0xffe0 && c <= 0xffe6) || (c >= 0x1f300 && c <= 0x1faff);
+    w += wide ? 2 : 1;
+  }
+  return w;
+}
+
+/** Cut to n columns and pad to exactly n. @param {string} s @param {number} n */
+function fit(s, n) {
+  let out = '';
+  for (const ch of s) {
+    if (width(out + ch) > n - (width(s) > n ? 1 : 0)) break;
+    out += ch;
+  }
+  if (width(s) > n) out += '…';
+  return out + ' '.repeat(Math.max(0, n - width(out)));
+}
+
+if (!existsSync(WASM_PATH)) {
+  console.error(`No ${WASM_PATH}: build it first with  npx asc plugin/index.ts --target release`);
+  process.exit(1);
+}
+if (!existsSync(ENVOY_BIN)) {
+  console.error(`No Envoy at ${ENVOY_BIN}: create the venv (make) or set ENVOY_BIN.`);
+  process.exit(1);
+}
+
+/** @type {((rec: import('../test/support/mock_provider.js').RecordedRequest) => void) | undefined} */
+let liveLog;
+const mock = await startMockProvider({
+  keys: { [PROVIDER]: PROVIDER_KEY },
+  onRecord: (rec) => liveLog?.(rec),
+});
+let envoy;
+try {
+  envoy = await startEnvoy({
+    componentLogLevel: '',
+    bootstrap: {
+      mockPort: mock.port,
+      providerHosts: [PROVIDER],
+      listeners: [
+        {
+          name: 'outbound',
+          port: fixedPort,
+          wasm: { wasmPath: WASM_PATH, namespace: 'demo', name: 'llm-guard', pluginConfig },
+        },
+      ],
+    },
+  });
+} catch (e) {
+  await mock.close();
+  console.error(String(/** @type {Error} */ (e).message));
+  process.exit(1);
+}
+const port = envoy.ports.outbound;
+
+const shutdown = async () => {
+  await envoy.stop();
+  await mock.close();
+};
+
+console.log(`Envoy listening on 127.0.0.1:${port} (the app's outbound port), mock provider on 127.0.0.1:${mock.port}`);
+console.log(`Filter: ${WASM_PATH}`);
+console.log(`pluginConfig: ${JSON.stringify({ ...pluginConfig, api_key: mask(PROVIDER_KEY) })}\n`);
+
+/**
+ * @typedef {object} Step
+ * @property {string} label
+ * @property {string} [host]
+ * @property {string} [method]
+ * @property {string} [path]
+ * @property {unknown} [json]
+ * @property {Record<string, string>} [headers]
+ */
+/** @type {Step[]} */
+const steps = [
+  { label: 'chat: "What is the capital of France?"', json: chatBody('What is the capital of France?') },
+  { label: 'chat: "my card is 4111 1111 1111 1111"', json: chatBody('Book it, my card is 4111 1111 1111 1111') },
+  { label: 'chat: "the admin PASSWORD is hunter2"', json: chatBody('Remember: the admin PASSWORD is hunter2') },
+  { label: 'chat: "我的账号是 12345"', json: chatBody('我的账号是 12345') },
+  {
+    label: 'chat with the client\'s own key (sk-…wxyz)',
+    json: chatBody('Say hello'),
+    headers: { authorization: 'Bearer sk-client-own-key-000wxyz' },
+  },
+  { label: 'GET /v1/models', method: 'GET', path: '/v1/models' },
+  {
+    label: `chat to ${OTHER_HOST} (not a provider)`,
+    host: OTHER_HOST,
+    json: chatBody('my password is hunter2'),
+    headers: { authorization: 'Bearer app-token-for-other-host' },
+  },
+];
+
+/** @type {string[][]} */
+const rows = [];
+for (const step of steps) {
+  const before = mock.requests.length;
+  const res = await send({
+    port,
+    host: step.host ?? PROVIDER,
+    method: step.method,
+    path: step.path ?? '/v1/chat/completions',
+    json: step.json,
+    headers: step.headers,
+  });
+  await mock.settle(500);
+  const recs = mock.requests.slice(before);
+  const complete = recs.filter((r) => r.complete);
+  /** @param {import('../test/support/mock_provider.js').RecordedRequest} r */
+  const keysOf = (r) =>
+    Object.entries(r.headers)
+      .filter(([k]) => ['authorization', 'x-api-key', 'api-key', 'x-goog-api-key'].includes(k))
+      .map(([k, v]) => `${k}: ${mask(String(v))}`)
+      .join(', ') || 'no key';
+  let received;
+  if (complete.length) {
+    received = `${keysOf(complete[0])}; body ${complete[0].body.length} B`;
+  } else if (recs.length) {
+    // Envoy had already sent the request headers when the filter saw the body and said no.
+    received = `headers only (${keysOf(recs[0])}), no body, reset`;
+  } else {
+    received = 'nothing';
+  }
+  let decision;
+  /** @type {any} */
+  let body = null;
+  try {
+    body = res.json();
+  } catch {
+    body = null;
+  }
+  if (body?.error?.code && !complete.length) decision = `DENIED by the filter (${body.error.code})`;
+  else if ((step.host ?? PROVIDER) !== PROVIDER) decision = 'passed untouched (not a provider host)';
+  else if (res.status < 400) decision = 'allowed, provider key injected';
+  else decision = `provider answered ${res.status}`;
+  rows.push([step.label, String(res.status), received, decision]);
+}
+
+const header = ['request', 'status', 'what the provider received', 'decision'];
+const widths = header.map((h, i) => Math.min([44, 6, 64, 42][i], Math.max(width(h), ...rows.map((r) => width(r[i])))));
+const line = (/** @type {string[]} */ cells) => `| ${cells.map((c, i) => fit(c, widths[i])).join(' | ')} |`;
+console.log(line(header));
+console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+for (const r of rows) console.log(line(r));
+
+const log = (await envoy.logText()) + (await envoy.accessLogText());
+console.log(`\nThe provider key appears in Envoy's logs: ${log.includes(PROVIDER_KEY) ? 'YES (bug!)' : 'no'}`);
+
+if (!serve) {
+  await shutdown();
+  process.exit(0);
+}
+
+const base = `http://127.0.0.1:${port}`;
+console.log(`
+Serving. Try these in another terminal (the Host header picks the provider, as in the mesh):
+
+  curl -s ${base}/v1/chat/completions -H 'Host: ${PROVIDER}' -H 'content-type: application/json' \\
+    -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello there"}]}'
+
+  curl -s ${base}/v1/chat/completions -H 'Host: ${PROVIDER}' -H 'content-type: application/json' \\
+    -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"my password is hunter2"}]}'
+
+  curl -s ${base}/v1/chat/completions -H 'Host: ${PROVIDER}' -H 'content-type: application/json' \\
+    -H 'authorization: Bearer my-own-key' -d '{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Stream please"}]}'
+
+  curl -s ${base}/v1/models -H 'Host: ${PROVIDER}'
+
+  curl -s ${base}/v1/chat/completions -H 'Host: ${OTHER_HOST}' -H 'content-type: application/json' -d '{"anything":"goes"}'
+
+Each request the mock provider receives is printed below. Ctrl-C to stop.
+`);
+liveLog = (rec) => {
+  const creds = credentialsOf(rec.headers).map(mask).join(', ') || 'no key';
+  const state = rec.complete ? `body ${rec.body.length} B` : 'aborted before the body';
+  console.log(`provider got: ${rec.method} ${rec.host}${rec.path}  key: ${creds}  ${state}`);
+};
+const stop = async () => {
+  console.log('\nstopping');
+  await shutdown();
+  process.exit(0);
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
