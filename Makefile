@@ -11,7 +11,7 @@ ENVOY := .venv/bin/envoy
 WASM := build/llm_guard.wasm
 PLUGIN_SOURCES := $(shell find plugin -name '*.ts' 2>/dev/null) asconfig.json
 
-.PHONY: all deps build test test-fast test-e2e demo demo-serve bench clean
+.PHONY: all deps build typecheck test test-fast test-e2e demo demo-serve bench clean
 
 all: build
 
@@ -31,8 +31,12 @@ build: $(WASM)
 $(WASM): $(NPM_STAMP) $(PLUGIN_SOURCES)
 	npx asc plugin/index.ts --target release
 
-# The whole suite: fast tests (real .wasm in a Node host) and end-to-end tests in real Envoy.
-test: deps build
+typecheck: $(NPM_STAMP)
+	npx tsc -p test/harness/tsconfig.json
+	npx tsc -p test/support/tsconfig.json
+
+# The whole suite: type checks, fast tests (real .wasm in a Node host) and end-to-end tests in real Envoy.
+test: deps build typecheck
 	npx vitest run --reporter=default --reporter=json --outputFile.json=build/test-results.json; \
 	  status=$$?; node test/summary.mjs build/test-results.json; exit $$status
 

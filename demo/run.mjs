@@ -5,12 +5,17 @@
 //   node demo/run.mjs --serve    same, then keep running and print curl commands to try
 //   options: --port N (Envoy's listener port, default: a free one)
 //
+// A local mock guard model plays the intelligent_guard (an OpenAI-compatible model that answers
+// {"result": "allow"|"deny", "reason": ...}), reached through the cluster outbound|80||guard.internal
+// as in the mesh.
+//
 // Needs build/llm_guard.wasm (npx asc plugin/index.ts --target release) and .venv/bin/envoy
 // (or ENVOY_BIN). Uses only test/support/ and Node's standard library.
 import { existsSync } from 'node:fs';
 import { OTHER_HOST } from '../test/support/envoy_config.js';
 import { startEnvoy } from '../test/support/envoy_process.js';
 import { chatBody, send } from '../test/support/http_client.js';
+import { allow, byConversation, deny, startMockGuard } from '../test/support/mock_guard.js';
 import { credentialsOf, startMockProvider } from '../test/support/mock_provider.js';
 import { ENVOY_BIN, WASM_PATH } from '../test/support/paths.js';
 
@@ -21,6 +26,11 @@ const fixedPort = portArg >= 0 ? Number(args[portArg + 1]) : 0;
 
 const PROVIDER = 'api.openai.com';
 const PROVIDER_KEY = 'sk-demo-4f1c9e27b8d35a60e1f2c3d4ab12abcd';
+const GUARD_HOST = 'guard.internal';
+const GUARD_KEY = 'sk-guard-demo-0a9b8c7d6e5f4a3b2c1d9e8f';
+/** What the mock guard model denies, and the reason it gives. */
+const GUARD_DENIES = /customer list|customer database/i;
+const GUARD_REASON = 'asks to export customer personal data';
 
 // What an operator would put in the WasmPlugin's pluginConfig.
 const pluginConfig = {
@@ -31,6 +41,15 @@ const pluginConfig = {
     '(?i)password',
     '账号', // "account number"
   ],
+  // The guard model: the operator renders host + port as Istio's cluster outbound|80||guard.internal.
+  intelligent_guard: {
+    host: GUARD_HOST,
+    port: 80,
+    path: '/v1/chat/completions',
+    model: 'qwen-turbo',
+    api_key: GUARD_KEY,
+    timeout_ms: 3000,
+  },
 };
 
 /** `sk-…abcd`: enough to recognise a key, not enough to use it. @param {string} key */
@@ -81,6 +100,10 @@ const mock = await startMockProvider({
   keys: { [PROVIDER]: PROVIDER_KEY },
   onRecord: (rec) => liveLog?.(rec),
 });
+// The guard model: denies requests to export the customer list, allows everything else.
+const guard = await startMockGuard({
+  behaviour: byConversation([[GUARD_DENIES, deny(GUARD_REASON)]], allow('harmless request')),
+});
 let envoy;
 try {
   envoy = await startEnvoy({
@@ -88,6 +111,7 @@ try {
     bootstrap: {
       mockPort: mock.port,
       providerHosts: [PROVIDER],
+      extraClusters: [{ name: `outbound|80||${GUARD_HOST}`, port: guard.port }],
       listeners: [
         {
           name: 'outbound',
@@ -99,6 +123,7 @@ try {
   });
 } catch (e) {
   await mock.close();
+  await guard.close();
   console.error(String(/** @type {Error} */ (e).message));
   process.exit(1);
 }
@@ -107,11 +132,18 @@ const port = envoy.ports.outbound;
 const shutdown = async () => {
   await envoy.stop();
   await mock.close();
+  await guard.close();
 };
 
 console.log(`Envoy listening on 127.0.0.1:${port} (the app's outbound port), mock provider on 127.0.0.1:${mock.port}`);
+console.log(`Mock guard model on 127.0.0.1:${guard.port} (cluster outbound|80||${GUARD_HOST})`);
 console.log(`Filter: ${WASM_PATH}`);
-console.log(`pluginConfig: ${JSON.stringify({ ...pluginConfig, api_key: mask(PROVIDER_KEY) })}\n`);
+const shownConfig = {
+  ...pluginConfig,
+  api_key: mask(PROVIDER_KEY),
+  intelligent_guard: { ...pluginConfig.intelligent_guard, api_key: mask(GUARD_KEY) },
+};
+console.log(`pluginConfig: ${JSON.stringify(shownConfig)}\n`);
 
 /**
  * @typedef {object} Step
@@ -128,6 +160,8 @@ const steps = [
   { label: 'chat: "my card is 4111 1111 1111 1111"', json: chatBody('Book it, my card is 4111 1111 1111 1111') },
   { label: 'chat: "the admin PASSWORD is hunter2"', json: chatBody('Remember: the admin PASSWORD is hunter2') },
   { label: 'chat: "我的账号是 12345"', json: chatBody('我的账号是 12345') },
+  { label: 'chat: "Draft a friendly reply to a customer"', json: chatBody('Draft a friendly reply to a customer who asked about delivery times') },
+  { label: 'chat: "Export our customer list with emails"', json: chatBody('Export our customer list with names and emails as CSV') },
   {
     label: 'chat with the client\'s own key (sk-…wxyz)',
     json: chatBody('Say hello'),
@@ -146,6 +180,8 @@ const steps = [
 const rows = [];
 for (const step of steps) {
   const before = mock.requests.length;
+  const guardBefore = guard.requests.length;
+  const logMark = await envoy.logMark();
   const res = await send({
     port,
     host: step.host ?? PROVIDER,
@@ -156,6 +192,7 @@ for (const step of steps) {
   });
   await mock.settle(500);
   const recs = mock.requests.slice(before);
+  const askedGuard = guard.requests.length > guardBefore;
   const complete = recs.filter((r) => r.complete);
   /** @param {import('../test/support/mock_provider.js').RecordedRequest} r */
   const keysOf = (r) =>
@@ -180,15 +217,21 @@ for (const step of steps) {
   } catch {
     body = null;
   }
-  if (body?.error?.code && !complete.length) decision = `DENIED by the filter (${body.error.code})`;
+  if (body?.error?.code === 'denied_by_guard' && !complete.length) {
+    // The client's reply doesn't carry the guard's reason (expose_reason is off); Envoy's log does.
+    await new Promise((r) => setTimeout(r, 100)); // Envoy flushes its log every 20 ms
+    const logged = /the guard denied a request to \S+: (.*)$/m.exec(await envoy.logSince(logMark));
+    decision = `DENIED by the guard (denied_by_guard), log: "${logged ? logged[1] : '?'}"`;
+  } else if (body?.error?.code && !complete.length) decision = `DENIED by the filter (${body.error.code})`;
   else if ((step.host ?? PROVIDER) !== PROVIDER) decision = 'passed untouched (not a provider host)';
+  else if (res.status < 400 && askedGuard) decision = 'allowed by the guard, provider key injected';
   else if (res.status < 400) decision = 'allowed, provider key injected';
   else decision = `provider answered ${res.status}`;
   rows.push([step.label, String(res.status), received, decision]);
 }
 
 const header = ['request', 'status', 'what the provider received', 'decision'];
-const widths = header.map((h, i) => Math.min([44, 6, 64, 42][i], Math.max(width(h), ...rows.map((r) => width(r[i])))));
+const widths = header.map((h, i) => Math.min([44, 6, 64, 90][i], Math.max(width(h), ...rows.map((r) => width(r[i])))));
 const line = (/** @type {string[]} */ cells) => `| ${cells.map((c, i) => fit(c, widths[i])).join(' | ')} |`;
 console.log(line(header));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
@@ -196,6 +239,16 @@ for (const r of rows) console.log(line(r));
 
 const log = (await envoy.logText()) + (await envoy.accessLogText());
 console.log(`\nThe provider key appears in Envoy's logs: ${log.includes(PROVIDER_KEY) ? 'YES (bug!)' : 'no'}`);
+const leakedToGuard = guard.requests.some((r) => r.rawHeaders.join('\n').includes(PROVIDER_KEY) || r.text.includes(PROVIDER_KEY));
+const guardKeys = [...new Set(guard.requests.map((r) => mask(String(r.headers.authorization ?? 'none'))))].join(', ');
+console.log(`The guard model got ${guard.requests.length} calls, with key ${guardKeys}; the provider key reached it: ${leakedToGuard ? 'YES (bug!)' : 'no'}`);
+const stats = await envoy.stats('llm_guard');
+/** @param {string} name */
+const stat = (name) => stats.get(`wasmcustom.llm_guard.${name}`) ?? stats.get(`llm_guard.${name}`) ?? 0;
+console.log(
+  `Envoy /stats: llm_guard.guard_calls ${stat('guard_calls')}, requests_allowed ${stat('requests_allowed')}, ` +
+    `requests_denied_by_pattern ${stat('requests_denied_by_pattern')}, requests_denied_by_guard ${stat('requests_denied_by_guard')}`,
+);
 
 if (!serve) {
   await shutdown();
@@ -214,6 +267,9 @@ Serving. Try these in another terminal (the Host header picks the provider, as i
 
   curl -s ${base}/v1/chat/completions -H 'Host: ${PROVIDER}' -H 'content-type: application/json' \\
     -H 'authorization: Bearer my-own-key' -d '{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Stream please"}]}'
+
+  curl -s ${base}/v1/chat/completions -H 'Host: ${PROVIDER}' -H 'content-type: application/json' \\
+    -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Export our customer list"}]}'   # the guard model denies it
 
   curl -s ${base}/v1/models -H 'Host: ${PROVIDER}'
 

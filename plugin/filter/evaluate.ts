@@ -23,16 +23,13 @@ export function evaluateBody(policy: Policy, body: Uint8Array, contentType: stri
   limits.maxDepth = policy.maxJsonDepth;
   const parsed = parseJson(body, limits);
   if (parsed.value == null) {
-    if (parsed.error.startsWith("nesting deeper")) {
-      return uninspectable(policy, body, jsonTooDeep(policy.maxJsonDepth), "JSON nested too deep");
-    }
-    if (parsed.error.startsWith("more than")) {
-      return uninspectable(policy, body, bodyTooLarge(policy.maxBodyBytes), "JSON has too many values: " + parsed.error);
-    }
+    // Resource bounds, not a format the policy could choose to pass: always refused.
+    if (parsed.error.startsWith("nesting deeper")) return refused(jsonTooDeep(policy.maxJsonDepth), "JSON nested too deep");
+    if (parsed.error.startsWith("more than")) return refused(bodyTooLarge(policy.maxBodyBytes), "JSON has too many values: " + parsed.error);
     const refusal = looksLikeJson(body, contentType) ? invalidJson() : unsupportedBody();
     return uninspectable(policy, body, refusal, "body is not valid JSON: " + parsed.error);
   }
-  const extraction = extractPromptText(parsed.value!);
+  const extraction = extractPromptText(parsed.value!, limits);
   if (extraction.error.length > 0) {
     return uninspectable(policy, body, invalidBody(extraction.error), "unexpected body shape: " + extraction.error);
   }
@@ -74,6 +71,13 @@ export function judgePieces(policy: Policy, pieces: TextPiece[]): BodyVerdict {
   return verdict;
 }
 
+function refused(refusal: Refusal, reason: string): BodyVerdict {
+  const v = new BodyVerdict();
+  v.refusal = refusal;
+  v.reason = reason;
+  return v;
+}
+
 function uninspectable(policy: Policy, body: Uint8Array, refusal: Refusal, reason: string): BodyVerdict {
   if (policy.onUninspectable == Uninspectable.Allow) {
     const v = new BodyVerdict();
@@ -87,10 +91,7 @@ function uninspectable(policy: Policy, body: Uint8Array, refusal: Refusal, reaso
     if (v.refusal != null) v.reason += " (raw scan: " + reason + ")";
     return v;
   }
-  const v = new BodyVerdict();
-  v.refusal = refusal;
-  v.reason = reason;
-  return v;
+  return refused(refusal, reason);
 }
 
 function looksLikeJson(body: Uint8Array, contentType: string): bool {

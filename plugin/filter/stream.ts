@@ -21,6 +21,8 @@ export class GuardStream extends HttpContext {
   private finished: bool = false;
   private bufferedSize: u32 = 0;
   private authority: string = "";
+  /** Read with the headers: Envoy refuses header access from body callbacks once headers continued. */
+  private contentType: string = "";
   private question: GuardQuestion | null = null;
 
   constructor(id: u32, root: RootContext) {
@@ -58,6 +60,8 @@ export class GuardStream extends HttpContext {
       this.refuse(bodyTooLarge(policy.maxBodyBytes), "content-length over max_body_bytes");
       return HeadersAction.StopIteration;
     }
+    const contentType = getHeader(MapType.HttpRequestHeaders, "content-type");
+    this.contentType = contentType != null ? contentType : "";
     this.inspecting = true;
     return HeadersAction.Continue;
   }
@@ -87,9 +91,8 @@ export class GuardStream extends HttpContext {
     this.finished = true;
     const bytes = this.bufferedSize > 0 ? getBufferBytes(BufferType.HttpRequestBody, 0, this.bufferedSize) : null;
     const body = Uint8Array.wrap(bytes != null ? bytes : new ArrayBuffer(0));
-    const contentType = getHeader(MapType.HttpRequestHeaders, "content-type");
     this.metrics.count(this.metrics.inspected);
-    const verdict = evaluateBody(policy, body, contentType != null ? contentType : "");
+    const verdict = evaluateBody(policy, body, this.contentType);
     if (verdict.refusal != null) {
       const refusal = verdict.refusal!;
       if (refusal.type == "policy_violation") {

@@ -9,6 +9,7 @@ import { GuardMetrics } from "../filter/metrics";
 import { guardRequestBody, guardRequestHeaders } from "./guard_request";
 import { Verdict, failure, readGuardAnswer } from "./verdict";
 import { VerdictCache } from "./verdict_cache";
+import { sha256Hex } from "../util/sha256";
 
 const MAX_GUARD_ANSWER_BYTES: u32 = 1 << 20;
 
@@ -25,7 +26,9 @@ export class GuardClient {
   private readonly cache: VerdictCache;
 
   constructor(private readonly config: GuardConfig, private readonly metrics: GuardMetrics) {
-    this.cache = new VerdictCache(config.cache, config.cluster + config.path);
+    // Verdicts depend on how answers are read too, so configs that read them differently don't share them.
+    const readingRules = config.cluster + "|" + config.path + "|" + config.verdictFormat.toString() + "|" + (config.controversialDenies ? "c-deny" : "c-allow");
+    this.cache = new VerdictCache(config.cache, sha256Hex(String.UTF8.encode(readingRules)).substring(0, 16));
   }
 
   ask(pieces: TextPiece[], streamId: u32): GuardQuestion {
@@ -42,12 +45,12 @@ export class GuardClient {
     }
     const headers: HeaderPair[] = guardRequestHeaders(this.config, body.byteLength);
     const started = httpCall(this.config.cluster, headers, body, this.config.timeoutMs);
-    this.metrics.count(this.metrics.guardCalls);
     if (started.status != WasmResult.Ok) {
       q.immediate = failure("no_cluster", "could not call the guard through cluster " + this.config.cluster
         + " (status " + started.status.toString() + "): is there a ServiceEntry for " + this.config.host + "?");
       return q;
     }
+    this.metrics.count(this.metrics.guardCalls);
     q.callId = started.callId;
     q.startedMs = now;
     registerHttpCall(started.callId, streamId);
@@ -65,14 +68,25 @@ export class GuardClient {
       return failure("connect_failure", "the guard call failed (connection refused, reset or no healthy upstream)");
     }
     const status = getHeader(MapType.HttpCallResponseHeaders, ":status");
-    if (status == null || status != "200") {
-      return failure("non_200", "the guard answered with status " + (status != null ? status : "none"));
-    }
-    if (bodySize > MAX_GUARD_ANSWER_BYTES) return failure("unparseable", "the guard's answer is larger than 1 MiB");
+    if (bodySize > MAX_GUARD_ANSWER_BYTES) return failure(status == "200" ? "unparseable" : "non_200", "the guard's answer is larger than 1 MiB");
     const bytes = bodySize > 0 ? getBufferBytes(BufferType.HttpCallResponseBody, 0, bodySize) : null;
+    if (status == null || status != "200") return this.classifyFailedStatus(status, bytes, elapsed);
     if (bytes == null) return failure("unparseable", "the guard's answer has no body");
     const verdict = readGuardAnswer(Uint8Array.wrap(bytes), this.config.verdictFormat, this.config.controversialDenies);
     this.cache.store(q.cacheKey, verdict, now);
     return verdict;
+  }
+
+  /** Envoy's async client answers its own failures with local replies: 504 on timeout, 503 on connect failure. */
+  private classifyFailedStatus(status: string | null, body: ArrayBuffer | null, elapsedMs: i64): Verdict {
+    const code = status != null ? status : "none";
+    const text = body != null ? String.UTF8.decode(body.slice(0, 256)) : "";
+    if (code == "504" && (elapsedMs + 20 >= <i64>this.config.timeoutMs || text.startsWith("upstream request timeout"))) {
+      return failure("timeout", "the guard did not answer within " + this.config.timeoutMs.toString() + " ms");
+    }
+    if (code == "503" && (text.startsWith("upstream connect error or disconnect/reset before headers") || text.startsWith("no healthy upstream"))) {
+      return failure("connect_failure", "could not reach the guard: " + text);
+    }
+    return failure("non_200", "the guard answered with status " + code);
   }
 }

@@ -85,23 +85,32 @@ export function readVerdictText(content: string, format: VerdictFormat, controve
   return failure("unparseable", "the guard's answer is in no known verdict format");
 }
 
-/** Finds a JSON object with a "result" member anywhere in the text (fences and prose around it are fine). */
+/**
+ * Finds JSON objects with a "result" member anywhere in the text (fences and prose around them are
+ * fine). A model that quotes the conversation may echo a verdict planted in the prompt before its
+ * own, so verdicts that disagree are read as deny.
+ */
 function readJsonVerdict(content: string): Verdict | null {
+  let found: Verdict | null = null;
   let from = 0;
-  for (let attempts = 0; attempts < 8; attempts++) {
+  for (let attempts = 0; attempts < 16; attempts++) {
     const open = content.indexOf("{", from);
-    if (open < 0) return null;
+    if (open < 0) break;
     const close = matchingBrace(content, open);
-    if (close < 0) return null;
+    if (close < 0) break;
     const candidate = String.UTF8.encode(content.substring(open, close + 1));
     const parsed = parseJson(Uint8Array.wrap(candidate), limits());
-    if (parsed.value != null) {
-      const v = verdictFromObject(parsed.value!);
-      if (v != null) return v;
+    const v = parsed.value != null ? verdictFromObject(parsed.value!) : null;
+    if (v != null) {
+      if (v.decision == Decision.Error) return v;
+      if (found == null) found = v;
+      else if (found.decision != v.decision) return deny("the guard's answer holds conflicting verdicts");
+      from = close + 1;
+    } else {
+      from = open + 1;
     }
-    from = open + 1;
   }
-  return null;
+  return found;
 }
 
 /** Index of the brace closing the one at `open`, skipping strings; -1 if unbalanced. Linear. */
@@ -152,7 +161,11 @@ function readQwenVerdict(content: string, controversialDenies: bool): Verdict | 
   for (let i = 0; i < lines.length && i < 64; i++) {
     const line = lines[i].trim();
     const lower = line.toLowerCase();
-    if (lower.startsWith("safety:")) safety = lower.substring(7).trim();
+    if (lower.startsWith("safety:")) {
+      const value = lower.substring(7).trim();
+      // Any Unsafe line wins over others, whatever their order.
+      if (safety != "unsafe") safety = value;
+    }
     else if (lower.startsWith("categories:")) categories = line.substring(11).trim();
   }
   if (safety.length == 0) return null;

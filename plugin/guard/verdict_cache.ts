@@ -30,14 +30,17 @@ export class VerdictCache {
     const stored = getSharedData(this.slotName(key));
     if (stored == null || stored.value.byteLength == 0) return null;
     const text = String.UTF8.decode(stored.value);
-    // key \n expiry-ms \n A|D \n reason
-    const parts = text.split("\n", 4);
-    if (parts.length < 3 || parts[0] != key) return null;
-    const expiry = I64.parseInt(parts[1], 10);
+    // key \n expiry-ms \n A|D \n reason (the reason may hold newlines of its own)
+    const first = text.indexOf("\n");
+    const second = first < 0 ? -1 : text.indexOf("\n", first + 1);
+    const third = second < 0 ? -1 : text.indexOf("\n", second + 1);
+    if (third < 0 || text.substring(0, first) != key) return null;
+    const expiry = I64.parseInt(text.substring(first + 1, second), 10);
     if (expiry <= nowMs) return null;
-    const reason = parts.length > 3 ? parts[3] : "";
-    if (parts[2] == "A") return allow(reason);
-    if (parts[2] == "D") return deny(reason);
+    const decision = text.substring(second + 1, third);
+    const reason = text.substring(third + 1);
+    if (decision == "A") return allow(reason);
+    if (decision == "D") return deny(reason);
     return null;
   }
 
