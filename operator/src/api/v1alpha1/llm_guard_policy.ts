@@ -1,0 +1,131 @@
+// The LlmGuardPolicy custom resource (llmguard.io/v1alpha1), as the operator reads it. The CRD's
+// structural schema (manifests/crd) is the source of bounds and enums; these types mirror it.
+
+export const GROUP = 'llmguard.io';
+export const VERSION = 'v1alpha1';
+export const KIND = 'LlmGuardPolicy';
+export const PLURAL = 'llmguardpolicies';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+export type AuthStyle = 'bearer' | 'x-api-key' | 'api-key' | 'x-goog-api-key';
+export type Role = 'system' | 'developer' | 'user' | 'assistant' | 'tool' | 'tool_definition';
+
+export interface SecretKeyRef {
+  name: string;
+  key: string;
+}
+
+export interface ApiKeySource {
+  secretKeyRef: SecretKeyRef;
+}
+
+export interface Provider {
+  /** The provider's host, as apps address it (plain HTTP): e.g. api.openai.com. */
+  host: string;
+  /** The port apps send plain HTTP to. Default 80. */
+  port?: number;
+  /** Originate TLS from the sidecar: plain HTTP on `port` leaves as HTTPS to `targetPort`. Default true. */
+  tlsUpgrade?: boolean;
+  /** The provider's HTTPS port. Default 443. */
+  targetPort?: number;
+  authStyle?: AuthStyle;
+  /** One or more keys, used in turn. */
+  apiKeys: ApiKeySource[];
+}
+
+export interface Inspection {
+  roles?: Role[];
+  denyStatus?: number;
+  onUninspectable?: 'refuse' | 'allow' | 'scan_raw';
+  maxBodyBytes?: number;
+  maxJsonDepth?: number;
+  logPrompts?: boolean;
+}
+
+export interface GuardCache {
+  enabled?: boolean;
+  ttlSeconds?: number;
+  maxEntries?: number;
+}
+
+export interface IntelligentGuard {
+  host: string;
+  /** The port the filter calls (plain HTTP through the sidecar). Default 80. */
+  port?: number;
+  tlsUpgrade?: boolean;
+  targetPort?: number;
+  path?: string;
+  model?: string;
+  apiKeySecretRef: SecretKeyRef;
+  timeoutMs?: number;
+  failMode?: 'closed' | 'open';
+  verdictFormat?: 'auto' | 'json' | 'llama_guard' | 'qwen_guard' | 'openai_moderation';
+  systemPrompt?: string;
+  controversial?: 'deny' | 'allow';
+  exposeReason?: boolean;
+  cache?: GuardCache;
+}
+
+export interface PluginImage {
+  /** oci://... (or no scheme) or https://... */
+  url: string;
+  /** Hex SHA-256 of the module; required for https URLs. */
+  sha256?: string;
+  imagePullPolicy?: 'IfNotPresent' | 'Always';
+  phase?: 'AUTHN' | 'AUTHZ' | 'STATS' | 'UNSPECIFIED_PHASE';
+  priority?: number;
+  failStrategy?: 'FAIL_CLOSE' | 'FAIL_OPEN' | 'FAIL_RELOAD';
+}
+
+export interface WorkloadSelector {
+  matchLabels: Record<string, string>;
+}
+
+export interface PolicyTargetReference {
+  group: string;
+  kind: string;
+  name: string;
+}
+
+export interface LlmGuardPolicySpec {
+  selector?: WorkloadSelector;
+  targetRefs?: PolicyTargetReference[];
+  providers: Provider[];
+  denyPatterns?: string[];
+  allowPatterns?: string[];
+  inspection?: Inspection;
+  intelligentGuard?: IntelligentGuard;
+  plugin: PluginImage;
+}
+
+export interface Condition {
+  type: 'Accepted' | 'ResolvedRefs' | 'Programmed' | 'Ready';
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export interface LlmGuardPolicyStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface LlmGuardPolicy {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata: ObjectMeta;
+  spec: LlmGuardPolicySpec;
+  status?: LlmGuardPolicyStatus;
+}

@@ -1,0 +1,64 @@
+// ServiceEntry + DestinationRule per external host: apps send plain HTTP on port 80; the sidecar
+// originates TLS to the host on 443 (cluster outbound|80||host with an UpstreamTlsContext, SNI
+// and SAN checks from the :authority). A 443/HTTPS port stays for apps that do TLS themselves.
+import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
+import { childMetadata } from './labels.js';
+import { childName } from './names.js';
+
+export interface ExternalHost {
+  host: string;
+  port: number;
+  tlsUpgrade: boolean;
+  targetPort: number;
+}
+
+/** Every external host the policy needs: its providers, then its guard. Duplicates merged. */
+export function externalHosts(policy: LlmGuardPolicy): ExternalHost[] {
+  const out: ExternalHost[] = [];
+  const add = (h: ExternalHost) => {
+    if (!out.some((o) => o.host === h.host)) out.push(h);
+  };
+  for (const p of policy.spec.providers) {
+    add({ host: p.host, port: p.port ?? 80, tlsUpgrade: p.tlsUpgrade ?? true, targetPort: p.targetPort ?? 443 });
+  }
+  const g = policy.spec.intelligentGuard;
+  if (g) add({ host: g.host, port: g.port ?? 80, tlsUpgrade: g.tlsUpgrade ?? true, targetPort: g.targetPort ?? 443 });
+  return out;
+}
+
+export function renderServiceEntry(policy: LlmGuardPolicy, h: ExternalHost): Record<string, unknown> {
+  const ports: Record<string, unknown>[] = h.tlsUpgrade
+    ? [
+        { number: h.port, name: `http-${h.port}`, protocol: 'HTTP', targetPort: h.targetPort },
+        { number: h.targetPort, name: `https-${h.targetPort}`, protocol: 'HTTPS' },
+      ]
+    : [{ number: h.port, name: `http-${h.port}`, protocol: 'HTTP' }];
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'ServiceEntry',
+    metadata: childMetadata(policy, childName(policy.metadata.name, h.host)),
+    spec: {
+      hosts: [h.host],
+      exportTo: ['.'],
+      location: 'MESH_EXTERNAL',
+      resolution: 'DNS',
+      ports,
+    },
+  };
+}
+
+export function renderDestinationRule(policy: LlmGuardPolicy, h: ExternalHost): Record<string, unknown> {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    metadata: childMetadata(policy, childName(policy.metadata.name, h.host)),
+    spec: {
+      host: h.host,
+      exportTo: ['.'],
+      trafficPolicy: {
+        // No sni: Istio then sets auto_sni and auto SAN validation from the request's :authority.
+        portLevelSettings: [{ port: { number: h.port }, tls: { mode: 'SIMPLE' } }],
+      },
+    },
+  };
+}

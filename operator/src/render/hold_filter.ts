@@ -1,0 +1,60 @@
+// proxy-wasm under Istio can't hold request headers while the filter reads the body: Envoy's
+// router sends them (key included) upstream as soon as the filter continues them. This
+// EnvoyFilter puts a buffer filter right after ours, enabled only on the provider virtual hosts,
+// so a request is held whole in the sidecar until the guard lets it go; a refused request sends
+// nothing upstream. See test/e2e/harness.e2e.test.ts for both behaviours in real Envoy.
+import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
+import { childMetadata } from './labels.js';
+import { childName } from './names.js';
+import { envoyFilterNameOf } from './wasm_plugin.js';
+
+export const HOLD_FILTER_NAME = 'llm-guard.hold-request';
+const BUFFER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer';
+const BUFFER_PER_ROUTE_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute';
+export const DEFAULT_MAX_BODY_BYTES = 1048576;
+
+export function renderHoldFilter(policy: LlmGuardPolicy): Record<string, unknown> {
+  const maxBytes = policy.spec.inspection?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const context = policy.spec.targetRefs?.length ? 'GATEWAY' : 'SIDECAR_OUTBOUND';
+  const configPatches: Record<string, unknown>[] = [
+    {
+      applyTo: 'HTTP_FILTER',
+      match: {
+        context,
+        listener: {
+          filterChain: {
+            filter: { name: 'envoy.filters.network.http_connection_manager', subFilter: { name: envoyFilterNameOf(policy) } },
+          },
+        },
+      },
+      patch: {
+        operation: 'INSERT_AFTER',
+        value: { name: HOLD_FILTER_NAME, disabled: true, typed_config: { '@type': BUFFER_TYPE, max_request_bytes: maxBytes } },
+      },
+    },
+  ];
+  for (const p of policy.spec.providers) {
+    configPatches.push({
+      applyTo: 'VIRTUAL_HOST',
+      match: { context, routeConfiguration: { vhost: { name: `${p.host}:${p.port ?? 80}` } } },
+      patch: {
+        operation: 'MERGE',
+        value: {
+          typed_per_filter_config: {
+            [HOLD_FILTER_NAME]: { '@type': BUFFER_PER_ROUTE_TYPE, buffer: { max_request_bytes: maxBytes } },
+          },
+        },
+      },
+    });
+  }
+  const spec: Record<string, unknown> = {};
+  if (policy.spec.selector) spec.workloadSelector = { labels: policy.spec.selector.matchLabels };
+  if (policy.spec.targetRefs?.length) spec.targetRefs = policy.spec.targetRefs.map((r) => ({ group: r.group, kind: r.kind, name: r.name }));
+  spec.configPatches = configPatches;
+  return {
+    apiVersion: 'networking.istio.io/v1alpha3',
+    kind: 'EnvoyFilter',
+    metadata: childMetadata(policy, childName(policy.metadata.name, 'hold')),
+    spec,
+  };
+}

@@ -1,0 +1,35 @@
+// The Istio WasmPlugin that installs the filter on the policy's workloads (or gateways).
+import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
+import { childMetadata } from './labels.js';
+
+export function wasmPluginName(policy: LlmGuardPolicy): string {
+  return policy.metadata.name;
+}
+
+/** The HTTP filter name istiod gives the plugin in Envoy: `<namespace>.<name>`. */
+export function envoyFilterNameOf(policy: LlmGuardPolicy): string {
+  return `${policy.metadata.namespace}.${wasmPluginName(policy)}`;
+}
+
+export function renderWasmPlugin(policy: LlmGuardPolicy, pluginConfig: Record<string, unknown>): Record<string, unknown> {
+  const spec = policy.spec;
+  const image = spec.plugin;
+  const wasmSpec: Record<string, unknown> = {};
+  if (spec.selector) wasmSpec.selector = { matchLabels: spec.selector.matchLabels };
+  if (spec.targetRefs?.length) wasmSpec.targetRefs = spec.targetRefs.map((r) => ({ group: r.group, kind: r.kind, name: r.name }));
+  wasmSpec.url = image.url;
+  if (image.sha256) wasmSpec.sha256 = image.sha256;
+  if (image.imagePullPolicy) wasmSpec.imagePullPolicy = image.imagePullPolicy;
+  wasmSpec.phase = image.phase ?? 'UNSPECIFIED_PHASE';
+  if (image.priority !== undefined) wasmSpec.priority = image.priority;
+  wasmSpec.failStrategy = image.failStrategy ?? 'FAIL_CLOSE';
+  // Outbound only: the guard judges what leaves the pod (and what a gateway sends on).
+  wasmSpec.match = [{ mode: 'CLIENT' }];
+  wasmSpec.pluginConfig = pluginConfig;
+  return {
+    apiVersion: 'extensions.istio.io/v1alpha1',
+    kind: 'WasmPlugin',
+    metadata: childMetadata(policy, wasmPluginName(policy)),
+    spec: wasmSpec,
+  };
+}
