@@ -1,0 +1,88 @@
+// RE2-syntax (Go regexp) multi-pattern matcher with linear-time matching. No function in this
+// module traps: bad patterns come back as RegexError values.
+import { Node } from "./ast";
+import { ClassInterner } from "./charclass";
+import { parsePattern } from "./parser";
+import { compileProgram } from "./compiler";
+import { PikeVM } from "./pike_vm";
+import { DFA_GAVE_UP, LazyDFA } from "./lazy_dfa";
+
+export { MAX_PROGRAM_SIZE } from "./compiler";
+export { MAX_ATOMS, MAX_NESTING, MAX_REPEAT } from "./parser";
+export { MAX_CLASS_RANGES } from "./charclass";
+
+/** Why a pattern was refused. */
+export class RegexError {
+  /** Index in the list given to compilePatternSet. */
+  patternIndex: i32;
+  /** UTF-16 offset (JS string index) in that pattern where the problem is. */
+  offset: i32;
+  message: string;
+
+  constructor(patternIndex: i32, offset: i32, message: string) {
+    this.patternIndex = patternIndex;
+    this.offset = offset;
+    this.message = message;
+  }
+}
+
+export class CompileResult {
+  /** Non-null when every pattern compiled. */
+  set: PatternSet | null = null;
+  /** The first error otherwise. */
+  error: RegexError | null = null;
+}
+
+export class PatternSet {
+  private vm: PikeVM;
+  private dfa: LazyDFA;
+
+  /** Use compilePatternSet. */
+  constructor(vm: PikeVM, dfa: LazyDFA) {
+    this.vm = vm;
+    this.dfa = dfa;
+  }
+
+  get size(): i32 {
+    return this.vm.prog.patternCount;
+  }
+
+  /**
+   * Index of the lowest-numbered pattern that matches anywhere in `text` (unanchored search,
+   * like Go's regexp.MatchString), or -1. One pass over the text for all patterns together.
+   */
+  firstMatch(text: string): i32 {
+    const dfa = this.dfa;
+    const r = dfa.firstMatch(text);
+    if (r != DFA_GAVE_UP) return r;
+    return this.vm.search(text, dfa.resumeAt, dfa.resumeState, dfa.resumeBest);
+  }
+
+  /** firstMatch without the DFA cache (for tests and comparisons). */
+  firstMatchNFA(text: string): i32 {
+    return this.vm.firstMatch(text);
+  }
+}
+
+export function compilePatternSet(patterns: string[]): CompileResult {
+  const result = new CompileResult();
+  const roots = new Array<Node>();
+  const classes = new ClassInterner();
+  for (let i = 0; i < patterns.length; i++) {
+    const parsed = parsePattern(patterns[i], classes);
+    const node = parsed.node;
+    if (node == null) {
+      result.error = new RegexError(i, parsed.offset, parsed.message);
+      return result;
+    }
+    roots.push(node);
+  }
+  const compiled = compileProgram(roots);
+  const prog = compiled.program;
+  if (prog == null) {
+    result.error = new RegexError(compiled.patternIndex, 0, compiled.message);
+    return result;
+  }
+  result.set = new PatternSet(new PikeVM(prog), new LazyDFA(prog));
+  return result;
+}

@@ -1,0 +1,54 @@
+// Test-only entry exposing plugin/regex to JS (built by test/wasm/build-probes.mjs).
+import { compilePatternSet, PatternSet, RegexError } from "../../plugin/regex";
+
+let current: PatternSet | null = null;
+let lastError: RegexError | null = null;
+
+/** Compiles the set and makes it current; returns false (see error*) when refused. */
+export function compile(patterns: string[]): bool {
+  const r = compilePatternSet(patterns);
+  current = r.set;
+  lastError = r.error;
+  return r.set != null;
+}
+
+export function errorIndex(): i32 {
+  const e = lastError;
+  return e != null ? e.patternIndex : -1;
+}
+
+export function errorOffset(): i32 {
+  const e = lastError;
+  return e != null ? e.offset : -1;
+}
+
+export function errorMessage(): string {
+  const e = lastError;
+  return e != null ? e.message : "";
+}
+
+export function setSize(): i32 {
+  const s = current;
+  return s != null ? s.size : -1;
+}
+
+/** firstMatch on the current set; -2 when there is none. */
+export function firstMatch(text: string): i32 {
+  const s = current;
+  return s != null ? s.firstMatch(text) : -2;
+}
+
+/** firstMatch through the Pike VM alone (no lazy DFA); -2 when there is no set. */
+export function firstMatchNFA(text: string): i32 {
+  const s = current;
+  return s != null ? s.firstMatchNFA(text) : -2;
+}
+
+/** Runs firstMatch `times` times (for benchmarks without JS call overhead); returns the last. */
+export function firstMatchRepeated(text: string, times: i32, nfaOnly: bool): i32 {
+  const s = current;
+  if (s == null) return -2;
+  let r = -1;
+  for (let i = 0; i < times; i++) r = nfaOnly ? s.firstMatchNFA(text) : s.firstMatch(text);
+  return r;
+}
