@@ -37,7 +37,7 @@ typecheck: $(NPM_STAMP)
 
 # The whole suite: type checks, fast tests (real .wasm in a Node host) and end-to-end tests in real Envoy.
 test: deps build typecheck
-	npx vitest run --reporter=default --reporter=json --outputFile.json=build/test-results.json; \
+	LLM_GUARD_SKIP_BUILD=1 npx vitest run --reporter=default --reporter=json --outputFile.json=build/test-results.json; \
 	  status=$$?; node test/summary.mjs build/test-results.json; exit $$status
 
 test-fast: deps build

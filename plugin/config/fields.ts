@@ -1,23 +1,12 @@
 // Reads a JSON config object field by field, with the field's path in every error message, and
 // refuses unknown or repeated fields (a misspelt field must not silently turn a control off).
-import { JsonValue, JsonKind } from "../json";
+import { JsonValue, JsonKind, kindName } from "../json";
 
 export class ConfigErrors {
   first: string = "";
   get failed(): bool { return this.first.length > 0; }
   add(path: string, reason: string): void {
     if (this.first.length == 0) this.first = path + ": " + reason;
-  }
-}
-
-function kindName(v: JsonValue): string {
-  switch (v.kind) {
-    case JsonKind.Null: return "null";
-    case JsonKind.Bool: return "a boolean";
-    case JsonKind.Number: return "a number";
-    case JsonKind.String: return "a string";
-    case JsonKind.Array: return "an array";
-    default: return "an object";
   }
 }
 

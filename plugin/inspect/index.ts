@@ -14,7 +14,7 @@
 //     which carries an explicit depth bound; walks of arbitrary nested values
 //     use an explicit stack. Errors are values: no exceptions anywhere.
 
-import { JsonKind, JsonLimits, JsonValue, parseJson } from "../json/index";
+import { JsonKind, JsonLimits, JsonValue, parseJson, kindName } from "../json/index";
 
 export class TextPiece {
   /** One of "system", "developer", "user", "assistant", "tool", "tool_definition". */
@@ -79,17 +79,6 @@ function isTopLevelKey(k: string): bool {
   return k == "messages" || k == "prompt" || k == "input" || k == "instructions" ||
     k == "system" || k == "contents" || k == "systemInstruction" ||
     k == "system_instruction" || k == "suffix";
-}
-
-function kindName(v: JsonValue): string {
-  switch (v.kind) {
-    case JsonKind.Null: return "null";
-    case JsonKind.Bool: return "a boolean";
-    case JsonKind.Number: return "a number";
-    case JsonKind.String: return "a string";
-    case JsonKind.Array: return "an array";
-    default: return "an object";
-  }
 }
 
 class Extractor {

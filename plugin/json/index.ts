@@ -208,6 +208,18 @@ const INTERN_MAX_LEN: i32 = 32;
 const INTERN_SLOTS: i32 = 1024; // power of two
 const internTable: StaticArray<JsonValue> = new StaticArray<JsonValue>(INTERN_SLOTS);
 
+/** How a value's kind reads in an error message: "a string", "an array", ... */
+export function kindName(v: JsonValue): string {
+  switch (v.kind) {
+    case JsonKind.Null: return "null";
+    case JsonKind.Bool: return "a boolean";
+    case JsonKind.Number: return "a number";
+    case JsonKind.String: return "a string";
+    case JsonKind.Array: return "an array";
+    default: return "an object";
+  }
+}
+
 export class JsonLimits {
   /** Maximum number of nested arrays/objects. */
   maxDepth: i32 = 64;

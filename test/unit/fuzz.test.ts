@@ -9,23 +9,13 @@ import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, type HttpStream } from '../harness/index.js';
 import { ANTHROPIC, ERROR_CODES, GEMINI, KEY, OPENAI, errorOf, loadGuard } from '../harness/llm.js';
 import { DENY_LITERAL, SHAPES } from '../fixtures/llm-bodies.js';
+import { seededRandom } from '../support/prng.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20240607);
 const BODIES = Number(process.env.FUZZ_BODIES ?? 100_000);
 const MAX_BODY = 65536;
 const DENY_STATUS = 403;
 
-// ---------------------------------------------------------------- seeded PRNG (mulberry32)
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const enc = new TextEncoder();
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -291,7 +281,7 @@ describe('fuzz', () => {
       { hosts: [OPENAI, ANTHROPIC, GEMINI], api_key: KEY, deny_patterns: [DENY_LITERAL], max_body_bytes: MAX_BODY, deny_status: DENY_STATUS },
       { maxLogRecords: 2000, recordEvents: false },
     );
-    const rnd = prng(SEED);
+    const rnd = seededRandom(SEED);
     const counts = {
       bodies: 0,
       forwarded: 0,

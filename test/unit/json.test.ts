@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 // @ts-ignore: plain ESM helper without type declarations
 import { loadJsonProbe } from "../wasm/json_probe_build.mjs";
+import { seededRandom } from '../support/prng.js';
 
 type Probe = {
   parse(bytes: Uint8Array, maxDepth: number, maxNodes: number, withValue: boolean): string;
@@ -561,16 +562,6 @@ describe("limits", () => {
 // ---------------------------------------------------------------------------
 // Differential testing against JSON.parse.
 
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   constructor(private rnd: () => number) {}
@@ -706,7 +697,7 @@ function differential(bytes: Uint8Array): string | null {
 
 describe("differential against JSON.parse (fixed seed)", () => {
   it("agrees on 12,000 generated documents (valid and mutated)", () => {
-    const g = new Gen(mulberry32(0x5eed1234));
+    const g = new Gen(seededRandom(0x5eed1234));
     let accepted = 0;
     let rejected = 0;
     const failures: string[] = [];
@@ -726,8 +717,8 @@ describe("differential against JSON.parse (fixed seed)", () => {
   });
 
   it("agrees on 4,000 byte-level mutations (invalid UTF-8 included)", () => {
-    const g = new Gen(mulberry32(0xb17e5));
-    const rnd = mulberry32(0xc0ffee);
+    const g = new Gen(seededRandom(0xb17e5));
+    const rnd = seededRandom(0xc0ffee);
     const failures: string[] = [];
     let invalidUtf8 = 0;
     for (let i = 0; i < 4_000; i++) {
@@ -755,7 +746,7 @@ describe("differential against JSON.parse (fixed seed)", () => {
   });
 
   it("never traps on random bytes", () => {
-    const rnd = mulberry32(42);
+    const rnd = seededRandom(42);
     for (let i = 0; i < 2_000; i++) {
       const n = Math.floor(rnd() * 64);
       const bytes = new Uint8Array(n);

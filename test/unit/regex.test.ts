@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 // @ts-ignore -- plain ESM build helper without type declarations
 import { loadRegexProbe } from "../wasm/regex_probe_build.mjs";
+import { seededRandom } from '../support/prng.js';
 
 interface Probe {
   compile(patterns: string[]): boolean;
@@ -582,16 +583,6 @@ describe("regex: linear time on pathological patterns", () => {
 
 // ---- differential test against Node's RegExp (flag u), over the syntax both share
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Texts draw from this alphabet; it avoids characters where Go and JS disagree
 // (\r, \u2028, \v, non-ASCII spaces, ſ and the Kelvin sign).
@@ -673,7 +664,7 @@ const FLAG_SETS: [string, string][] = [
 
 describe("regex: differential against Node's RegExp", () => {
   it("agrees on 1,500 random patterns x 6 texts (fixed seed)", () => {
-    const rand = mulberry32(20240611);
+    const rand = seededRandom(20240611);
     let compared = 0;
     const failures: string[] = [];
     for (let i = 0; i < 1500; i++) {
@@ -697,7 +688,7 @@ describe("regex: differential against Node's RegExp", () => {
   });
 
   it("agrees on firstMatch over 300 random sets of 4 patterns", () => {
-    const rand = mulberry32(7);
+    const rand = seededRandom(7);
     const failures: string[] = [];
     for (let i = 0; i < 300; i++) {
       const gen = makeGenerator(rand, false);
