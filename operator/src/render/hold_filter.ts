@@ -6,7 +6,7 @@
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { childMetadata } from './labels.js';
 import { childName } from './names.js';
-import { envoyFilterNameOf } from './wasm_plugin.js';
+import { envoyFilterNameOf, sortedLabels } from './wasm_plugin.js';
 
 export const HOLD_FILTER_NAME = 'llm-guard.hold-request';
 const BUFFER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer';
@@ -48,7 +48,7 @@ export function renderHoldFilter(policy: LlmGuardPolicy): Record<string, unknown
     });
   }
   const spec: Record<string, unknown> = {};
-  if (policy.spec.selector) spec.workloadSelector = { labels: policy.spec.selector.matchLabels };
+  if (policy.spec.selector) spec.workloadSelector = { labels: sortedLabels(policy.spec.selector.matchLabels) };
   if (policy.spec.targetRefs?.length) spec.targetRefs = policy.spec.targetRefs.map((r) => ({ group: r.group, kind: r.kind, name: r.name }));
   spec.configPatches = configPatches;
   return {

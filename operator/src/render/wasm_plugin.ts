@@ -6,16 +6,28 @@ export function wasmPluginName(policy: LlmGuardPolicy): string {
   return policy.metadata.name;
 }
 
-/** The HTTP filter name istiod gives the plugin in Envoy: `<namespace>.<name>`. */
+/**
+ * The name of the plugin's HTTP filter in the listener istiod builds: the ECDS resource name
+ * `extensions.istio.io/wasmplugin/<namespace>.<name>` (istio pilot/pkg/model/extensions.go,
+ * WasmPluginResourceNamePrefix; the filter's toEnvoyHTTPFilter uses that ResourceName). Only the
+ * PluginConfig inside it is named `<namespace>.<name>`. EnvoyFilter subFilter matches use this.
+ */
 export function envoyFilterNameOf(policy: LlmGuardPolicy): string {
-  return `${policy.metadata.namespace}.${wasmPluginName(policy)}`;
+  return `extensions.istio.io/wasmplugin/${policy.metadata.namespace}.${wasmPluginName(policy)}`;
+}
+
+/** A label map with its keys sorted, so the input's key order never changes the output. */
+export function sortedLabels(labels: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(labels).sort()) out[k] = labels[k] as string;
+  return out;
 }
 
 export function renderWasmPlugin(policy: LlmGuardPolicy, pluginConfig: Record<string, unknown>): Record<string, unknown> {
   const spec = policy.spec;
   const image = spec.plugin;
   const wasmSpec: Record<string, unknown> = {};
-  if (spec.selector) wasmSpec.selector = { matchLabels: spec.selector.matchLabels };
+  if (spec.selector) wasmSpec.selector = { matchLabels: sortedLabels(spec.selector.matchLabels) };
   if (spec.targetRefs?.length) wasmSpec.targetRefs = spec.targetRefs.map((r) => ({ group: r.group, kind: r.kind, name: r.name }));
   wasmSpec.url = image.url;
   if (image.sha256) wasmSpec.sha256 = image.sha256;

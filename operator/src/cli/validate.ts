@@ -1,0 +1,110 @@
+// `llmguard validate`: each policy against the CRD's schema and CEL rules, then its pluginConfig
+// against the real compiled filter, so CI refuses what the cluster or the sidecar would refuse,
+// with the same messages.
+import { parseArgs } from 'node:util';
+import { API_VERSION } from '../api/v1alpha1/llm_guard_policy.js';
+import { checkPolicy, type PolicyIssue } from '../validate/index.js';
+import { defaultWasmPath, loadFilterModule } from '../validate/wasm_config_check.js';
+import { InputError, SecretStore, UsageError, classify, describe, policyNamespace, policyRef, readDocuments } from './inputs.js';
+import type { Io } from './main.js';
+
+export const VALIDATE_HELP = `Usage: llmguard validate -f FILE [-f FILE ...] [options]
+
+Checks each LlmGuardPolicy in the files:
+  1. against the CRD (manifests/crd): types, bounds, enums, patterns, defaults and the CEL rules,
+     with the apiserver's messages;
+  2. against the filter itself: the pluginConfig the operator would render is given to the real
+     compiled module (build/llm_guard.wasm), which refuses what a sidecar would refuse, e.g.
+     "deny_patterns[2]: lookahead (?=...) is not supported (RE2 syntax has no lookaround)".
+Secret values are not needed (a fake key stands in); given ones are checked too.
+
+Options:
+  -f, --filename FILE      YAML file, directory of *.yaml/*.yml, or - for stdin (repeatable)
+      --secrets FILE       YAML holding Secret documents (repeatable)
+      --secret REF=VALUE   [namespace/]secret-name/key=value (repeatable)
+  -n, --namespace NS       namespace of documents that have none (default: default)
+      --wasm PATH          the compiled filter (default: $LLMGUARD_WASM, else build/llm_guard.wasm)
+      --skip-filter-check  only the CRD checks
+  -o, --output FORMAT      text (default) or json
+  -h, --help
+
+Exit codes: 0 all valid, 1 a policy is invalid (or none found, or bad YAML), 2 usage error,
+3 the filter module could not be loaded.
+`;
+
+interface Report {
+  source: string;
+  policy: string;
+  valid: boolean;
+  issues: PolicyIssue[];
+  warnings: string[];
+}
+
+export async function runValidate(args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      filename: { type: 'string', short: 'f', multiple: true },
+      secrets: { type: 'string', multiple: true },
+      secret: { type: 'string', multiple: true },
+      namespace: { type: 'string', short: 'n' },
+      wasm: { type: 'string' },
+      'skip-filter-check': { type: 'boolean' },
+      output: { type: 'string', short: 'o' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: false,
+    strict: true,
+  });
+  if (values.help) {
+    io.stdout.write(VALIDATE_HELP);
+    return 0;
+  }
+  if (!values.filename?.length) throw new UsageError('validate needs at least one -f FILE');
+  const output = values.output ?? 'text';
+  if (output !== 'text' && output !== 'json') throw new UsageError(`--output ${output}: expected text or json`);
+  const defaultNamespace = values.namespace ?? 'default';
+
+  const inputs = classify(readDocuments(values.filename, io.readStdin));
+  const store = new SecretStore();
+  for (const s of inputs.secrets) store.addDocument(s, defaultNamespace);
+  if (values.secrets?.length) for (const s of classify(readDocuments(values.secrets, io.readStdin)).secrets) store.addDocument(s, defaultNamespace);
+  for (const flag of values.secret ?? []) store.addFlag(flag);
+  if (!inputs.policies.length) throw new InputError(`no LlmGuardPolicy (${API_VERSION}) in ${values.filename.join(', ')}`);
+
+  let module: WebAssembly.Module | null = null;
+  if (!values['skip-filter-check']) {
+    const path = values.wasm ?? defaultWasmPath();
+    module = await loadFilterModule(path);
+  }
+
+  const reports: Report[] = [];
+  const seen = new Map<string, string>();
+  for (const p of inputs.policies) {
+    const ref = policyRef(p.doc, defaultNamespace);
+    const check = await checkPolicy(p.doc, {
+      defaultNamespace,
+      secrets: store.valuesFor(policyNamespace(p.doc, defaultNamespace)),
+      module,
+    });
+    const other = seen.get(ref);
+    if (other) check.issues.push({ source: 'schema', path: 'metadata.name', message: `metadata.name: Duplicate value: ${ref} is also defined in ${other}` });
+    else seen.set(ref, p.source);
+    reports.push({ source: p.source, policy: ref, valid: check.issues.length === 0, issues: check.issues, warnings: check.warnings });
+  }
+  const invalid = reports.filter((r) => !r.valid).length;
+
+  if (output === 'json') {
+    io.stdout.write(`${JSON.stringify({ valid: invalid === 0, policies: reports, skipped: inputs.others.map(describe) }, null, 2)}\n`);
+  } else {
+    for (const o of inputs.others) io.stderr.write(`warning: skipping ${describe(o)}: not an LlmGuardPolicy or Secret\n`);
+    for (const r of reports) {
+      io.stdout.write(`${r.valid ? 'ok     ' : 'INVALID'} ${r.policy} (${r.source})\n`);
+      for (const i of r.issues) io.stdout.write(`  ${i.source === 'filter' ? 'filter refused the config: ' : ''}${i.message}\n`);
+      for (const w of r.warnings) io.stdout.write(`  warning: ${w}\n`);
+    }
+    const checked = module ? 'CRD schema and filter' : 'CRD schema only';
+    io.stdout.write(`${reports.length} ${reports.length === 1 ? 'policy' : 'policies'} checked (${checked}): ${reports.length - invalid} valid, ${invalid} invalid\n`);
+  }
+  return invalid ? 1 : 0;
+}

@@ -1,0 +1,329 @@
+// renderPolicy: the exact objects for a policy, byte-stable output, owner references, names,
+// and Secret values that are missing. The pluginConfig is also handed to the real filter.
+import { describe, expect, it } from 'vitest';
+import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
+import { checkPluginConfig } from '../validate/wasm_config_check.js';
+import { externalHosts } from './egress.js';
+import { MissingSecretError, renderPolicy, secretRefs } from './index.js';
+import { childName } from './names.js';
+import { envoyFilterNameOf } from './wasm_plugin.js';
+
+function samplePolicy(): LlmGuardPolicy {
+  return {
+    apiVersion: 'llmguard.io/v1alpha1',
+    kind: 'LlmGuardPolicy',
+    metadata: { name: 'openai-chat', namespace: 'apps' },
+    spec: {
+      selector: { matchLabels: { tier: 'web', app: 'chat' } },
+      providers: [
+        {
+          host: 'api.openai.com',
+          apiKeys: [{ secretKeyRef: { name: 'openai', key: 'primary' } }, { secretKeyRef: { name: 'openai', key: 'secondary' } }],
+        },
+      ],
+      denyPatterns: ['(?i)ignore previous instructions', '\\bAKIA[0-9A-Z]{16}\\b'],
+      inspection: { roles: ['user', 'tool'], denyStatus: 451, maxBodyBytes: 2097152 },
+      intelligentGuard: {
+        host: 'guard.internal.example',
+        apiKeySecretRef: { name: 'guard', key: 'token' },
+        model: 'llama-guard-3-8b',
+        verdictFormat: 'llama_guard',
+        systemPrompt: '',
+        timeoutMs: 1500,
+        cache: { ttlSeconds: 60 },
+      },
+      plugin: { url: 'oci://ghcr.io/llm-egress-guard/llm-guard:0.1.0' },
+    },
+  };
+}
+
+const SECRETS = new Map([
+  ['openai/primary', 'sk-primary'],
+  ['openai/secondary', 'sk-secondary'],
+  ['guard/token', 'guard-token'],
+]);
+
+const LABELS = { 'app.kubernetes.io/managed-by': 'llmguard-operator', 'llmguard.io/policy': 'openai-chat' };
+const meta = (name: string) => ({ name, namespace: 'apps', labels: LABELS });
+
+const EXPECTED_PLUGIN_CONFIG = {
+  providers: [{ hosts: ['api.openai.com'], auth_style: 'bearer', api_keys: ['sk-primary', 'sk-secondary'] }],
+  deny_patterns: ['(?i)ignore previous instructions', '\\bAKIA[0-9A-Z]{16}\\b'],
+  inspect_roles: ['user', 'tool'],
+  deny_status: 451,
+  max_body_bytes: 2097152,
+  intelligent_guard: {
+    host: 'guard.internal.example',
+    port: 80,
+    api_key: 'guard-token',
+    model: 'llama-guard-3-8b',
+    timeout_ms: 1500,
+    verdict_format: 'llama_guard',
+    system_prompt: '',
+    cache: { ttl_seconds: 60 },
+  },
+};
+
+const EXPECTED = [
+  {
+    apiVersion: 'extensions.istio.io/v1alpha1',
+    kind: 'WasmPlugin',
+    metadata: meta('openai-chat'),
+    spec: {
+      selector: { matchLabels: { app: 'chat', tier: 'web' } },
+      url: 'oci://ghcr.io/llm-egress-guard/llm-guard:0.1.0',
+      phase: 'UNSPECIFIED_PHASE',
+      failStrategy: 'FAIL_CLOSE',
+      match: [{ mode: 'CLIENT' }],
+      pluginConfig: EXPECTED_PLUGIN_CONFIG,
+    },
+  },
+  {
+    apiVersion: 'networking.istio.io/v1alpha3',
+    kind: 'EnvoyFilter',
+    metadata: meta('openai-chat-hold'),
+    spec: {
+      workloadSelector: { labels: { app: 'chat', tier: 'web' } },
+      configPatches: [
+        {
+          applyTo: 'HTTP_FILTER',
+          match: {
+            context: 'SIDECAR_OUTBOUND',
+            listener: {
+              filterChain: {
+                filter: {
+                  name: 'envoy.filters.network.http_connection_manager',
+                  subFilter: { name: 'extensions.istio.io/wasmplugin/apps.openai-chat' },
+                },
+              },
+            },
+          },
+          patch: {
+            operation: 'INSERT_AFTER',
+            value: {
+              name: 'llm-guard.hold-request',
+              disabled: true,
+              typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer', max_request_bytes: 2097152 },
+            },
+          },
+        },
+        {
+          applyTo: 'VIRTUAL_HOST',
+          match: { context: 'SIDECAR_OUTBOUND', routeConfiguration: { vhost: { name: 'api.openai.com:80' } } },
+          patch: {
+            operation: 'MERGE',
+            value: {
+              typed_per_filter_config: {
+                'llm-guard.hold-request': {
+                  '@type': 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute',
+                  buffer: { max_request_bytes: 2097152 },
+                },
+              },
+            },
+          },
+        },
+      ],
+    },
+  },
+  {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'ServiceEntry',
+    metadata: meta('openai-chat-api-openai-com'),
+    spec: {
+      hosts: ['api.openai.com'],
+      exportTo: ['.'],
+      location: 'MESH_EXTERNAL',
+      resolution: 'DNS',
+      ports: [
+        { number: 80, name: 'http-80', protocol: 'HTTP', targetPort: 443 },
+        { number: 443, name: 'https-443', protocol: 'HTTPS' },
+      ],
+    },
+  },
+  {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    metadata: meta('openai-chat-api-openai-com'),
+    spec: {
+      host: 'api.openai.com',
+      exportTo: ['.'],
+      trafficPolicy: { portLevelSettings: [{ port: { number: 80 }, tls: { mode: 'SIMPLE' } }] },
+    },
+  },
+  {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'ServiceEntry',
+    metadata: meta('openai-chat-guard-internal-example'),
+    spec: {
+      hosts: ['guard.internal.example'],
+      exportTo: ['.'],
+      location: 'MESH_EXTERNAL',
+      resolution: 'DNS',
+      ports: [
+        { number: 80, name: 'http-80', protocol: 'HTTP', targetPort: 443 },
+        { number: 443, name: 'https-443', protocol: 'HTTPS' },
+      ],
+    },
+  },
+  {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    metadata: meta('openai-chat-guard-internal-example'),
+    spec: {
+      host: 'guard.internal.example',
+      exportTo: ['.'],
+      trafficPolicy: { portLevelSettings: [{ port: { number: 80 }, tls: { mode: 'SIMPLE' } }] },
+    },
+  },
+];
+
+/** The same object with every map's keys in reverse order (arrays keep theirs). */
+function reverseKeys<T>(v: T): T {
+  if (Array.isArray(v)) return v.map(reverseKeys) as T;
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).reverse()) out[k] = reverseKeys((v as Record<string, unknown>)[k]);
+    return out as T;
+  }
+  return v;
+}
+
+describe('renderPolicy', () => {
+  it('renders exactly the WasmPlugin, the hold EnvoyFilter and a ServiceEntry + DestinationRule per host', () => {
+    expect(renderPolicy(samplePolicy(), SECRETS)).toStrictEqual(EXPECTED);
+  });
+
+  it("renders a pluginConfig the real filter accepts, calling the guard on the ServiceEntry's port-80 cluster", async () => {
+    const [wasm] = renderPolicy(samplePolicy(), SECRETS);
+    const r = await checkPluginConfig((wasm!.spec as { pluginConfig: unknown }).pluginConfig);
+    expect(r.reason).toBeUndefined();
+    expect(r.ok).toBe(true);
+    const said = r.logs.map((l) => l.message);
+    expect(said).toContain('llm-guard: configured: 1 provider(s), 1 host(s), 2 deny and 0 allow pattern(s)');
+    expect(said).toContain(
+      'llm-guard: guard guard.internal.example/compatible-mode/v1/chat/completions via cluster outbound|80||guard.internal.example, timeout 1500 ms, fail_mode closed',
+    );
+  });
+
+  it('is byte-stable: same input, same bytes, whatever the key order of the input or of the Secret map', () => {
+    const first = JSON.stringify(renderPolicy(samplePolicy(), SECRETS));
+    expect(JSON.stringify(renderPolicy(samplePolicy(), SECRETS))).toBe(first);
+    expect(JSON.stringify(renderPolicy(reverseKeys(samplePolicy()), new Map([...SECRETS].reverse())))).toBe(first);
+  });
+
+  it('keeps the order of patterns, providers and keys (the filter reports errors by index)', () => {
+    const p = samplePolicy();
+    p.spec.denyPatterns = ['b', 'a', 'c'];
+    const cfg = (renderPolicy(p, SECRETS)[0]!.spec as { pluginConfig: { deny_patterns: string[] } }).pluginConfig;
+    expect(cfg.deny_patterns).toEqual(['b', 'a', 'c']);
+  });
+
+  it('adds an owner reference to every object only when the policy has a uid (none offline)', () => {
+    expect(renderPolicy(samplePolicy(), SECRETS).every((o) => !('ownerReferences' in o.metadata))).toBe(true);
+    const p = samplePolicy();
+    p.metadata.uid = '6f1a8a52-1c1e-4a57-9d55-0a0d9d0e2b11';
+    for (const o of renderPolicy(p, SECRETS)) {
+      expect((o.metadata as { ownerReferences?: unknown }).ownerReferences).toEqual([
+        {
+          apiVersion: 'llmguard.io/v1alpha1',
+          kind: 'LlmGuardPolicy',
+          name: 'openai-chat',
+          uid: '6f1a8a52-1c1e-4a57-9d55-0a0d9d0e2b11',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ]);
+    }
+  });
+
+  it('names children within 63 characters, distinct per host, for the longest policy name', () => {
+    const p = samplePolicy();
+    p.metadata.name = 'a'.repeat(63);
+    p.spec.providers.push({ host: 'generativelanguage.googleapis.com', apiKeys: [{ secretKeyRef: { name: 'openai', key: 'primary' } }] });
+    const objects = renderPolicy(p, SECRETS);
+    const dns = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+    for (const o of objects) {
+      expect(o.metadata.name.length).toBeLessThanOrEqual(63);
+      expect(o.metadata.name).toMatch(dns);
+      expect((o.metadata as unknown as { labels: Record<string, string> }).labels['llmguard.io/policy']).toBe(p.metadata.name);
+    }
+    const seNames = objects.filter((o) => o.kind === 'ServiceEntry').map((o) => o.metadata.name);
+    expect(new Set(seNames).size).toBe(3);
+    expect(childName(p.metadata.name, 'api.openai.com')).toBe(childName(p.metadata.name, 'api.openai.com'));
+    expect(childName('short', 'api.openai.com')).toBe('short-api-openai-com');
+  });
+
+  it('refuses to render without every Secret value, naming all the missing ones', () => {
+    const partial = new Map([['openai/primary', 'sk-primary'], ['openai/secondary', '']]);
+    let error: unknown;
+    try {
+      renderPolicy(samplePolicy(), partial);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(MissingSecretError);
+    expect((error as MissingSecretError).refs).toEqual(['openai/secondary', 'guard/token']);
+    expect((error as Error).message).toBe('missing Secret values: openai/secondary, guard/token');
+  });
+
+  it('lists each Secret reference once, in spec order', () => {
+    const p = samplePolicy();
+    p.spec.intelligentGuard!.apiKeySecretRef = { name: 'openai', key: 'primary' };
+    expect(secretRefs(p)).toEqual([
+      { name: 'openai', key: 'primary' },
+      { name: 'openai', key: 'secondary' },
+    ]);
+  });
+
+  it('matches the filter istiod names for the WasmPlugin (ECDS resource name)', () => {
+    expect(envoyFilterNameOf(samplePolicy())).toBe('extensions.istio.io/wasmplugin/apps.openai-chat');
+  });
+
+  it('for gateways: targetRefs on both, GATEWAY context, no workload selector', () => {
+    const p = samplePolicy();
+    delete p.spec.selector;
+    p.spec.targetRefs = [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'egress' }];
+    const [wasm, hold] = renderPolicy(p, SECRETS);
+    expect(wasm!.spec).toMatchObject({ targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'egress' }] });
+    expect(wasm!.spec).not.toHaveProperty('selector');
+    const holdSpec = hold!.spec as { targetRefs: unknown; configPatches: { match: { context: string } }[] };
+    expect(holdSpec).not.toHaveProperty('workloadSelector');
+    expect(holdSpec.targetRefs).toEqual([{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'egress' }]);
+    expect(holdSpec.configPatches.map((c) => c.match.context)).toEqual(['GATEWAY', 'GATEWAY']);
+  });
+
+  it('without tlsUpgrade: one plain port, no DestinationRule; the WasmPlugin options pass through', () => {
+    const p = samplePolicy();
+    p.spec.intelligentGuard = { ...p.spec.intelligentGuard!, port: 8080, tlsUpgrade: false };
+    p.spec.plugin = {
+      url: 'https://downloads.example.com/llm_guard.wasm',
+      sha256: 'e'.repeat(64),
+      imagePullPolicy: 'Always',
+      phase: 'AUTHZ',
+      priority: 10,
+      failStrategy: 'FAIL_OPEN',
+    };
+    const objects = renderPolicy(p, SECRETS);
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      'WasmPlugin/openai-chat',
+      'EnvoyFilter/openai-chat-hold',
+      'ServiceEntry/openai-chat-api-openai-com',
+      'DestinationRule/openai-chat-api-openai-com',
+      'ServiceEntry/openai-chat-guard-internal-example',
+    ]);
+    expect((objects[4]!.spec as { ports: unknown }).ports).toEqual([{ number: 8080, name: 'http-8080', protocol: 'HTTP' }]);
+    expect(objects[0]!.spec).toMatchObject({
+      url: 'https://downloads.example.com/llm_guard.wasm',
+      sha256: 'e'.repeat(64),
+      imagePullPolicy: 'Always',
+      phase: 'AUTHZ',
+      priority: 10,
+      failStrategy: 'FAIL_OPEN',
+    });
+    expect((objects[0]!.spec as { pluginConfig: { intelligent_guard: { port: number } } }).pluginConfig.intelligent_guard.port).toBe(8080);
+  });
+
+  it('lists external hosts providers first, then the guard', () => {
+    expect(externalHosts(samplePolicy()).map((h) => h.host)).toEqual(['api.openai.com', 'guard.internal.example']);
+  });
+});

@@ -1,0 +1,97 @@
+// One policy, checked the way the cluster would see it: the CRD's schema and CEL rules (as the
+// apiserver applies them), then the filter's own config check on the pluginConfig the operator
+// would render (the real .wasm, in-process). Used by `llmguard validate`; usable by the controller.
+import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
+import { secretRefs } from '../render/index.js';
+import { renderPluginConfig, secretRefKey, type SecretValues } from '../render/plugin_config.js';
+import { validatePolicy, type SchemaIssue } from './schema.js';
+import { checkPluginConfig, type ConfigCheckResult } from './wasm_config_check.js';
+
+export { validatePolicy, type SchemaIssue } from './schema.js';
+export { checkPluginConfig, defaultWasmPath, loadFilterModule, type ConfigCheckResult } from './wasm_config_check.js';
+
+/** The value given to a Secret reference nobody supplied: the filter only needs a well-formed key. */
+export const FAKE_SECRET_VALUE = 'llmguard-validate-fake-key';
+
+export interface PolicyIssue {
+  source: 'schema' | 'filter';
+  /** Field path: `spec.providers[0].host`; for the filter, its own (`deny_patterns[2]`). */
+  path: string;
+  message: string;
+}
+
+export interface PolicyCheck {
+  /** The policy with the CRD's defaults, when the schema accepts it. */
+  policy?: LlmGuardPolicy;
+  issues: PolicyIssue[];
+  warnings: string[];
+  /** The filter's answer, when it was asked. */
+  filter?: ConfigCheckResult;
+}
+
+export interface PolicyCheckOptions {
+  defaultNamespace?: string;
+  /** Secret values to render with (checked by the filter too, e.g. a key ending in a newline). */
+  secrets?: SecretValues;
+  /** The compiled filter; null skips the filter check. */
+  module: WebAssembly.Module | null;
+}
+
+// The filter's config field names, and the policy fields they come from.
+const FILTER_FIELDS: [RegExp, string][] = [
+  [/^deny_patterns/, 'spec.denyPatterns'],
+  [/^allow_patterns/, 'spec.allowPatterns'],
+  [/^inspect_roles/, 'spec.inspection.roles'],
+  [/^intelligent_guard\.api_key/, 'spec.intelligentGuard.apiKeySecretRef'],
+  [/^intelligent_guard/, 'spec.intelligentGuard'],
+  [/^providers(\[\d+\])\.api_keys?/, 'spec.providers$1.apiKeys'],
+  [/^providers(\[\d+\])\.hosts\[\d+\]/, 'spec.providers$1.host'],
+  [/^providers/, 'spec.providers'],
+];
+
+/** The policy field a filter message is about: `deny_patterns[2]: ...` -> `spec.denyPatterns[2]`. */
+export function policyFieldOfFilterReason(reason: string): string | undefined {
+  const field = reason.split(':', 1)[0] ?? '';
+  for (const [re, to] of FILTER_FIELDS) {
+    const m = re.exec(field);
+    if (!m) continue;
+    return field.replace(re, to).replace(/\.([a-z]+)_([a-z])/g, (_all, a: string, b: string) => `.${a}${b.toUpperCase()}`);
+  }
+  return undefined;
+}
+
+/** Settings that are valid but weaken the guard: reported, never refused. */
+export function policyWarnings(policy: LlmGuardPolicy): string[] {
+  const s = policy.spec;
+  const out: string[] = [];
+  if (!s.denyPatterns?.length && !s.allowPatterns?.length && !s.intelligentGuard) {
+    out.push('no denyPatterns, allowPatterns or intelligentGuard: the policy only injects keys, nothing is inspected');
+  }
+  if (s.intelligentGuard?.failMode === 'open') out.push('intelligentGuard.failMode is open: requests pass unjudged when the guard is down');
+  if (s.inspection?.onUninspectable === 'allow') out.push('inspection.onUninspectable is allow: bodies that cannot be inspected pass unchecked');
+  if (s.inspection?.logPrompts) out.push('inspection.logPrompts is true: denied prompt text is logged (debug level)');
+  if (s.plugin.failStrategy === 'FAIL_OPEN') out.push('plugin.failStrategy is FAIL_OPEN: traffic passes unguarded (and without keys) when the module cannot load');
+  return out;
+}
+
+export async function checkPolicy(doc: unknown, opts: PolicyCheckOptions): Promise<PolicyCheck> {
+  const v = validatePolicy(doc, { defaultNamespace: opts.defaultNamespace });
+  const issues: PolicyIssue[] = v.issues.map((i: SchemaIssue) => ({ source: 'schema', path: i.path, message: i.message }));
+  if (issues.length) return { issues, warnings: [] };
+  const policy = v.policy as unknown as LlmGuardPolicy;
+  const result: PolicyCheck = { policy, issues, warnings: policyWarnings(policy) };
+  if (opts.module === null) return result;
+  const values = new Map<string, string>();
+  for (const r of secretRefs(policy)) {
+    const key = secretRefKey(r.name, r.key);
+    values.set(key, opts.secrets?.get(key) ?? FAKE_SECRET_VALUE);
+  }
+  const filter = await checkPluginConfig(renderPluginConfig(policy, values), { module: opts.module });
+  result.filter = filter;
+  if (!filter.ok) {
+    const reason = filter.reason ?? 'refused';
+    const field = policyFieldOfFilterReason(reason);
+    issues.push({ source: 'filter', path: reason.split(':', 1)[0] ?? '', message: field ? `${reason} (${field})` : reason });
+  }
+  return result;
+}

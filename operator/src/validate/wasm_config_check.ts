@@ -1,0 +1,326 @@
+// The filter's own config check, run in-process: a minimal proxy-wasm host loads the real compiled
+// module (build/llm_guard.wasm), hands it a pluginConfig the way Envoy does (plugin configuration
+// buffer, type 7) and calls proxy_on_configure. A config the filter would refuse in a sidecar is
+// refused here with the filter's own words, e.g.
+//   deny_patterns[2]: lookahead (?=...) is not supported (RE2 syntax has no lookaround) (at offset 3)
+//
+// The host does only what configuring needs: logs are captured, metrics and shared data are
+// accepted and forgotten, WASI gives the environment (WasmPlugin vmConfig.env), a clock and
+// random bytes. Any other host call answers Unimplemented; none is made while configuring.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { randomFillSync } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** proxy-wasm buffer type of the plugin configuration (Envoy: the WasmPlugin's pluginConfig). */
+export const PLUGIN_CONFIGURATION_BUFFER = 7;
+const ROOT_CONTEXT_ID = 1;
+
+// proxy-wasm WasmResult and WASI errno values.
+const OK = 0;
+const NOT_FOUND = 1;
+const BAD_ARGUMENT = 2;
+const UNIMPLEMENTED = 12;
+const WASI_SUCCESS = 0;
+const WASI_EBADF = 8;
+const WASI_ENOSYS = 52;
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'critical'] as const;
+
+export interface FilterLog {
+  level: (typeof LOG_LEVELS)[number];
+  message: string;
+}
+
+export interface ConfigCheckResult {
+  /** What proxy_on_configure returned (false also when the module trapped). */
+  ok: boolean;
+  /** On refusal, the filter's reason without its `llm-guard: config rejected: ` prefix. */
+  reason?: string;
+  /** Everything the module logged (proxy_log, and WASI stdout/stderr). */
+  logs: FilterLog[];
+  /** The configuration text the module was given. */
+  configText: string;
+}
+
+export class WasmModuleNotFoundError extends Error {
+  constructor(readonly tried: string[]) {
+    super(`filter module not found (build it with \`npx asc plugin/index.ts --target release\`); looked for: ${tried.join(', ')}`);
+  }
+}
+
+/**
+ * Where the compiled filter is: $LLMGUARD_WASM, else build/llm_guard.wasm next to the compiled
+ * operator (build/operator/validate -> build/llm_guard.wasm) or from the sources
+ * (operator/src/validate -> build/llm_guard.wasm), else ./build/llm_guard.wasm.
+ */
+export function defaultWasmPath(): string {
+  const candidates = wasmPathCandidates();
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new WasmModuleNotFoundError(candidates);
+  return found;
+}
+
+function wasmPathCandidates(): string[] {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const list = [
+    resolve(here, '..', '..', 'llm_guard.wasm'),
+    resolve(here, '..', '..', '..', 'build', 'llm_guard.wasm'),
+    resolve(process.cwd(), 'build', 'llm_guard.wasm'),
+  ];
+  const env = process.env.LLMGUARD_WASM;
+  return env ? [resolve(env)] : [...new Set(list)];
+}
+
+const modules = new Map<string, Promise<WebAssembly.Module>>();
+
+/** Compiles the module once per path (and process). */
+export function loadFilterModule(path: string = defaultWasmPath()): Promise<WebAssembly.Module> {
+  const key = resolve(path);
+  let m = modules.get(key);
+  if (!m) {
+    m = readFile(key).then(
+      (bytes) => WebAssembly.compile(bytes),
+      (e: NodeJS.ErrnoException) => {
+        throw e.code === 'ENOENT' ? new WasmModuleNotFoundError([key]) : e;
+      },
+    );
+    m.catch(() => modules.delete(key));
+    modules.set(key, m);
+  }
+  return m;
+}
+
+/**
+ * The JSON text Envoy hands the filter for a pluginConfig: istiod marshals the WasmPlugin's
+ * pluginConfig (a protobuf Struct) with protojson, which sorts object keys.
+ */
+export function pluginConfigText(pluginConfig: unknown): string {
+  return JSON.stringify(sortKeys(pluginConfig));
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v as object).sort()) out[k] = sortKeys((v as Record<string, unknown>)[k]);
+    return out;
+  }
+  return v;
+}
+
+class ProcExit extends Error {
+  constructor(readonly code: number) {
+    super(`the module called proc_exit(${code})`);
+  }
+}
+
+export interface CheckOptions {
+  /** The module; default: loadFilterModule(defaultWasmPath()). */
+  module?: WebAssembly.Module;
+  wasmPath?: string;
+  /** The VM's environment variables (WasmPlugin vmConfig.env), for `api_key_env`. */
+  env?: Record<string, string>;
+}
+
+/**
+ * Configures a fresh instance of the filter with `pluginConfig` (an object, serialised as istiod
+ * does, or the exact text to hand over) and reports whether it accepted it.
+ */
+export async function checkPluginConfig(pluginConfig: unknown, opts: CheckOptions = {}): Promise<ConfigCheckResult> {
+  const module = opts.module ?? (await loadFilterModule(opts.wasmPath ?? defaultWasmPath()));
+  const configText = typeof pluginConfig === 'string' ? pluginConfig : pluginConfigText(pluginConfig);
+  const host = new ConfigHost(module, new TextEncoder().encode(configText), opts.env ?? {});
+  return host.run(configText);
+}
+
+type Exports = {
+  memory: WebAssembly.Memory;
+  _initialize?: () => void;
+  proxy_on_memory_allocate: (size: number) => number;
+  proxy_on_context_create: (id: number, parent: number) => void;
+  proxy_on_vm_start: (rootId: number, vmConfigSize: number) => number;
+  proxy_on_configure: (rootId: number, pluginConfigSize: number) => number;
+};
+
+class ConfigHost {
+  private readonly logs: FilterLog[] = [];
+  private exports: Exports | null = null;
+  private nextMetricId = 1;
+  private readonly stdio = new Map<number, string>();
+  private readonly decoder = new TextDecoder();
+
+  constructor(
+    private readonly module: WebAssembly.Module,
+    private readonly config: Uint8Array,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  run(configText: string): ConfigCheckResult {
+    let ok = false;
+    let trap: string | undefined;
+    try {
+      const instance = new WebAssembly.Instance(this.module, this.imports());
+      const ex = instance.exports as unknown as Exports;
+      this.exports = ex;
+      for (const name of ['memory', 'proxy_on_memory_allocate', 'proxy_on_context_create', 'proxy_on_vm_start', 'proxy_on_configure'] as const) {
+        if (!(name in ex)) throw new Error(`the module does not export ${name}: not a proxy-wasm filter`);
+      }
+      ex._initialize?.();
+      ex.proxy_on_context_create(ROOT_CONTEXT_ID, 0);
+      if (ex.proxy_on_vm_start(ROOT_CONTEXT_ID, 0) === 0) {
+        trap = 'proxy_on_vm_start returned false';
+      } else {
+        ok = ex.proxy_on_configure(ROOT_CONTEXT_ID, this.config.length) !== 0;
+      }
+    } catch (e) {
+      trap = e instanceof Error ? `${e.name === 'RuntimeError' ? 'the module trapped: ' : ''}${e.message}` : String(e);
+    }
+    this.flushStdio();
+    if (ok) return { ok, logs: this.logs, configText };
+    return { ok: false, reason: trap ? this.trapReason(trap) : this.refusalReason(), logs: this.logs, configText };
+  }
+
+  private refusalReason(): string {
+    const marker = 'config rejected: ';
+    for (const l of this.logs) {
+      const at = l.message.indexOf(marker);
+      if (at >= 0) return l.message.slice(at + marker.length);
+    }
+    const err = [...this.logs].reverse().find((l) => l.level === 'error' || l.level === 'critical');
+    return err ? err.message : 'proxy_on_configure returned false';
+  }
+
+  private trapReason(trap: string): string {
+    const said = this.logs.filter((l) => l.level === 'error' || l.level === 'critical').map((l) => l.message);
+    return said.length ? `${trap}: ${said.join('; ')}` : trap;
+  }
+
+  private view(): DataView {
+    return new DataView(this.exports!.memory.buffer);
+  }
+
+  private bytes(ptr: number, len: number): Uint8Array {
+    return new Uint8Array(this.exports!.memory.buffer, ptr, len);
+  }
+
+  private text(ptr: number, len: number): string {
+    return this.decoder.decode(this.bytes(ptr, len));
+  }
+
+  /** Copies bytes into memory the module allocated, as Envoy does for returned buffers. */
+  private give(data: Uint8Array, retPtrPtr: number, retLenPtr: number): void {
+    const ptr = data.length > 0 ? this.exports!.proxy_on_memory_allocate(data.length) >>> 0 : 0;
+    if (data.length > 0) this.bytes(ptr, data.length).set(data);
+    const v = this.view();
+    v.setUint32(retPtrPtr, ptr, true);
+    v.setUint32(retLenPtr, data.length, true);
+  }
+
+  private log(levelIndex: number, message: string): void {
+    this.logs.push({ level: LOG_LEVELS[Math.min(Math.max(levelIndex, 0), 5)] ?? 'info', message });
+  }
+
+  private flushStdio(): void {
+    for (const [fd, text] of this.stdio) {
+      for (const line of text.split('\n')) if (line.trim()) this.log(fd === 2 ? 4 : 2, line);
+    }
+    this.stdio.clear();
+  }
+
+  private envEntries(): Uint8Array[] {
+    return Object.entries(this.env).map(([k, v]) => new TextEncoder().encode(`${k}=${v}\0`));
+  }
+
+  private imports(): WebAssembly.Imports {
+    const proxy: Record<string, (...args: never[]) => number | void> = {
+      proxy_log: (level: number, ptr: number, len: number) => {
+        this.log(level, this.text(ptr, len));
+        return OK;
+      },
+      proxy_get_log_level: (retPtr: number) => {
+        this.view().setUint32(retPtr, 0, true);
+        return OK;
+      },
+      proxy_get_buffer_bytes: (type: number, start: number, maxSize: number, retPtrPtr: number, retLenPtr: number) => {
+        if (type !== PLUGIN_CONFIGURATION_BUFFER) return NOT_FOUND;
+        if (start > this.config.length) return BAD_ARGUMENT;
+        this.give(this.config.subarray(start, Math.min(this.config.length, start + maxSize)), retPtrPtr, retLenPtr);
+        return OK;
+      },
+      proxy_define_metric: (_type: number, _namePtr: number, _nameLen: number, retIdPtr: number) => {
+        this.view().setUint32(retIdPtr, this.nextMetricId++, true);
+        return OK;
+      },
+      proxy_increment_metric: () => OK,
+      proxy_record_metric: () => OK,
+      proxy_get_metric: () => NOT_FOUND,
+      proxy_set_tick_period_milliseconds: () => OK,
+      proxy_set_effective_context: () => OK,
+      proxy_get_shared_data: () => NOT_FOUND,
+      proxy_set_shared_data: () => OK,
+      proxy_get_property: () => NOT_FOUND,
+    };
+    const wasi: Record<string, (...args: never[]) => number | void> = {
+      fd_write: (fd: number, iovs: number, iovsLen: number, nwrittenPtr: number) => {
+        if (fd !== 1 && fd !== 2) return WASI_EBADF;
+        const v = this.view();
+        let total = 0;
+        let out = '';
+        for (let i = 0; i < iovsLen; i++) {
+          const ptr = v.getUint32(iovs + i * 8, true);
+          const len = v.getUint32(iovs + i * 8 + 4, true);
+          out += this.text(ptr, len);
+          total += len;
+        }
+        this.stdio.set(fd, (this.stdio.get(fd) ?? '') + out);
+        this.view().setUint32(nwrittenPtr, total, true);
+        return WASI_SUCCESS;
+      },
+      proc_exit: (code: number) => {
+        throw new ProcExit(code);
+      },
+      environ_sizes_get: (countPtr: number, sizePtr: number) => {
+        const entries = this.envEntries();
+        const v = this.view();
+        v.setUint32(countPtr, entries.length, true);
+        v.setUint32(sizePtr, entries.reduce((n, e) => n + e.length, 0), true);
+        return WASI_SUCCESS;
+      },
+      environ_get: (environPtr: number, bufPtr: number) => {
+        let at = bufPtr;
+        this.envEntries().forEach((e, i) => {
+          this.view().setUint32(environPtr + i * 4, at, true);
+          this.bytes(at, e.length).set(e);
+          at += e.length;
+        });
+        return WASI_SUCCESS;
+      },
+      args_sizes_get: (countPtr: number, sizePtr: number) => {
+        this.view().setUint32(countPtr, 0, true);
+        this.view().setUint32(sizePtr, 0, true);
+        return WASI_SUCCESS;
+      },
+      args_get: () => WASI_SUCCESS,
+      clock_time_get: (_id: number, _precision: bigint, timePtr: number) => {
+        this.view().setBigUint64(timePtr, BigInt(Date.now()) * 1_000_000n, true);
+        return WASI_SUCCESS;
+      },
+      random_get: (ptr: number, len: number) => {
+        randomFillSync(this.bytes(ptr, len));
+        return WASI_SUCCESS;
+      },
+    };
+    const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
+    for (const imp of WebAssembly.Module.imports(this.module)) {
+      if (imp.kind !== 'function') throw new Error(`unsupported import ${imp.module}.${imp.name} (${imp.kind})`);
+      let fn: WebAssembly.ImportValue;
+      if (imp.module === 'env') fn = (proxy[imp.name] as WebAssembly.ImportValue | undefined) ?? (() => UNIMPLEMENTED);
+      else if (imp.module === 'wasi_snapshot_preview1') fn = (wasi[imp.name] as WebAssembly.ImportValue | undefined) ?? (() => WASI_ENOSYS);
+      else throw new Error(`unsupported import module ${imp.module} (${imp.name})`);
+      (imports[imp.module] ??= {})[imp.name] = fn;
+    }
+    return imports;
+  }
+}
