@@ -1,0 +1,197 @@
+// The reconciling part of the operator, run by the leader: informers on LlmGuardPolicies and on
+// Secrets, the Secret -> policies index, the work queue and its workers, and a periodic resync.
+// Workers start only once both caches have synced. The Secret informer only maps Secret changes
+// to the policies that reference them; its cache is stripped of values (reconciles read the few
+// Secrets they need), so a cluster full of large Secrets doesn't fill the operator's heap.
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
+import type { KubeObject, ObjectApi } from '../kube/objects.js';
+import { collectionPath, POLICY, SECRET } from '../kube/resources.js';
+import { errorMessage } from '../kube/errors.js';
+import type { EventRecorder } from './events.js';
+import { ResilientInformer } from './informer.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+import { WorkQueue } from './queue.js';
+import { Reconciler } from './reconcile.js';
+import { SecretIndex } from './secret_index.js';
+import { referencedSecretNames, type SecretLike } from './secrets.js';
+import type { FilterConfigCheck } from './validate.js';
+
+export interface PolicyControllerOptions {
+  kubeConfig: KubeConfig;
+  api: ObjectApi;
+  /** Watch one namespace; all when undefined. */
+  namespace?: string;
+  log: Logger;
+  metrics: Metrics;
+  events: EventRecorder;
+  workers?: number;
+  /** Re-queue every policy this often (drift repair); 0 turns it off. Default 10 min. */
+  resyncPeriodMs?: number;
+  queueBaseDelayMs?: number;
+  queueMaxDelayMs?: number;
+  informerBaseDelayMs?: number;
+  informerMaxDelayMs?: number;
+  filterCheck?: FilterConfigCheck;
+}
+
+type PolicyObject = LlmGuardPolicy & KubernetesObject;
+type SecretObject = SecretLike & KubernetesObject;
+
+const keyOf = (o: { metadata?: { namespace?: string; name?: string } }) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+
+export class PolicyController {
+  readonly queue: WorkQueue;
+  readonly reconciler: Reconciler;
+  private readonly index = new SecretIndex();
+  private readonly seen = new Map<string, { uid: string | undefined; generation: number | undefined }>();
+  private readonly policies: ResilientInformer<PolicyObject>;
+  private readonly secrets: ResilientInformer<SecretObject>;
+  private readonly log: Logger;
+  private workers: Promise<void>[] = [];
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private syncedFlag = false;
+  /** Resolves when both caches have synced and the workers run. */
+  readonly synced: Promise<void>;
+
+  constructor(private readonly o: PolicyControllerOptions) {
+    this.log = o.log;
+    this.queue = new WorkQueue({ baseDelayMs: o.queueBaseDelayMs, maxDelayMs: o.queueMaxDelayMs });
+    this.policies = new ResilientInformer<PolicyObject>({
+      name: 'llmguardpolicies',
+      kubeConfig: o.kubeConfig,
+      path: collectionPath(POLICY, o.namespace),
+      list: () => o.api.list(POLICY, o.namespace) as unknown as Promise<KubernetesListObject<PolicyObject>>,
+      handlers: {
+        add: (p) => this.onPolicy(p, true),
+        update: (p) => this.onPolicy(p, false),
+        delete: (p) => this.onPolicyDeleted(p),
+      },
+      log: o.log,
+      baseDelayMs: o.informerBaseDelayMs,
+      maxDelayMs: o.informerMaxDelayMs,
+      onRestart: () => o.metrics.informerRestarts.inc({ resource: 'llmguardpolicies' }),
+    });
+    this.secrets = new ResilientInformer<SecretObject>({
+      name: 'secrets',
+      kubeConfig: o.kubeConfig,
+      path: collectionPath(SECRET, o.namespace),
+      list: () => o.api.list(SECRET, o.namespace) as unknown as Promise<KubernetesListObject<SecretObject>>,
+      handlers: { add: (s) => this.onSecret(s), update: (s) => this.onSecret(s), delete: (s) => this.onSecret(s) },
+      log: o.log,
+      baseDelayMs: o.informerBaseDelayMs,
+      maxDelayMs: o.informerMaxDelayMs,
+      onRestart: () => o.metrics.informerRestarts.inc({ resource: 'secrets' }),
+    });
+    this.reconciler = new Reconciler({
+      api: o.api,
+      getPolicy: (ns, name) => this.policies.get(name, ns),
+      getSecret: (ns, name) => o.api.get<KubeObject & SecretLike>(SECRET, ns, name),
+      events: o.events,
+      log: o.log,
+      metrics: o.metrics,
+      filterCheck: o.filterCheck,
+    });
+    this.synced = Promise.all([this.policies.synced, this.secrets.synced]).then(() => {
+      if (this.stopped) return;
+      this.syncedFlag = true;
+      this.log.info('caches synced; starting workers', { workers: this.o.workers ?? 2, policies: this.policies.list().length });
+      for (let i = 0; i < (this.o.workers ?? 2); i++) this.workers.push(this.work());
+      const period = this.o.resyncPeriodMs ?? 10 * 60_000;
+      if (period > 0) {
+        this.resyncTimer = setInterval(() => this.resync(), period);
+        this.resyncTimer.unref();
+      }
+    });
+    o.metrics.queueDepth.set(() => this.queue.len());
+    o.metrics.queueRetries.set(() => this.queue.delayedLen());
+    o.metrics.policies.set(() => this.policies.list().length);
+  }
+
+  get hasSynced(): boolean {
+    return this.syncedFlag;
+  }
+
+  start(): void {
+    this.policies.start();
+    this.secrets.start();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    this.queue.shutdown();
+    await Promise.all([this.policies.stop(), this.secrets.stop()]);
+    await Promise.all(this.workers); // in-flight reconciles finish
+    this.workers = [];
+  }
+
+  /** Queue every cached policy. */
+  resync(): void {
+    for (const p of this.policies.list()) this.queue.add(keyOf(p));
+  }
+
+  private onPolicy(p: PolicyObject, added: boolean): void {
+    const key = keyOf(p);
+    try {
+      this.index.set(key, p.metadata.namespace, referencedSecretNames(p));
+    } catch {
+      this.index.remove(key); // a malformed spec: the reconcile reports it
+    }
+    const prev = this.seen.get(key);
+    const cur = { uid: p.metadata.uid, generation: p.metadata.generation };
+    this.seen.set(key, cur);
+    // Status and metadata-only updates don't change what we render; a stale status does matter.
+    const specChanged = added || !prev || prev.uid !== cur.uid || prev.generation !== cur.generation;
+    const statusStale = p.status?.observedGeneration !== p.metadata.generation;
+    if (specChanged || statusStale) this.queue.add(key);
+  }
+
+  private onPolicyDeleted(p: PolicyObject): void {
+    const key = keyOf(p);
+    this.index.remove(key);
+    this.seen.delete(key);
+    this.reconciler.forget(key);
+  }
+
+  private onSecret(s: SecretObject): void {
+    // The cache keeps Secret metadata only: values are read when a reconcile needs them.
+    const mutable = s as SecretObject & { stringData?: unknown };
+    delete mutable.data;
+    delete mutable.stringData;
+    const ns = s.metadata?.namespace ?? '';
+    const name = s.metadata?.name ?? '';
+    for (const key of this.index.policiesFor(ns, name)) {
+      this.log.debug('secret changed; queueing policy', { secret: `${ns}/${name}`, policy: key });
+      this.queue.add(key);
+    }
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      const started = performance.now();
+      let result: 'success' | 'error' | 'blocked';
+      try {
+        result = (await this.reconciler.reconcile(key)).result;
+      } catch (err) {
+        result = 'error';
+        this.log.error('reconcile failed', { policy: key, error: errorMessage(err) });
+      }
+      const seconds = (performance.now() - started) / 1000;
+      this.o.metrics.reconcileTotal.inc({ result });
+      this.o.metrics.reconcileDuration.observe(seconds);
+      this.queue.done(key);
+      if (result === 'error' && !this.stopped) {
+        const delay = this.queue.addRateLimited(key);
+        this.log.info('requeued after failure', { policy: key, retryInMs: delay, attempt: this.queue.numRequeues(key) });
+      } else {
+        this.queue.forget(key);
+      }
+    }
+  }
+}

@@ -1,0 +1,263 @@
+// One reconcile of one policy: validate, resolve its Secrets, render, apply what drifted, prune
+// what it no longer renders, and record the outcome in status conditions and Events. When the
+// spec is invalid or a Secret is missing nothing is applied at all (objects applied before stay
+// as they are). An unchanged cluster gets no writes: objects whose render hash and content match
+// are not applied, and the status is not written when it would not change.
+import { API_VERSION, KIND, type LlmGuardPolicy, type LlmGuardPolicyStatus } from '../api/v1alpha1/llm_guard_policy.js';
+import { renderPolicy } from '../render/index.js';
+import { MANAGED_BY, POLICY_LABEL } from '../render/labels.js';
+import { ApiError, errorMessage, isNotFound } from '../kube/errors.js';
+import type { KubeObject, ObjectApi } from '../kube/objects.js';
+import { OWNED_TYPES, POLICY, resourceTypeOf } from '../kube/resources.js';
+import { nextStatus, nowTimestamp, readyCondition, statusDiffers, type ConditionInput } from './conditions.js';
+import { driftReason, withRenderHash } from './drift.js';
+import type { EventRecorder, EventTarget } from './events.js';
+import type { Logger } from './log.js';
+import type { Metrics, ReconcileResult } from './metrics.js';
+import { redact } from './redact.js';
+import { referencedSecretNames, resolveSecrets, type SecretLike } from './secrets.js';
+import { validatePolicy, type FilterConfigCheck } from './validate.js';
+
+export const FIELD_MANAGER = 'llmguard-operator';
+
+export interface ReconcilerDeps {
+  api: ObjectApi;
+  getPolicy: (namespace: string, name: string) => LlmGuardPolicy | undefined;
+  /** Read a Secret (undefined when it doesn't exist). */
+  getSecret: (namespace: string, name: string) => Promise<SecretLike | undefined>;
+  events: EventRecorder;
+  log: Logger;
+  metrics: Metrics;
+  fieldManager?: string;
+  /** The filter's own config check (`--wasm`); none when undefined. */
+  filterCheck?: FilterConfigCheck;
+}
+
+export interface ReconcileOutcome {
+  result: ReconcileResult;
+  /** Whether anything was written (objects, status). */
+  wrote: boolean;
+}
+
+/** An owned object's name is taken by another controller's object. */
+class ConflictError extends Error {}
+
+interface ProgramSummary {
+  total: number;
+  applied: string[];
+  pruned: string[];
+}
+
+export function splitKey(key: string): { namespace: string; name: string } {
+  const i = key.indexOf('/');
+  return { namespace: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+export class Reconciler {
+  private readonly fieldManager: string;
+  /** The status we last wrote per policy, and the resourceVersion it was based on (cache lag). */
+  private readonly written = new Map<string, { basedOn: string | undefined; uid: string | undefined; status: LlmGuardPolicyStatus }>();
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.fieldManager = deps.fieldManager ?? FIELD_MANAGER;
+  }
+
+  forget(key: string): void {
+    this.written.delete(key);
+  }
+
+  async reconcile(key: string): Promise<ReconcileOutcome> {
+    const { namespace, name } = splitKey(key);
+    const cached = this.deps.getPolicy(namespace, name);
+    const log = this.deps.log.child({ policy: key });
+    if (!cached) {
+      // Deleted: the garbage collector removes what it owned (owner references).
+      this.written.delete(key);
+      log.debug('policy not found; nothing to do');
+      return { result: 'success', wrote: false };
+    }
+    if ((cached.metadata as { deletionTimestamp?: string }).deletionTimestamp) {
+      log.debug('policy is being deleted; nothing to do');
+      return { result: 'success', wrote: false };
+    }
+    const policy: LlmGuardPolicy = { ...cached, apiVersion: API_VERSION, kind: KIND };
+    const target: EventTarget = { apiVersion: API_VERSION, kind: KIND, metadata: policy.metadata };
+    const generation = policy.metadata.generation;
+
+    // ResolvedRefs: every Secret key present.
+    let names: string[] = [];
+    try {
+      names = referencedSecretNames(policy);
+    } catch {
+      // A malformed spec; validation reports it.
+    }
+    const fetched = new Map<string, SecretLike | undefined>();
+    try {
+      for (const n of names) fetched.set(n, await this.deps.getSecret(namespace, n));
+    } catch (err) {
+      log.error('reading Secrets failed', { error: errorMessage(err) });
+      return { result: 'error', wrote: false };
+    }
+    let resolvedRefs: ConditionInput;
+    let values = new Map<string, string>();
+    try {
+      const res = resolveSecrets(policy, (_ns, n) => fetched.get(n));
+      values = res.values;
+      if (res.unresolved.length) {
+        const reason = res.unresolved.some((u) => u.reason === 'SecretNotFound') ? 'SecretNotFound' : 'SecretKeyNotFound';
+        resolvedRefs = { type: 'ResolvedRefs', status: 'False', reason, message: res.unresolved.map((u) => u.message).join('; ') };
+      } else {
+        resolvedRefs = { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: `All ${res.total} Secret references resolved.` };
+      }
+    } catch (err) {
+      resolvedRefs = { type: 'ResolvedRefs', status: 'False', reason: 'InvalidSpec', message: `cannot read Secret references: ${errorMessage(err)}` };
+    }
+    const secretValues = [...values.values()];
+
+    // Accepted: render-time validity, then (with a filter module) the filter's own config check.
+    let accepted: ConditionInput;
+    const problems = validatePolicy(policy);
+    if (problems.length) {
+      accepted = { type: 'Accepted', status: 'False', reason: 'InvalidSpec', message: problems.join('; ') };
+    } else {
+      let refusal: string | undefined;
+      try {
+        refusal = await this.deps.filterCheck?.check(policy, values);
+      } catch (err) {
+        refusal = `the filter check failed: ${errorMessage(err)}`;
+      }
+      accepted = refusal
+        ? { type: 'Accepted', status: 'False', reason: 'FilterRejectedConfig', message: `The filter refuses the rendered pluginConfig: ${redact(refusal, secretValues)}` }
+        : { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'The spec is valid.' };
+    }
+
+    // Warnings for a blocked policy go out when its condition changes, not on every reconcile
+    // (nor after a restart, when the stored status already says it).
+    const stored = this.storedStatus(key, policy);
+    const changed = (c: ConditionInput) => {
+      const o = stored?.conditions?.find((x) => x.type === c.type);
+      return !o || o.status !== c.status || o.reason !== c.reason || o.message !== c.message;
+    };
+
+    // Programmed: all objects applied, or why nothing was.
+    let programmed: ConditionInput;
+    let result: ReconcileResult;
+    let summary: ProgramSummary | undefined;
+    let wrote = false;
+    if (accepted.status !== 'True') {
+      result = 'blocked';
+      programmed = { type: 'Programmed', status: 'False', reason: accepted.reason, message: 'Nothing applied: the spec is invalid. Objects applied before are left as they are.' };
+      log.warn('invalid spec; nothing applied', { reason: accepted.reason, detail: accepted.message });
+      if (changed(accepted)) await this.deps.events.record(target, 'Warning', accepted.reason, accepted.message);
+    } else if (resolvedRefs.status !== 'True') {
+      result = 'blocked';
+      programmed = { type: 'Programmed', status: 'False', reason: 'RefsNotResolved', message: 'Nothing applied: Secret references are not resolved. Objects applied before are left as they are.' };
+      log.warn('unresolved Secret references; nothing applied', { reason: resolvedRefs.reason, detail: resolvedRefs.message });
+      if (changed(resolvedRefs)) await this.deps.events.record(target, 'Warning', resolvedRefs.reason, resolvedRefs.message);
+    } else {
+      try {
+        summary = await this.program(policy, values, log);
+        wrote = summary.applied.length + summary.pruned.length > 0;
+        result = 'success';
+        programmed = { type: 'Programmed', status: 'True', reason: 'Programmed', message: `All ${summary.total} objects applied.` };
+        if (wrote) {
+          const parts: string[] = [];
+          if (summary.applied.length) parts.push(`applied ${summary.applied.join(', ')}`);
+          if (summary.pruned.length) parts.push(`pruned ${summary.pruned.join(', ')}`);
+          const msg = `Programmed: ${parts.join('; ')}`;
+          log.info('programmed', { applied: summary.applied, pruned: summary.pruned, generation });
+          await this.deps.events.record(target, 'Normal', 'Programmed', msg);
+        }
+      } catch (err) {
+        result = 'error';
+        const conflict = err instanceof ConflictError;
+        const reason = conflict ? 'Conflict' : 'ApplyFailed';
+        const msg = redact(err instanceof ApiError ? err.serverMessage : errorMessage(err), secretValues);
+        programmed = { type: 'Programmed', status: 'False', reason, message: msg };
+        log.error('apply failed', { reason, error: msg });
+        await this.deps.events.record(target, 'Warning', reason, msg);
+      }
+    }
+
+    // Status, only when it changes.
+    const ready = readyCondition([accepted, resolvedRefs, programmed]);
+    const next = nextStatus(stored, generation, [accepted, resolvedRefs, programmed, ready], nowTimestamp());
+    if (statusDiffers(stored, next)) {
+      try {
+        const updated = await this.deps.api.patchStatus<KubeObject>(POLICY, namespace, name, next, this.fieldManager);
+        this.deps.metrics.statusWrites.inc();
+        wrote = true;
+        this.written.set(key, { basedOn: policy.metadata.resourceVersion, uid: policy.metadata.uid, status: next });
+        log.info('status updated', {
+          generation,
+          resourceVersion: updated?.metadata?.resourceVersion,
+          ready: ready.status,
+          reason: ready.reason,
+        });
+      } catch (err) {
+        if (isNotFound(err)) return { result: 'success', wrote };
+        log.error('status update failed', { error: redact(errorMessage(err), secretValues) });
+        return { result: 'error', wrote };
+      }
+    }
+    return { result, wrote };
+  }
+
+  /** The stored status: the cache's, unless the cache hasn't yet seen our last write. */
+  private storedStatus(key: string, policy: LlmGuardPolicy): LlmGuardPolicyStatus | undefined {
+    const w = this.written.get(key);
+    if (w && w.uid === policy.metadata.uid && w.basedOn === policy.metadata.resourceVersion) return w.status;
+    return policy.status;
+  }
+
+  private async program(policy: LlmGuardPolicy, values: Map<string, string>, log: Logger): Promise<ProgramSummary> {
+    const { namespace, name, uid } = policy.metadata;
+    const desired = renderPolicy(policy, values).map(withRenderHash);
+    const id = (kind: string, n: string) => `${kind}/${n}`;
+
+    // What this policy owns now, kind by kind.
+    const selector = `${POLICY_LABEL}=${name},app.kubernetes.io/managed-by=${MANAGED_BY}`;
+    const live = new Map<string, KubeObject>();
+    for (const rt of OWNED_TYPES) {
+      const list = await this.deps.api.list<KubeObject>(rt, namespace, { labelSelector: selector });
+      for (const item of list.items) if (item.metadata?.name) live.set(id(rt.kind, item.metadata.name), item);
+    }
+
+    // Objects we would create must not belong to someone else: check all before writing any.
+    for (const d of desired) {
+      if (live.has(id(d.kind, d.metadata.name))) continue;
+      const existing = await this.deps.api.get<KubeObject>(resourceTypeOf(d.apiVersion, d.kind), namespace, d.metadata.name);
+      const owner = existing?.metadata?.ownerReferences?.find((r) => r.controller);
+      if (owner && owner.uid !== uid && !(owner.kind === KIND && owner.name === name)) {
+        throw new ConflictError(`${d.kind} "${d.metadata.name}" already exists, controlled by ${owner.kind} "${owner.name}"`);
+      }
+      if (existing) live.set(id(d.kind, d.metadata.name), existing);
+    }
+
+    const applied: string[] = [];
+    for (const d of desired) {
+      const why = driftReason(d, live.get(id(d.kind, d.metadata.name)));
+      if (!why) continue;
+      await this.deps.api.apply(d as unknown as KubeObject, this.fieldManager, true);
+      this.deps.metrics.objectWrites.inc({ kind: d.kind, operation: 'apply' });
+      log.debug('applied', { kind: d.kind, name: d.metadata.name, why });
+      applied.push(`${d.kind} ${d.metadata.name}`);
+    }
+
+    const wanted = new Set(desired.map((d) => id(d.kind, d.metadata.name)));
+    const pruned: string[] = [];
+    for (const rt of OWNED_TYPES) {
+      for (const [k, obj] of live) {
+        if (!k.startsWith(`${rt.kind}/`) || wanted.has(k)) continue;
+        const m = obj.metadata ?? {};
+        if (m.labels?.[POLICY_LABEL] !== name || m.deletionTimestamp) continue;
+        const n = m.name ?? '';
+        await this.deps.api.delete(rt, namespace, n, { uid: m.uid, resourceVersion: m.resourceVersion });
+        this.deps.metrics.objectWrites.inc({ kind: rt.kind, operation: 'prune' });
+        log.debug('pruned', { kind: rt.kind, name: n });
+        pruned.push(`${rt.kind} ${n}`);
+      }
+    }
+    return { total: desired.length, applied, pruned };
+  }
+}

@@ -1,0 +1,89 @@
+// Render-time checks, beyond what the CRD's schema and CEL rules already enforce at admission:
+// the policy must render, and what it renders must be valid, distinct Kubernetes objects.
+import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
+import { renderPolicy, secretRefKey, secretRefs, type RenderedObject } from '../render/index.js';
+import { errorMessage } from '../kube/errors.js';
+import { renderPluginConfig } from '../render/plugin_config.js';
+import { FAKE_SECRET_VALUE, policyFieldOfFilterReason } from '../validate/index.js';
+import { checkPluginConfig, loadFilterModule, pluginConfigText } from '../validate/wasm_config_check.js';
+import { createHash } from 'node:crypto';
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_VALUE_MAX = 63;
+
+/** Problems with the spec, each a sentence; empty when the policy is acceptable. */
+export function validatePolicy(policy: LlmGuardPolicy): string[] {
+  const problems: string[] = [];
+  const name = policy.metadata.name;
+  if (name.length > LABEL_VALUE_MAX) {
+    problems.push(`metadata.name must be at most ${LABEL_VALUE_MAX} characters: it labels every object the policy owns`);
+  }
+  const plugin = policy.spec.plugin;
+  if (plugin && /^https?:\/\//i.test(plugin.url) && !plugin.sha256) {
+    problems.push('spec.plugin.sha256 is required for an http(s) plugin URL');
+  }
+  // Render with placeholder Secret values: rendering itself must not depend on them.
+  let objects: RenderedObject[];
+  try {
+    const placeholders = new Map(secretRefs(policy).map((r) => [secretRefKey(r.name, r.key), 'placeholder']));
+    objects = renderPolicy(policy, placeholders);
+  } catch (err) {
+    problems.push(`cannot render: ${errorMessage(err)}`);
+    return problems;
+  }
+  const seen = new Map<string, string>();
+  for (const o of objects) {
+    const n = o.metadata.name;
+    if (n.length > 253 || !DNS_SUBDOMAIN.test(n)) problems.push(`renders ${o.kind} with invalid name "${n}"`);
+    const id = `${o.kind}/${n}`;
+    const what = describe(o);
+    const other = seen.get(id);
+    if (other !== undefined) problems.push(`${other} and ${what} both render ${o.kind} "${n}"`);
+    else seen.set(id, what);
+  }
+  return problems;
+}
+
+function describe(o: RenderedObject): string {
+  const spec = o.spec as { hosts?: string[]; host?: string } | undefined;
+  const host = spec?.hosts?.[0] ?? spec?.host;
+  return host ? `host "${host}"` : `${o.kind}`;
+}
+
+/**
+ * The filter's own verdict on a policy's pluginConfig (the real .wasm, configured in-process as
+ * Envoy would: operator/src/validate): a refusal's reason, or undefined when it accepts. Secret
+ * references without a value yet get a placeholder, so the spec is judged even before its
+ * Secrets exist. Verdicts are cached by config text.
+ */
+export class FilterConfigCheck {
+  private readonly cache = new Map<string, string | undefined>();
+
+  constructor(private readonly module: WebAssembly.Module, private readonly maxEntries = 256) {}
+
+  static async load(wasmPath: string): Promise<FilterConfigCheck> {
+    return new FilterConfigCheck(await loadFilterModule(wasmPath));
+  }
+
+  async check(policy: LlmGuardPolicy, values: ReadonlyMap<string, string>): Promise<string | undefined> {
+    const merged = new Map<string, string>();
+    for (const r of secretRefs(policy)) {
+      const k = secretRefKey(r.name, r.key);
+      merged.set(k, values.get(k) ?? FAKE_SECRET_VALUE);
+    }
+    const config = renderPluginConfig(policy, merged);
+    const text = pluginConfigText(config);
+    const key = createHash('sha256').update(text).digest('hex');
+    if (this.cache.has(key)) return this.cache.get(key);
+    const result = await checkPluginConfig(text, { module: this.module });
+    const reason = result.ok ? undefined : withField(result.reason ?? 'refused');
+    if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(key, reason);
+    return reason;
+  }
+}
+
+function withField(reason: string): string {
+  const field = policyFieldOfFilterReason(reason);
+  return field ? `${reason} (${field})` : reason;
+}
