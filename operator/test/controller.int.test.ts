@@ -1,0 +1,397 @@
+// The controller against a real kube-apiserver + etcd (test/kube), in process. The control plane
+// runs no controller-manager, so there's no garbage collector: deletion is checked through the
+// owner references the collector would follow. Tests in this file build on each other in order.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ControllerHandle } from '../src/controller/index.js';
+import { ApiError } from '../src/kube/errors.js';
+import { MERGE_PATCH, type KubeObject } from '../src/kube/objects.js';
+import { objectPath, POLICY, SERVICE_ENTRY, WASM_PLUGIN } from '../src/kube/resources.js';
+import { conditionOf, deleteSecret, ensureWasm, eventsFor, eventually, ownedObjects, putSecret, scrape, setupKube, sleep, type KubeEnv } from './support/env.js';
+
+const NS = 'apps';
+const OPENAI_KEY_1 = 'sk-test-openai-0001';
+const OPENAI_KEY_2 = 'sk-test-openai-0002-rotated';
+const ANTHROPIC_KEY = 'sk-ant-test-0003';
+const LATE_KEY = 'sk-late-test-0004';
+const ALL_KEYS = [OPENAI_KEY_1, OPENAI_KEY_2, ANTHROPIC_KEY, LATE_KEY];
+
+let env: KubeEnv;
+let ctl: ControllerHandle;
+
+function policyObject(name: string, spec: Record<string, unknown>): KubeObject {
+  return { apiVersion: 'llmguard.io/v1alpha1', kind: 'LlmGuardPolicy', metadata: { name, namespace: NS }, spec };
+}
+
+const guardSpec = {
+  selector: { matchLabels: { app: 'chat' } },
+  providers: [{ host: 'api.openai.com', authStyle: 'bearer', apiKeys: [{ secretKeyRef: { name: 'openai', key: 'api-key' } }] }],
+  denyPatterns: ['(?i)project-falcon'],
+  plugin: { url: 'oci://ghcr.io/example/llm-guard:0.1.0' },
+};
+
+async function getPolicy(name: string): Promise<KubeObject | undefined> {
+  return env.api.get<KubeObject>(POLICY, NS, name);
+}
+
+async function patchPolicy(name: string, patch: unknown): Promise<KubeObject> {
+  return env.api.client.request<KubeObject>('PATCH', objectPath(POLICY, NS, name), { body: patch, contentType: MERGE_PATCH });
+}
+
+/** The policy once its status reflects its current generation and Ready has `status`. */
+async function waitReady(name: string, status: 'True' | 'False' = 'True', timeoutMs = 30_000): Promise<KubeObject> {
+  return eventually(
+    `${name} Ready=${status} at its generation`,
+    async () => {
+      const p = await getPolicy(name);
+      const ready = conditionOf(p, 'Ready');
+      const st = p?.status as { observedGeneration?: number } | undefined;
+      return p && ready?.status === status && st?.observedGeneration === p.metadata?.generation ? p : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+function pluginConfig(wasm: KubeObject | undefined): { providers: { hosts: string[]; api_keys: string[]; auth_style: string }[]; deny_patterns?: string[] } {
+  return (wasm?.spec as { pluginConfig: never }).pluginConfig;
+}
+
+function reconciles(h: ControllerHandle): number {
+  return ['success', 'error', 'blocked'].reduce((n, result) => n + h.metrics.reconcileTotal.get({ result }), 0);
+}
+
+beforeAll(async () => {
+  env = await setupKube([NS]);
+  ctl = env.startTestController({ wasmPath: ensureWasm() });
+  await ctl.ready;
+});
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+describe('LlmGuardPolicy controller', () => {
+  let guardUid = '';
+
+  it('create: renders WasmPlugin, EnvoyFilter, ServiceEntry and DestinationRule with owner references and the Secret value, then Ready', async () => {
+    await putSecret(env.api, NS, 'openai', { 'api-key': OPENAI_KEY_1 });
+    const created = await env.api.create(POLICY, NS, policyObject('guard', guardSpec));
+    guardUid = created.metadata!.uid!;
+
+    const p = await waitReady('guard');
+    for (const type of ['Accepted', 'ResolvedRefs', 'Programmed', 'Ready']) {
+      const c = conditionOf(p, type);
+      expect(c, type).toMatchObject({ status: 'True', observedGeneration: p.metadata!.generation });
+      expect(c!.reason.length).toBeGreaterThan(0);
+      expect(c!.message.length).toBeGreaterThan(0);
+      expect(Date.parse(c!.lastTransitionTime)).not.toBeNaN();
+    }
+
+    const owned = await ownedObjects(env.api, NS, 'guard');
+    expect([...owned.keys()].sort()).toEqual([
+      'DestinationRule/guard-api-openai-com',
+      'EnvoyFilter/guard-hold',
+      'ServiceEntry/guard-api-openai-com',
+      'WasmPlugin/guard',
+    ]);
+    for (const [id, o] of owned) {
+      expect(o.metadata?.ownerReferences, id).toEqual([
+        { apiVersion: 'llmguard.io/v1alpha1', kind: 'LlmGuardPolicy', name: 'guard', uid: guardUid, controller: true, blockOwnerDeletion: true },
+      ]);
+      expect(o.metadata?.labels).toMatchObject({ 'llmguard.io/policy': 'guard', 'app.kubernetes.io/managed-by': 'llmguard-operator' });
+      expect(o.metadata?.annotations?.['llmguard.io/render-hash'], id).toMatch(/^sha256:[0-9a-f]{64}$/);
+      const managers = (o.metadata?.managedFields as { manager: string; operation: string }[]).map((m) => `${m.manager}:${m.operation}`);
+      expect(managers, id).toContain('llmguard-operator:Apply');
+    }
+    const cfg = pluginConfig(owned.get('WasmPlugin/guard'));
+    expect(cfg.providers).toEqual([{ hosts: ['api.openai.com'], auth_style: 'bearer', api_keys: [OPENAI_KEY_1] }]);
+    expect(cfg.deny_patterns).toEqual(['(?i)project-falcon']);
+    expect((owned.get('WasmPlugin/guard')?.spec as { selector: unknown }).selector).toEqual({ matchLabels: { app: 'chat' } });
+
+    const events = await eventually('a Programmed event', async () => {
+      const evs = await eventsFor(env.api, NS, 'guard');
+      return evs.some((e) => e.reason === 'Programmed' && e.type === 'Normal') ? evs : undefined;
+    });
+    expect(events.find((e) => e.reason === 'Programmed')?.message).toMatch(/WasmPlugin guard/);
+  });
+
+  it('update: a changed denyPatterns and an added provider re-render; a removed provider is pruned', async () => {
+    await putSecret(env.api, NS, 'anthropic', { key: ANTHROPIC_KEY });
+    const before = await env.api.get<KubeObject>(WASM_PLUGIN, NS, 'guard');
+    await patchPolicy('guard', {
+      spec: {
+        denyPatterns: ['(?i)project-falcon', '(?i)codename-[a-z]+'],
+        providers: [
+          ...guardSpec.providers,
+          { host: 'api.anthropic.com', authStyle: 'x-api-key', apiKeys: [{ secretKeyRef: { name: 'anthropic', key: 'key' } }] },
+        ],
+      },
+    });
+    let p = await waitReady('guard');
+    expect(p.metadata?.generation).toBe(2);
+    let owned = await ownedObjects(env.api, NS, 'guard');
+    expect([...owned.keys()].sort()).toEqual([
+      'DestinationRule/guard-api-anthropic-com',
+      'DestinationRule/guard-api-openai-com',
+      'EnvoyFilter/guard-hold',
+      'ServiceEntry/guard-api-anthropic-com',
+      'ServiceEntry/guard-api-openai-com',
+      'WasmPlugin/guard',
+    ]);
+    const wasm = owned.get('WasmPlugin/guard');
+    expect(wasm?.metadata?.resourceVersion).not.toBe(before?.metadata?.resourceVersion);
+    const cfg = pluginConfig(wasm);
+    expect(cfg.deny_patterns).toEqual(['(?i)project-falcon', '(?i)codename-[a-z]+']);
+    expect(cfg.providers.map((x) => [x.hosts[0], x.auth_style, x.api_keys[0]])).toEqual([
+      ['api.openai.com', 'bearer', OPENAI_KEY_1],
+      ['api.anthropic.com', 'x-api-key', ANTHROPIC_KEY],
+    ]);
+    // The hold filter now buffers both providers' virtual hosts.
+    const ef = owned.get('EnvoyFilter/guard-hold')?.spec as { configPatches: { applyTo: string }[] };
+    expect(ef.configPatches.filter((c) => c.applyTo === 'VIRTUAL_HOST')).toHaveLength(2);
+
+    // Remove the OpenAI provider: its ServiceEntry and DestinationRule go.
+    await patchPolicy('guard', {
+      spec: { providers: [{ host: 'api.anthropic.com', authStyle: 'x-api-key', apiKeys: [{ secretKeyRef: { name: 'anthropic', key: 'key' } }] }] },
+    });
+    p = await waitReady('guard');
+    expect(p.metadata?.generation).toBe(3);
+    owned = await eventually('the OpenAI objects pruned', async () => {
+      const o = await ownedObjects(env.api, NS, 'guard');
+      return o.has('ServiceEntry/guard-api-openai-com') ? undefined : o;
+    });
+    expect([...owned.keys()].sort()).toEqual([
+      'DestinationRule/guard-api-anthropic-com',
+      'EnvoyFilter/guard-hold',
+      'ServiceEntry/guard-api-anthropic-com',
+      'WasmPlugin/guard',
+    ]);
+    expect(pluginConfig(owned.get('WasmPlugin/guard')).providers.map((x) => x.hosts[0])).toEqual(['api.anthropic.com']);
+
+    // Back to OpenAI + Anthropic for the tests that follow.
+    await patchPolicy('guard', {
+      spec: {
+        providers: [
+          ...guardSpec.providers,
+          { host: 'api.anthropic.com', authStyle: 'x-api-key', apiKeys: [{ secretKeyRef: { name: 'anthropic', key: 'key' } }] },
+        ],
+      },
+    });
+    await waitReady('guard');
+    expect((await ownedObjects(env.api, NS, 'guard')).size).toBe(6);
+  });
+
+  it('an invalid spec is rejected by the apiserver with the CRD validation message', async () => {
+    let err: unknown;
+    try {
+      await env.api.create(POLICY, NS, policyObject('bad-https', { ...guardSpec, plugin: { url: 'https://example.com/llm-guard.wasm' } }));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).statusCode).toBe(422);
+    expect((err as ApiError).serverMessage).toContain('an https:// plugin url requires sha256');
+    expect(await getPolicy('bad-https')).toBeUndefined();
+  });
+
+  it('a spec that renders colliding objects is Accepted=False and nothing is applied', async () => {
+    await env.api.create(
+      POLICY,
+      NS,
+      policyObject('collide', {
+        ...guardSpec,
+        providers: [
+          { host: 'api.openai.com', apiKeys: [{ secretKeyRef: { name: 'openai', key: 'api-key' } }] },
+          { host: 'api-openai.com', apiKeys: [{ secretKeyRef: { name: 'openai', key: 'api-key' } }] },
+        ],
+      }),
+    );
+    const p = await waitReady('collide', 'False');
+    expect(conditionOf(p, 'Accepted')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+    expect(conditionOf(p, 'Accepted')!.message).toMatch(/both render ServiceEntry "collide-api-openai-com"/);
+    expect(conditionOf(p, 'Programmed')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+    expect(conditionOf(p, 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+    expect((await ownedObjects(env.api, NS, 'collide')).size).toBe(0);
+    await eventually('an InvalidSpec warning', async () =>
+      (await eventsFor(env.api, NS, 'collide')).some((e) => e.type === 'Warning' && e.reason === 'InvalidSpec'),
+    );
+    await env.api.delete(POLICY, NS, 'collide');
+  });
+
+  it('the filter (--wasm) refuses a pattern: Accepted=False with its reason, nothing applied', async () => {
+    await env.api.create(POLICY, NS, policyObject('lookahead', { ...guardSpec, denyPatterns: ['(?i)fine', 'secret(?=s)'] }));
+    const p = await waitReady('lookahead', 'False');
+    const accepted = conditionOf(p, 'Accepted');
+    expect(accepted).toMatchObject({ status: 'False', reason: 'FilterRejectedConfig' });
+    expect(accepted!.message).toMatch(/deny_patterns\[1\].*look/);
+    expect(accepted!.message).toContain('spec.denyPatterns[1]');
+    expect(conditionOf(p, 'Ready')).toMatchObject({ status: 'False', reason: 'FilterRejectedConfig' });
+    expect((await ownedObjects(env.api, NS, 'lookahead')).size).toBe(0);
+    await eventually('a FilterRejectedConfig warning', async () =>
+      (await eventsFor(env.api, NS, 'lookahead')).some((e) => e.type === 'Warning' && e.reason === 'FilterRejectedConfig'),
+    );
+    await env.api.delete(POLICY, NS, 'lookahead');
+  });
+
+  it('a missing Secret: ResolvedRefs=False, a Warning event, nothing applied; creating the Secret converges', async () => {
+    await env.api.create(
+      POLICY,
+      NS,
+      policyObject('late', { ...guardSpec, providers: [{ host: 'api.mistral.ai', apiKeys: [{ secretKeyRef: { name: 'mistral', key: 'token' } }] }] }),
+    );
+    let p = await waitReady('late', 'False');
+    expect(conditionOf(p, 'Accepted')?.status).toBe('True');
+    expect(conditionOf(p, 'ResolvedRefs')).toMatchObject({ status: 'False', reason: 'SecretNotFound' });
+    expect(conditionOf(p, 'ResolvedRefs')!.message).toContain('"mistral"');
+    expect(conditionOf(p, 'Programmed')).toMatchObject({ status: 'False', reason: 'RefsNotResolved' });
+    expect(conditionOf(p, 'Ready')).toMatchObject({ status: 'False', reason: 'SecretNotFound' });
+    const warning = await eventually('a SecretNotFound warning', async () =>
+      (await eventsFor(env.api, NS, 'late')).find((e) => e.type === 'Warning' && e.reason === 'SecretNotFound'),
+    );
+    expect(warning.message).toContain('mistral');
+    expect((await ownedObjects(env.api, NS, 'late')).size).toBe(0);
+    const acceptedSince = conditionOf(p, 'Accepted')!.lastTransitionTime;
+
+    // The Secret appears, with the wrong key: SecretKeyNotFound, still nothing applied.
+    await putSecret(env.api, NS, 'mistral', { wrong: LATE_KEY });
+    p = await eventually('SecretKeyNotFound', async () => {
+      const x = await getPolicy('late');
+      return conditionOf(x, 'ResolvedRefs')?.reason === 'SecretKeyNotFound' ? x : undefined;
+    });
+    expect(conditionOf(p, 'ResolvedRefs')!.message).toContain('"token"');
+    expect((await ownedObjects(env.api, NS, 'late')).size).toBe(0);
+
+    // The right key: converges without any change to the policy.
+    await putSecret(env.api, NS, 'mistral', { token: LATE_KEY });
+    p = await waitReady('late');
+    expect(p.metadata?.generation).toBe(1);
+    const owned = await ownedObjects(env.api, NS, 'late');
+    expect(owned.size).toBe(4);
+    expect(pluginConfig(owned.get('WasmPlugin/late')).providers[0]!.api_keys).toEqual([LATE_KEY]);
+    // Accepted stayed True throughout: its lastTransitionTime never moved.
+    expect(conditionOf(p, 'Accepted')!.lastTransitionTime).toBe(acceptedSince);
+  });
+
+  it('a Secret that disappears leaves the applied objects as they are', async () => {
+    const before = await ownedObjects(env.api, NS, 'late');
+    await deleteSecret(env.api, NS, 'mistral');
+    await eventually('ResolvedRefs=False', async () => conditionOf(await getPolicy('late'), 'ResolvedRefs')?.status === 'False');
+    await sleep(500);
+    const after = await ownedObjects(env.api, NS, 'late');
+    expect([...after].map(([k, o]) => [k, o.metadata?.resourceVersion])).toEqual([...before].map(([k, o]) => [k, o.metadata?.resourceVersion]));
+    await putSecret(env.api, NS, 'mistral', { token: LATE_KEY });
+    await waitReady('late');
+  });
+
+  it('Secret rotation re-renders the WasmPlugin without a restart', async () => {
+    const handle = ctl;
+    const others = await ownedObjects(env.api, NS, 'guard');
+    others.delete('WasmPlugin/guard');
+    const before = await env.api.get<KubeObject>(WASM_PLUGIN, NS, 'guard');
+    expect(pluginConfig(before).providers[0]!.api_keys).toEqual([OPENAI_KEY_1]);
+    await putSecret(env.api, NS, 'openai', { 'api-key': OPENAI_KEY_2 });
+    const after = await eventually('the rotated key in the WasmPlugin', async () => {
+      const w = await env.api.get<KubeObject>(WASM_PLUGIN, NS, 'guard');
+      return pluginConfig(w).providers[0]!.api_keys[0] === OPENAI_KEY_2 ? w : undefined;
+    });
+    expect(pluginConfig(after).providers[1]!.api_keys).toEqual([ANTHROPIC_KEY]);
+    expect(ctl).toBe(handle);
+    expect(handle.isLeader()).toBe(true);
+    // Only the WasmPlugin carries the key: the other objects were not rewritten.
+    await waitReady('guard');
+    const owned = await ownedObjects(env.api, NS, 'guard');
+    for (const [id, o] of others) expect(owned.get(id)?.metadata?.resourceVersion, id).toBe(o.metadata?.resourceVersion);
+  });
+
+  it('serves /healthz, /readyz and /metrics', async () => {
+    const ports = await ctl.listening;
+    expect((await scrape(ports.healthPort, '/healthz')).status).toBe(200);
+    const ready = await scrape(ports.healthPort, '/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body).toContain('running');
+    const m = await scrape(ports.metricsPort);
+    expect(m.status).toBe(200);
+    expect(m.body).toMatch(/^llmguard_reconcile_total\{result="success"\} [1-9]\d*$/m);
+    expect(m.body).toMatch(/^llmguard_reconcile_duration_seconds_count [1-9]\d*$/m);
+    expect(m.body).toMatch(/^llmguard_workqueue_depth \d+$/m);
+    expect(m.body).toMatch(/^llmguard_leader 1$/m);
+    expect(m.body).toMatch(/^llmguard_object_writes_total\{kind="WasmPlugin",operation="apply"\} [1-9]\d*$/m);
+    expect(m.body).toMatch(/^llmguard_object_writes_total\{kind="ServiceEntry",operation="prune"\} 1$/m);
+  });
+
+  it('logs are JSON lines with ts, level, msg and policy, and never carry a Secret value', () => {
+    expect(env.logs.length).toBeGreaterThan(10);
+    let withPolicy = 0;
+    for (const line of env.logs) {
+      const rec = JSON.parse(line) as Record<string, unknown>;
+      expect(typeof rec.ts).toBe('string');
+      expect(['debug', 'info', 'warn', 'error']).toContain(rec.level);
+      expect(typeof rec.msg).toBe('string');
+      if (typeof rec.policy === 'string') withPolicy++;
+      for (const key of ALL_KEYS) expect(line).not.toContain(key);
+    }
+    expect(withPolicy).toBeGreaterThan(0);
+  });
+
+  it('restart: a new controller converges on the unchanged cluster with no writes', async () => {
+    const policies = ['guard', 'late'];
+    for (const name of policies) await waitReady(name);
+    await ctl.stop();
+
+    const snapshot = async () => {
+      const owned = await ownedObjects(env.api, NS);
+      const out: Record<string, string | undefined> = {};
+      for (const [id, o] of owned) out[id] = o.metadata?.resourceVersion;
+      for (const name of policies) out[`LlmGuardPolicy/${name}`] = (await getPolicy(name))?.metadata?.resourceVersion;
+      out.events = String((await eventsFor(env.api, NS, 'guard')).length + (await eventsFor(env.api, NS, 'late')).length);
+      return out;
+    };
+    const before = await snapshot();
+    expect(Object.keys(before).filter((k) => !k.startsWith('LlmGuardPolicy/') && k !== 'events')).toHaveLength(10);
+
+    ctl = env.startTestController({ wasmPath: ensureWasm() });
+    await ctl.ready;
+    await eventually('both policies reconciled', async () => reconciles(ctl) >= policies.length && ctl.metrics.queueDepth.get() === 0);
+    await sleep(1_500);
+    expect(await snapshot()).toEqual(before);
+    expect(ctl.metrics.reconcileTotal.get({ result: 'success' })).toBeGreaterThanOrEqual(2);
+    expect(ctl.metrics.render()).not.toMatch(/^llmguard_object_writes_total/m);
+    expect(ctl.metrics.statusWrites.get()).toBe(0);
+    expect(ctl.metrics.eventsEmitted.get({ type: 'Normal' }) + ctl.metrics.eventsEmitted.get({ type: 'Warning' })).toBe(0);
+    expect(ctl.metrics.apiRequests.get({ method: 'PATCH', code: '200' })).toBe(0);
+  });
+
+  it('drift: an owned object edited or deleted by hand is restored by the periodic resync', async () => {
+    await ctl.stop();
+    ctl = env.startTestController({ resyncPeriodMs: 1_000 });
+    await ctl.ready;
+    await eventually('startup reconciles done', async () => reconciles(ctl) >= 2 && ctl.metrics.queueDepth.get() === 0);
+    // A hand edit of a field we own, and a deleted ServiceEntry; the policy itself doesn't change.
+    await env.api.client.request('PATCH', objectPath(WASM_PLUGIN, NS, 'guard'), {
+      body: { spec: { url: 'oci://ghcr.io/someone/else:1' } },
+      contentType: MERGE_PATCH,
+    });
+    await env.api.delete(SERVICE_ENTRY, NS, 'guard-api-anthropic-com');
+    await eventually('the WasmPlugin url restored and the ServiceEntry recreated', async () => {
+      const o = await ownedObjects(env.api, NS, 'guard');
+      return (o.get('WasmPlugin/guard')?.spec as { url: string }).url === guardSpec.plugin.url && o.has('ServiceEntry/guard-api-anthropic-com');
+    });
+  });
+
+  it('delete: the owned objects carry the controller owner reference the garbage collector follows', async () => {
+    const before = await ownedObjects(env.api, NS, 'guard');
+    expect(before.size).toBe(6);
+    await env.api.delete(POLICY, NS, 'guard');
+    await eventually('the policy gone', async () => (await getPolicy('guard')) === undefined);
+    await sleep(1_000);
+    const after = await ownedObjects(env.api, NS, 'guard');
+    // No GC in this control plane: the objects stay, untouched by the controller, each owned by the deleted policy.
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    for (const [id, o] of after) {
+      expect(o.metadata?.resourceVersion, id).toBe(before.get(id)?.metadata?.resourceVersion);
+      const controllers = (o.metadata?.ownerReferences ?? []).filter((r) => r.controller);
+      expect(controllers, id).toEqual([
+        { apiVersion: 'llmguard.io/v1alpha1', kind: 'LlmGuardPolicy', name: 'guard', uid: guardUid, controller: true, blockOwnerDeletion: true },
+      ]);
+    }
+  });
+});
