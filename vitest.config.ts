@@ -11,6 +11,8 @@ export default defineConfig({
       {
         test: {
           name: "fast",
+          // Projects run one group after another: fast, then e2e, then kube (2 cores).
+          sequence: { groupOrder: 0 },
           include: ["test/unit/**/*.test.ts", "operator/**/*.test.ts"],
           exclude: ["**/node_modules/**", "operator/**/*.int.test.ts"],
           globalSetup: ["test/harness/global-setup.ts"],
@@ -21,6 +23,7 @@ export default defineConfig({
       {
         test: {
           name: "e2e",
+          sequence: { groupOrder: 1 },
           include: ["test/e2e/**/*.e2e.test.ts"],
           globalSetup: ["test/harness/global-setup.ts"],
           testTimeout: 60_000,
@@ -31,6 +34,7 @@ export default defineConfig({
       {
         test: {
           name: "kube",
+          sequence: { groupOrder: 2 },
           include: ["test/kube/**/*.test.ts", "operator/**/*.int.test.ts"],
           globalSetup: ["test/harness/global-setup.ts", "test/kube/global-setup.ts"],
           testTimeout: 300_000,
