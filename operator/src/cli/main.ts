@@ -8,6 +8,8 @@ import { CRD_HEADER, buildCrd } from '../validate/schema.js';
 import { WasmModuleNotFoundError } from '../validate/wasm_config_check.js';
 import { InputError, UsageError, toYaml } from './inputs.js';
 import { RENDER_HELP, runRender } from './render.js';
+import { DEV_HELP, runDev } from './dev_command.js';
+import { TEST_HELP, runTest } from './test_command.js';
 import { VALIDATE_HELP, runValidate } from './validate.js';
 
 export const CLI_VERSION = '0.1.0';
@@ -27,7 +29,9 @@ Usage: llmguard <command> [options]
 Commands:
   render     print the Istio resources the operator makes for policies (multi-document YAML)
   validate   check policies against the CRD and the real filter (for CI)
+  test       run a policy's test cases (requests and expected decisions) through the real filter
   crd        print the LlmGuardPolicy CustomResourceDefinition
+  dev        run a policy locally in a real Envoy, as Istio would, in front of mocks or the real hosts
   run        run the operator in a cluster
   version    print the version
   help [COMMAND]
@@ -126,7 +130,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return command === undefined ? EXIT.usage : EXIT.ok;
       case 'help': {
         const topic = rest[0];
-        io.stdout.write(topic === 'render' ? RENDER_HELP : topic === 'validate' ? VALIDATE_HELP : topic === 'run' ? RUN_HELP : HELP);
+        io.stdout.write(topic === 'render' ? RENDER_HELP : topic === 'validate' ? VALIDATE_HELP : topic === 'test' ? TEST_HELP : topic === 'dev' ? DEV_HELP : topic === 'run' ? RUN_HELP : HELP);
         return EXIT.ok;
       }
       case 'version':
@@ -137,11 +141,15 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return runRender(rest, io);
       case 'validate':
         return await runValidate(rest, io);
+      case 'test':
+        return await runTest(rest, io);
       case 'crd': {
         const { values } = parseArgs({ args: rest, options: { help: { type: 'boolean', short: 'h' } }, strict: true });
         io.stdout.write(values.help ? 'Usage: llmguard crd\n\nPrints the LlmGuardPolicy CustomResourceDefinition.\n' : CRD_HEADER + toYaml(buildCrd()));
         return EXIT.ok;
       }
+      case 'dev':
+        return await runDev(rest, io);
       case 'run':
         return await runOperator(rest, io);
       default:

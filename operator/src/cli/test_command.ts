@@ -1,0 +1,126 @@
+// `llmguard test`: policy unit tests. Each case of a cases file is a request and the decision the
+// policy must reach; they run through the real compiled filter in-process (no cluster, no Envoy).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { API_VERSION, type LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
+import { CasesError, parseCases, type TestCase } from '../policytest/cases.js';
+import { toJUnit } from '../policytest/junit.js';
+import { FilterConfigError, PolicyTester, formatReport, type PolicyTestResult } from '../policytest/runner.js';
+import { validatePolicy } from '../validate/schema.js';
+import { defaultWasmPath, loadFilterModule } from '../validate/wasm_config_check.js';
+import { parseArgs } from 'node:util';
+import { InputError, SecretStore, UsageError, classify, policyNamespace, policyRef, readDocuments } from './inputs.js';
+import type { Io } from './main.js';
+
+export const TEST_HELP = `Usage: llmguard test -f POLICY.yaml --cases CASES.yaml [options]
+
+Runs a policy's test cases through the real compiled filter (build/llm_guard.wasm), in-process:
+each case is a request (any supported API shape) and the decision expected (allow, deny, refuse).
+The policy is rendered as the operator renders it; the guard model, if any, is answered per case.
+See docs/policy-tests.md.
+
+Options:
+  -f, --filename FILE      the policy (YAML file or directory; Secret documents there are used too)
+      --cases FILE         the cases file (YAML)
+      --policy NAME        which policy, when the files hold several ([namespace/]name)
+      --junit FILE         also write a JUnit XML report
+      --secrets FILE       YAML holding Secret documents (repeatable; default: fake keys)
+      --secret REF=VALUE   [namespace/]secret-name/key=value (repeatable)
+  -n, --namespace NS       namespace of documents that have none (default: default)
+      --wasm PATH          the compiled filter (default: $LLMGUARD_WASM, else build/llm_guard.wasm)
+  -v, --verbose            print the filter's log lines for cases that did not pass
+  -h, --help
+
+Exit codes: 0 all cases pass, 1 a case fails (or the policy or cases file is invalid), 2 usage
+error, 3 the filter module could not be loaded.
+`;
+
+export async function runTest(args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      filename: { type: 'string', short: 'f', multiple: true },
+      cases: { type: 'string' },
+      policy: { type: 'string' },
+      junit: { type: 'string' },
+      secrets: { type: 'string', multiple: true },
+      secret: { type: 'string', multiple: true },
+      namespace: { type: 'string', short: 'n' },
+      wasm: { type: 'string' },
+      verbose: { type: 'boolean', short: 'v' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: false,
+    strict: true,
+  });
+  if (values.help) {
+    io.stdout.write(TEST_HELP);
+    return 0;
+  }
+  if (!values.filename?.length) throw new UsageError('test needs -f POLICY');
+  if (!values.cases) throw new UsageError('test needs --cases FILE');
+  const defaultNamespace = values.namespace ?? 'default';
+
+  let casesText: string;
+  try {
+    casesText = readFileSync(values.cases, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${values.cases}: ${(e as Error).message}`);
+  }
+  let cases: TestCase[];
+  try {
+    cases = parseCases(casesText, values.cases);
+  } catch (e) {
+    if (e instanceof CasesError) throw new InputError(e.message);
+    throw e;
+  }
+
+  const inputs = classify(readDocuments(values.filename, io.readStdin));
+  const store = new SecretStore();
+  for (const s of inputs.secrets) store.addDocument(s, defaultNamespace);
+  if (values.secrets?.length) for (const s of classify(readDocuments(values.secrets, io.readStdin)).secrets) store.addDocument(s, defaultNamespace);
+  for (const flag of values.secret ?? []) store.addFlag(flag);
+
+  let policies = inputs.policies;
+  if (values.policy) {
+    const want = values.policy.includes('/') ? values.policy : `${defaultNamespace}/${values.policy}`;
+    policies = policies.filter((p) => policyRef(p.doc, defaultNamespace) === want || (!values.policy!.includes('/') && policyRef(p.doc, defaultNamespace).endsWith(`/${values.policy}`)));
+  }
+  if (!policies.length) throw new InputError(`no LlmGuardPolicy (${API_VERSION})${values.policy ? ` named ${values.policy}` : ''} in ${values.filename.join(', ')}`);
+  if (policies.length > 1) {
+    throw new InputError(`${policies.length} policies in ${values.filename.join(', ')} (${policies.map((p) => policyRef(p.doc, defaultNamespace)).join(', ')}): pick one with --policy`);
+  }
+  const doc = policies[0]!;
+  const ref = policyRef(doc.doc, defaultNamespace);
+  const v = validatePolicy(doc.doc, { defaultNamespace });
+  if (v.issues.length) {
+    throw new InputError(`${ref} (${doc.source}) is not a valid policy (run llmguard validate):\n${v.issues.map((i) => `  ${i.message}`).join('\n')}`);
+  }
+  const policy = v.policy as unknown as LlmGuardPolicy;
+
+  const module = await loadFilterModule(values.wasm ?? defaultWasmPath());
+  const tester = new PolicyTester(policy, { module, secrets: store.valuesFor(policyNamespace(doc.doc, defaultNamespace)) });
+  try {
+    tester.start();
+  } catch (e) {
+    if (e instanceof FilterConfigError) throw new InputError(`${ref}: the filter refused the config: ${e.message}`);
+    throw e;
+  }
+  const result: PolicyTestResult = tester.run(cases);
+  result.policy = ref;
+  io.stdout.write(formatReport([result]));
+  if (values.verbose) {
+    for (const c of result.results) {
+      if (c.outcome === 'pass' || !c.logs.length) continue;
+      io.stdout.write(`log of "${c.name}":\n${c.logs.map((l) => `  [${l.level}] ${l.message}\n`).join('')}`);
+    }
+  }
+  if (values.junit) {
+    try {
+      writeFileSync(values.junit, toJUnit([result]));
+    } catch (e) {
+      io.stderr.write(`error: cannot write ${values.junit}: ${(e as Error).message}\n`);
+      return 3;
+    }
+  }
+  return result.failed + result.errors > 0 ? 1 : 0;
+}

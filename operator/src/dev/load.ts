@@ -1,0 +1,65 @@
+// Reading a user's policy and Secret files and rendering them, as `llmguard render` does (same
+// input code), for the local dev loop and the mesh e2e test.
+import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
+import { InputError, SecretStore, classify, policyRef, readDocuments } from '../cli/inputs.js';
+import { renderPolicy, secretRefs } from '../render/index.js';
+import { secretRefKey } from '../render/plugin_config.js';
+import { validatePolicy } from '../validate/schema.js';
+
+export interface LoadOptions {
+  /** Policy files (Secret documents in them are used too). */
+  files: string[];
+  /** More files holding Secret documents. */
+  secretFiles?: string[];
+  /** `[namespace/]name/key=value` overrides, as `llmguard render --secret`. */
+  secretFlags?: string[];
+  namespace?: string;
+}
+
+export interface Loaded {
+  policies: LlmGuardPolicy[];
+  /** Every policy's rendered objects. */
+  objects: Record<string, unknown>[];
+}
+
+const noStdin = (): string => {
+  throw new InputError('reading policies from stdin is not supported here');
+};
+
+export function loadAndRender(opts: LoadOptions): Loaded {
+  const ns = opts.namespace ?? 'default';
+  const inputs = classify(readDocuments(opts.files, noStdin));
+  const store = new SecretStore();
+  for (const s of inputs.secrets) store.addDocument(s, ns);
+  if (opts.secretFiles?.length) for (const s of classify(readDocuments(opts.secretFiles, noStdin)).secrets) store.addDocument(s, ns);
+  for (const f of opts.secretFlags ?? []) store.addFlag(f);
+  if (!inputs.policies.length) throw new InputError(`no LlmGuardPolicy in ${opts.files.join(', ')}`);
+  const policies: LlmGuardPolicy[] = [];
+  const objects: Record<string, unknown>[] = [];
+  for (const p of inputs.policies) {
+    const v = validatePolicy(p.doc, { defaultNamespace: ns });
+    if (v.issues.length) {
+      throw new InputError(`${policyRef(p.doc, ns)} (${p.source}) is invalid:\n${v.issues.map((i) => `  ${i.message}`).join('\n')}`);
+    }
+    const policy = v.policy as unknown as LlmGuardPolicy;
+    const values = store.valuesFor(policy.metadata.namespace);
+    const missing = secretRefs(policy)
+      .map((r) => secretRefKey(r.name, r.key))
+      .filter((k) => !values.get(k));
+    if (missing.length) throw new InputError(`${policy.metadata.namespace}/${policy.metadata.name}: missing Secret values: ${missing.join(', ')}`);
+    policies.push(policy);
+    objects.push(...(renderPolicy(policy, values) as Record<string, unknown>[]));
+  }
+  return { policies, objects };
+}
+
+/** The external hosts the rendered objects make ServiceEntries for. */
+export function serviceEntryHosts(objects: Record<string, unknown>[]): string[] {
+  const hosts: string[] = [];
+  for (const o of objects) {
+    if (o.kind !== 'ServiceEntry') continue;
+    const spec = (o.spec ?? {}) as { hosts?: unknown };
+    for (const h of Array.isArray(spec.hosts) ? spec.hosts : []) if (typeof h === 'string' && !hosts.includes(h)) hosts.push(h);
+  }
+  return hosts;
+}
