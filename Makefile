@@ -58,11 +58,14 @@ test-e2e: deps build
 test-kube: deps kube-tools build
 	npx vitest run --project kube
 
-demo: deps build
+# The filter alone in Envoy (with a mock guard), then a sample LlmGuardPolicy run whole by `llmguard dev`.
+demo: deps build build-operator
 	node demo/run.mjs
+	node demo/policy-demo.mjs
 
-demo-serve: deps build
-	node demo/run.mjs --serve
+# `llmguard dev` on the sample policy, listening on 127.0.0.1:10000 until Ctrl-C.
+demo-serve: deps build build-operator
+	node demo/policy-demo.mjs --serve
 
 bench: deps build
 	node bench/regex.bench.mjs
