@@ -9,9 +9,9 @@
 // random bytes. Any other host call answers Unimplemented; none is made while configuring.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { randomFillSync } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { linkImports, wasiImports } from '../wasm/wasi.js';
 
 /** proxy-wasm buffer type of the plugin configuration (Envoy: the WasmPlugin's pluginConfig). */
 export const PLUGIN_CONFIGURATION_BUFFER = 7;
@@ -21,10 +21,6 @@ const ROOT_CONTEXT_ID = 1;
 const OK = 0;
 const NOT_FOUND = 1;
 const BAD_ARGUMENT = 2;
-const UNIMPLEMENTED = 12;
-const WASI_SUCCESS = 0;
-const WASI_EBADF = 8;
-const WASI_ENOSYS = 52;
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'critical'] as const;
 
@@ -108,12 +104,6 @@ function sortKeys(v: unknown): unknown {
     return out;
   }
   return v;
-}
-
-class ProcExit extends Error {
-  constructor(readonly code: number) {
-    super(`the module called proc_exit(${code})`);
-  }
 }
 
 export interface CheckOptions {
@@ -262,65 +252,9 @@ class ConfigHost {
       proxy_set_shared_data: () => OK,
       proxy_get_property: () => NOT_FOUND,
     };
-    const wasi: Record<string, (...args: never[]) => number | void> = {
-      fd_write: (fd: number, iovs: number, iovsLen: number, nwrittenPtr: number) => {
-        if (fd !== 1 && fd !== 2) return WASI_EBADF;
-        const v = this.view();
-        let total = 0;
-        let out = '';
-        for (let i = 0; i < iovsLen; i++) {
-          const ptr = v.getUint32(iovs + i * 8, true);
-          const len = v.getUint32(iovs + i * 8 + 4, true);
-          out += this.text(ptr, len);
-          total += len;
-        }
-        this.stdio.set(fd, (this.stdio.get(fd) ?? '') + out);
-        this.view().setUint32(nwrittenPtr, total, true);
-        return WASI_SUCCESS;
-      },
-      proc_exit: (code: number) => {
-        throw new ProcExit(code);
-      },
-      environ_sizes_get: (countPtr: number, sizePtr: number) => {
-        const entries = this.envEntries();
-        const v = this.view();
-        v.setUint32(countPtr, entries.length, true);
-        v.setUint32(sizePtr, entries.reduce((n, e) => n + e.length, 0), true);
-        return WASI_SUCCESS;
-      },
-      environ_get: (environPtr: number, bufPtr: number) => {
-        let at = bufPtr;
-        this.envEntries().forEach((e, i) => {
-          this.view().setUint32(environPtr + i * 4, at, true);
-          this.bytes(at, e.length).set(e);
-          at += e.length;
-        });
-        return WASI_SUCCESS;
-      },
-      args_sizes_get: (countPtr: number, sizePtr: number) => {
-        this.view().setUint32(countPtr, 0, true);
-        this.view().setUint32(sizePtr, 0, true);
-        return WASI_SUCCESS;
-      },
-      args_get: () => WASI_SUCCESS,
-      clock_time_get: (_id: number, _precision: bigint, timePtr: number) => {
-        this.view().setBigUint64(timePtr, BigInt(Date.now()) * 1_000_000n, true);
-        return WASI_SUCCESS;
-      },
-      random_get: (ptr: number, len: number) => {
-        randomFillSync(this.bytes(ptr, len));
-        return WASI_SUCCESS;
-      },
-    };
-    const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
-    for (const imp of WebAssembly.Module.imports(this.module)) {
-      if (imp.kind !== 'function') throw new Error(`unsupported import ${imp.module}.${imp.name} (${imp.kind})`);
-      let fn: WebAssembly.ImportValue;
-      if (imp.module === 'env') fn = (proxy[imp.name] as WebAssembly.ImportValue | undefined) ?? (() => UNIMPLEMENTED);
-      else if (imp.module === 'wasi_snapshot_preview1') fn = (wasi[imp.name] as WebAssembly.ImportValue | undefined) ?? (() => WASI_ENOSYS);
-      else throw new Error(`unsupported import module ${imp.module} (${imp.name})`);
-      (imports[imp.module] ??= {})[imp.name] = fn;
-    }
+    const memory = { view: () => this.view(), bytes: (p: number, l: number) => this.bytes(p, l), text: (p: number, l: number) => this.text(p, l) };
+    const wasi = wasiImports(memory, () => this.envEntries(), this.stdio);
+    const imports = linkImports(this.module, proxy, wasi);
     return imports;
   }
 }
