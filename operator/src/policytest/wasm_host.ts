@@ -6,7 +6,7 @@
 //
 // Self-contained (it ships with the CLI): the same ideas as src/validate/wasm_config_check.ts,
 // extended with the header maps, the request body, local replies and HTTP calls.
-import { linkImports, wasiImports } from '../wasm/wasi.js';
+import { Guest, type FilterLog } from '../wasm/guest.js';
 
 // proxy-wasm values as Envoy uses them.
 const OK = 0;
@@ -20,14 +20,10 @@ const MAP_REQUEST_HEADERS = 0;
 const MAP_HTTP_CALL_RESPONSE_HEADERS = 6;
 
 export const ROOT_CONTEXT_ID = 1;
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'critical'] as const;
 
 export type Header = [name: string, value: string];
 
-export interface HostLog {
-  level: (typeof LOG_LEVELS)[number];
-  message: string;
-}
+export type HostLog = FilterLog;
 
 export interface LocalReply {
   status: number;
@@ -169,10 +165,7 @@ export interface FilterHostOptions {
  */
 export class FilterHost {
   private exports!: Exports;
-  private readonly dec = new TextDecoder();
   private readonly enc = new TextEncoder();
-  private readonly stdio = new Map<number, string>();
-  private logs: HostLog[] = [];
   private nextMetricId = 1;
   private nextCallId = 1;
   private nextContextId = ROOT_CONTEXT_ID + 1;
@@ -189,10 +182,14 @@ export class FilterHost {
   private calls: (HttpCallRecord & { id: number })[] = [];
   private answered = 0;
 
+  private readonly guest: Guest;
+
   private constructor(
     private readonly module: WebAssembly.Module,
-    private readonly env: Record<string, string>,
-  ) {}
+    env: Record<string, string>,
+  ) {
+    this.guest = new Guest(env);
+  }
 
   /** Instantiates the module and configures it; throws FilterConfigError when the filter refuses the config. */
   static start(module: WebAssembly.Module, configText: string, opts: FilterHostOptions = {}): FilterHost {
@@ -202,14 +199,15 @@ export class FilterHost {
     const ex = instance.exports as unknown as Exports;
     for (const name of REQUIRED) if (!(name in ex)) throw new Error(`the module does not export ${name}: not a proxy-wasm filter`);
     host.exports = ex;
+    host.guest.exports = ex;
     ex._initialize?.();
     ex.proxy_on_context_create(ROOT_CONTEXT_ID, 0);
     if (ex.proxy_on_vm_start(ROOT_CONTEXT_ID, 0) === 0) throw new FilterConfigError('proxy_on_vm_start returned false');
     const ok = ex.proxy_on_configure(ROOT_CONTEXT_ID, host.config.length) !== 0;
-    host.flushStdio();
+    host.guest.flushStdio();
     if (!ok) {
       const marker = 'config rejected: ';
-      const line = host.logs.find((l) => l.message.includes(marker));
+      const line = host.guest.logs.find((l) => l.message.includes(marker));
       throw new FilterConfigError(line ? line.message.slice(line.message.indexOf(marker) + marker.length) : 'proxy_on_configure returned false');
     }
     return host;
@@ -217,7 +215,7 @@ export class FilterHost {
 
   /** Logs written while starting and configuring. */
   startupLogs(): HostLog[] {
-    return [...this.logs];
+    return [...this.guest.logs];
   }
 
   /**
@@ -226,7 +224,7 @@ export class FilterHost {
    */
   runRequest(req: HostRequest, answer: (call: HttpCallRecord) => CallAnswer): RequestOutcome {
     const ex = this.exports;
-    this.logs = [];
+    this.guest.logs = [];
     this.shared.clear(); // verdict cache: every case judged on its own
     this.requestHeaders = new HeaderMap();
     for (const [k, v] of req.headers) this.requestHeaders.add(k, v);
@@ -246,12 +244,12 @@ export class FilterHost {
     }
     ex.proxy_on_done?.(id);
     ex.proxy_on_delete?.(id);
-    this.flushStdio();
+    this.guest.flushStdio();
     out.reply = this.reply;
     out.continued = this.continued;
     out.upstreamHeaders = [...this.requestHeaders.pairs];
     out.calls = this.calls.map(({ id: _id, ...c }) => c);
-    out.logs = this.logs;
+    out.logs = this.guest.logs;
     return out;
   }
 
@@ -274,38 +272,6 @@ export class FilterHost {
     }
   }
 
-  private view(): DataView {
-    return new DataView(this.exports.memory.buffer);
-  }
-
-  private bytes(ptr: number, len: number): Uint8Array {
-    return new Uint8Array(this.exports.memory.buffer, ptr, len);
-  }
-
-  private text(ptr: number, len: number): string {
-    return this.dec.decode(this.bytes(ptr, len));
-  }
-
-  /** Copies bytes into memory the module allocates, as Envoy does for returned buffers. */
-  private give(data: Uint8Array, retPtrPtr: number, retLenPtr: number): void {
-    const ptr = data.length > 0 ? this.exports.proxy_on_memory_allocate(data.length) >>> 0 : 0;
-    if (data.length > 0) this.bytes(ptr, data.length).set(data);
-    const v = this.view();
-    v.setUint32(retPtrPtr, ptr, true);
-    v.setUint32(retLenPtr, data.length, true);
-  }
-
-  private log(levelIndex: number, message: string): void {
-    this.logs.push({ level: LOG_LEVELS[Math.min(Math.max(levelIndex, 0), 5)] ?? 'info', message });
-  }
-
-  private flushStdio(): void {
-    for (const [fd, text] of this.stdio) {
-      for (const line of text.split('\n')) if (line.trim()) this.log(fd === 2 ? 4 : 2, line);
-    }
-    this.stdio.clear();
-  }
-
   private headerMap(type: number): HeaderMap | undefined {
     if (type === MAP_REQUEST_HEADERS) return this.requestHeaders;
     if (type === MAP_HTTP_CALL_RESPONSE_HEADERS) return this.callResponseHeaders;
@@ -319,30 +285,26 @@ export class FilterHost {
     return undefined;
   }
 
-  private envEntries(): Uint8Array[] {
-    return Object.entries(this.env).map(([k, v]) => this.enc.encode(`${k}=${v}\0`));
-  }
-
   private imports(): WebAssembly.Imports {
     const proxy: Record<string, (...args: never[]) => number | void> = {
       proxy_log: (level: number, ptr: number, len: number) => {
-        this.log(level, this.text(ptr, len));
+        this.guest.log(level, this.guest.text(ptr, len));
         return OK;
       },
       proxy_get_log_level: (retPtr: number) => {
-        this.view().setUint32(retPtr, 0, true); // trace: the filter logs everything it would
+        this.guest.view().setUint32(retPtr, 0, true); // trace: the filter logs everything it would
         return OK;
       },
       proxy_get_buffer_bytes: (type: number, start: number, maxSize: number, retPtrPtr: number, retLenPtr: number) => {
         const buf = this.buffer(type);
         if (!buf) return NOT_FOUND;
         if (start > buf.length) return BAD_ARGUMENT;
-        this.give(buf.subarray(start, Math.min(buf.length, start + maxSize)), retPtrPtr, retLenPtr);
+        this.guest.give(buf.subarray(start, Math.min(buf.length, start + maxSize)), retPtrPtr, retLenPtr);
         return OK;
       },
       proxy_set_buffer_bytes: (type: number, start: number, size: number, ptr: number, len: number) => {
         if (type !== BUFFER_REQUEST_BODY) return NOT_FOUND;
-        const data = this.bytes(ptr, len).slice();
+        const data = this.guest.bytes(ptr, len).slice();
         const b = this.requestBody;
         const s = Math.min(start, b.length);
         const e = Math.min(s + size, b.length);
@@ -356,47 +318,47 @@ export class FilterHost {
       proxy_get_header_map_pairs: (type: number, retPtrPtr: number, retLenPtr: number) => {
         const m = this.headerMap(type);
         if (!m) return NOT_FOUND;
-        this.give(encodeHeaderMap(m.pairs), retPtrPtr, retLenPtr);
+        this.guest.give(encodeHeaderMap(m.pairs), retPtrPtr, retLenPtr);
         return OK;
       },
       proxy_set_header_map_pairs: (type: number, ptr: number, len: number) => {
         const m = this.headerMap(type);
         if (!m) return NOT_FOUND;
-        m.pairs = decodeHeaderMap(this.bytes(ptr, len).slice()).map(([k, v]) => [k.toLowerCase(), v]);
+        m.pairs = decodeHeaderMap(this.guest.bytes(ptr, len).slice()).map(([k, v]) => [k.toLowerCase(), v]);
         return OK;
       },
       proxy_get_header_map_value: (type: number, kPtr: number, kLen: number, retPtrPtr: number, retLenPtr: number) => {
         const m = this.headerMap(type);
         if (!m) return NOT_FOUND;
-        const v = m.get(this.text(kPtr, kLen));
+        const v = m.get(this.guest.text(kPtr, kLen));
         if (v === undefined) return NOT_FOUND;
-        this.give(this.enc.encode(v), retPtrPtr, retLenPtr);
+        this.guest.give(this.enc.encode(v), retPtrPtr, retLenPtr);
         return OK;
       },
       proxy_add_header_map_value: (type: number, kPtr: number, kLen: number, vPtr: number, vLen: number) => {
         const m = this.headerMap(type);
         if (!m) return NOT_FOUND;
-        m.add(this.text(kPtr, kLen), this.text(vPtr, vLen));
+        m.add(this.guest.text(kPtr, kLen), this.guest.text(vPtr, vLen));
         return OK;
       },
       proxy_replace_header_map_value: (type: number, kPtr: number, kLen: number, vPtr: number, vLen: number) => {
         const m = this.headerMap(type);
         if (!m) return NOT_FOUND;
-        m.replace(this.text(kPtr, kLen), this.text(vPtr, vLen));
+        m.replace(this.guest.text(kPtr, kLen), this.guest.text(vPtr, vLen));
         return OK;
       },
       proxy_remove_header_map_value: (type: number, kPtr: number, kLen: number) => {
         const m = this.headerMap(type);
         if (!m) return NOT_FOUND;
-        m.remove(this.text(kPtr, kLen));
+        m.remove(this.guest.text(kPtr, kLen));
         return OK;
       },
       proxy_send_local_response: (status: number, dPtr: number, dLen: number, bPtr: number, bLen: number, hPtr: number, hLen: number) => {
         this.reply = {
           status,
-          details: this.text(dPtr, dLen),
-          body: this.text(bPtr, bLen),
-          headers: decodeHeaderMap(this.bytes(hPtr, hLen).slice()),
+          details: this.guest.text(dPtr, dLen),
+          body: this.guest.text(bPtr, bLen),
+          headers: decodeHeaderMap(this.guest.bytes(hPtr, hLen).slice()),
         };
         return OK;
       },
@@ -419,18 +381,18 @@ export class FilterHost {
         const id = this.nextCallId++;
         this.calls.push({
           id,
-          cluster: this.text(cPtr, cLen),
-          headers: decodeHeaderMap(this.bytes(hPtr, hLen).slice()),
-          body: this.text(bPtr, bLen),
+          cluster: this.guest.text(cPtr, cLen),
+          headers: decodeHeaderMap(this.guest.bytes(hPtr, hLen).slice()),
+          body: this.guest.text(bPtr, bLen),
           timeoutMs: timeoutMs >>> 0,
         });
-        this.view().setUint32(retIdPtr, id, true);
+        this.guest.view().setUint32(retIdPtr, id, true);
         return OK;
       },
       proxy_define_metric: (_type: number, namePtr: number, nameLen: number, retIdPtr: number) => {
         const id = this.nextMetricId++;
-        this.metrics.set(id, { name: this.text(namePtr, nameLen), value: 0n });
-        this.view().setUint32(retIdPtr, id, true);
+        this.metrics.set(id, { name: this.guest.text(namePtr, nameLen), value: 0n });
+        this.guest.view().setUint32(retIdPtr, id, true);
         return OK;
       },
       proxy_increment_metric: (id: number, by: bigint) => {
@@ -447,17 +409,17 @@ export class FilterHost {
       },
       proxy_get_metric: () => NOT_FOUND,
       proxy_get_shared_data: (kPtr: number, kLen: number, retPtrPtr: number, retLenPtr: number, casPtr: number) => {
-        const e = this.shared.get(this.text(kPtr, kLen));
+        const e = this.shared.get(this.guest.text(kPtr, kLen));
         if (!e) return NOT_FOUND;
-        this.give(e.value, retPtrPtr, retLenPtr);
-        this.view().setUint32(casPtr, e.cas, true);
+        this.guest.give(e.value, retPtrPtr, retLenPtr);
+        this.guest.view().setUint32(casPtr, e.cas, true);
         return OK;
       },
       proxy_set_shared_data: (kPtr: number, kLen: number, vPtr: number, vLen: number, cas: number) => {
-        const key = this.text(kPtr, kLen);
+        const key = this.guest.text(kPtr, kLen);
         const e = this.shared.get(key);
         if (cas !== 0 && e && e.cas !== cas) return 8; // CasMismatch
-        this.shared.set(key, { value: this.bytes(vPtr, vLen).slice(), cas: (e?.cas ?? 0) + 1 });
+        this.shared.set(key, { value: this.guest.bytes(vPtr, vLen).slice(), cas: (e?.cas ?? 0) + 1 });
         return OK;
       },
       proxy_set_effective_context: () => OK,
@@ -465,9 +427,7 @@ export class FilterHost {
       proxy_get_property: () => NOT_FOUND,
       proxy_done: () => OK,
     };
-    const memory = { view: () => this.view(), bytes: (p: number, l: number) => this.bytes(p, l), text: (p: number, l: number) => this.text(p, l) };
-    const wasi = wasiImports(memory, () => this.envEntries(), this.stdio);
-    const imports = linkImports(this.module, proxy, wasi);
+    const imports = this.guest.link(this.module, proxy);
     return imports;
   }
 }

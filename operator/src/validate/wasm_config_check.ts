@@ -11,7 +11,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { linkImports, wasiImports } from '../wasm/wasi.js';
+import { Guest, type FilterLog } from '../wasm/guest.js';
+
+export type { FilterLog } from '../wasm/guest.js';
 
 /** proxy-wasm buffer type of the plugin configuration (Envoy: the WasmPlugin's pluginConfig). */
 export const PLUGIN_CONFIGURATION_BUFFER = 7;
@@ -22,12 +24,6 @@ const OK = 0;
 const NOT_FOUND = 1;
 const BAD_ARGUMENT = 2;
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'critical'] as const;
-
-export interface FilterLog {
-  level: (typeof LOG_LEVELS)[number];
-  message: string;
-}
 
 export interface ConfigCheckResult {
   /** What proxy_on_configure returned (false also when the module trapped). */
@@ -135,17 +131,17 @@ type Exports = {
 };
 
 class ConfigHost {
-  private readonly logs: FilterLog[] = [];
-  private exports: Exports | null = null;
   private nextMetricId = 1;
-  private readonly stdio = new Map<number, string>();
-  private readonly decoder = new TextDecoder();
+
+  private readonly guest: Guest;
 
   constructor(
     private readonly module: WebAssembly.Module,
     private readonly config: Uint8Array,
-    private readonly env: Record<string, string>,
-  ) {}
+    env: Record<string, string>,
+  ) {
+    this.guest = new Guest(env);
+  }
 
   run(configText: string): ConfigCheckResult {
     let ok = false;
@@ -153,7 +149,7 @@ class ConfigHost {
     try {
       const instance = new WebAssembly.Instance(this.module, this.imports());
       const ex = instance.exports as unknown as Exports;
-      this.exports = ex;
+      this.guest.exports = ex;
       for (const name of ['memory', 'proxy_on_memory_allocate', 'proxy_on_context_create', 'proxy_on_vm_start', 'proxy_on_configure'] as const) {
         if (!(name in ex)) throw new Error(`the module does not export ${name}: not a proxy-wasm filter`);
       }
@@ -167,80 +163,44 @@ class ConfigHost {
     } catch (e) {
       trap = e instanceof Error ? `${e.name === 'RuntimeError' ? 'the module trapped: ' : ''}${e.message}` : String(e);
     }
-    this.flushStdio();
-    if (ok) return { ok, logs: this.logs, configText };
-    return { ok: false, reason: trap ? this.trapReason(trap) : this.refusalReason(), logs: this.logs, configText };
+    this.guest.flushStdio();
+    if (ok) return { ok, logs: this.guest.logs, configText };
+    return { ok: false, reason: trap ? this.trapReason(trap) : this.refusalReason(), logs: this.guest.logs, configText };
   }
 
   private refusalReason(): string {
     const marker = 'config rejected: ';
-    for (const l of this.logs) {
+    for (const l of this.guest.logs) {
       const at = l.message.indexOf(marker);
       if (at >= 0) return l.message.slice(at + marker.length);
     }
-    const err = [...this.logs].reverse().find((l) => l.level === 'error' || l.level === 'critical');
+    const err = [...this.guest.logs].reverse().find((l) => l.level === 'error' || l.level === 'critical');
     return err ? err.message : 'proxy_on_configure returned false';
   }
 
   private trapReason(trap: string): string {
-    const said = this.logs.filter((l) => l.level === 'error' || l.level === 'critical').map((l) => l.message);
+    const said = this.guest.logs.filter((l) => l.level === 'error' || l.level === 'critical').map((l) => l.message);
     return said.length ? `${trap}: ${said.join('; ')}` : trap;
-  }
-
-  private view(): DataView {
-    return new DataView(this.exports!.memory.buffer);
-  }
-
-  private bytes(ptr: number, len: number): Uint8Array {
-    return new Uint8Array(this.exports!.memory.buffer, ptr, len);
-  }
-
-  private text(ptr: number, len: number): string {
-    return this.decoder.decode(this.bytes(ptr, len));
-  }
-
-  /** Copies bytes into memory the module allocated, as Envoy does for returned buffers. */
-  private give(data: Uint8Array, retPtrPtr: number, retLenPtr: number): void {
-    const ptr = data.length > 0 ? this.exports!.proxy_on_memory_allocate(data.length) >>> 0 : 0;
-    if (data.length > 0) this.bytes(ptr, data.length).set(data);
-    const v = this.view();
-    v.setUint32(retPtrPtr, ptr, true);
-    v.setUint32(retLenPtr, data.length, true);
-  }
-
-  private log(levelIndex: number, message: string): void {
-    this.logs.push({ level: LOG_LEVELS[Math.min(Math.max(levelIndex, 0), 5)] ?? 'info', message });
-  }
-
-  private flushStdio(): void {
-    for (const [fd, text] of this.stdio) {
-      for (const line of text.split('\n')) if (line.trim()) this.log(fd === 2 ? 4 : 2, line);
-    }
-    this.stdio.clear();
-  }
-
-  private envEntries(): Uint8Array[] {
-    return Object.entries(this.env).map(([k, v]) => new TextEncoder().encode(`${k}=${v}\0`));
   }
 
   private imports(): WebAssembly.Imports {
     const proxy: Record<string, (...args: never[]) => number | void> = {
       proxy_log: (level: number, ptr: number, len: number) => {
-        this.log(level, this.text(ptr, len));
+        this.guest.log(level, this.guest.text(ptr, len));
         return OK;
       },
       proxy_get_log_level: (retPtr: number) => {
-        this.view().setUint32(retPtr, 0, true);
+        this.guest.view().setUint32(retPtr, 0, true);
         return OK;
       },
       proxy_get_buffer_bytes: (type: number, start: number, maxSize: number, retPtrPtr: number, retLenPtr: number) => {
         if (type !== PLUGIN_CONFIGURATION_BUFFER) return NOT_FOUND;
         if (start > this.config.length) return BAD_ARGUMENT;
-        this.give(this.config.subarray(start, Math.min(this.config.length, start + maxSize)), retPtrPtr, retLenPtr);
+        this.guest.give(this.config.subarray(start, Math.min(this.config.length, start + maxSize)), retPtrPtr, retLenPtr);
         return OK;
       },
       proxy_define_metric: (_type: number, _namePtr: number, _nameLen: number, retIdPtr: number) => {
-        this.view().setUint32(retIdPtr, this.nextMetricId++, true);
+        this.guest.view().setUint32(retIdPtr, this.nextMetricId++, true);
         return OK;
       },
       proxy_increment_metric: () => OK,
@@ -252,9 +212,7 @@ class ConfigHost {
       proxy_set_shared_data: () => OK,
       proxy_get_property: () => NOT_FOUND,
     };
-    const memory = { view: () => this.view(), bytes: (p: number, l: number) => this.bytes(p, l), text: (p: number, l: number) => this.text(p, l) };
-    const wasi = wasiImports(memory, () => this.envEntries(), this.stdio);
-    const imports = linkImports(this.module, proxy, wasi);
+    const imports = this.guest.link(this.module, proxy);
     return imports;
   }
 }
