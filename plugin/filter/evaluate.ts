@@ -1,5 +1,5 @@
 // Decides what happens to a complete request body: forwarded, or refused with which reply.
-import { parseJson, JsonLimits } from "../json";
+import { parseJson, JsonLimits, JsonLimitExceeded } from "../json";
 import { extractPromptText, TextPiece } from "../inspect";
 import { Policy, Uninspectable, Role, roleFlag } from "../config/policy";
 import {
@@ -24,8 +24,8 @@ export function evaluateBody(policy: Policy, body: Uint8Array, contentType: stri
   const parsed = parseJson(body, limits);
   if (parsed.value == null) {
     // Resource bounds, not a format the policy could choose to pass: always refused.
-    if (parsed.error.startsWith("nesting deeper")) return refused(jsonTooDeep(policy.maxJsonDepth), "JSON nested too deep");
-    if (parsed.error.startsWith("more than")) return refused(bodyTooLarge(policy.maxBodyBytes), "JSON has too many values: " + parsed.error);
+    if (parsed.limitExceeded == JsonLimitExceeded.Depth) return refused(jsonTooDeep(policy.maxJsonDepth), "JSON nested too deep");
+    if (parsed.limitExceeded == JsonLimitExceeded.Nodes) return refused(bodyTooLarge(policy.maxBodyBytes), "JSON has too many values: " + parsed.error);
     const refusal = looksLikeJson(body, contentType) ? invalidJson() : unsupportedBody();
     return uninspectable(policy, body, refusal, "body is not valid JSON: " + parsed.error);
   }

@@ -227,10 +227,14 @@ export class JsonLimits {
   maxNodes: i32 = 200000;
 }
 
+/** Which JsonLimits bound a document broke, if any: callers answer those differently from bad syntax. */
+export enum JsonLimitExceeded { None, Depth, Nodes }
+
 export class JsonParseResult {
   value: JsonValue | null = null;
   /** "" on success. */
   error: string = "";
+  limitExceeded: JsonLimitExceeded = JsonLimitExceeded.None;
   /** Byte offset of the problem (0 on success). */
   offset: i32 = 0;
 
@@ -353,6 +357,7 @@ class Parser {
   maxNodes: i32;
   error: string = "";
   errOffset: i32 = 0;
+  limitExceeded: JsonLimitExceeded = JsonLimitExceeded.None;
 
   constructor(bytes: Uint8Array, limits: JsonLimits) {
     this.bytes = bytes;
@@ -385,6 +390,7 @@ class Parser {
   countNode(): bool {
     this.nodes++;
     if (this.nodes > this.maxNodes) {
+      if (this.error.length == 0) this.limitExceeded = JsonLimitExceeded.Nodes;
       this.fail("more than " + this.maxNodes.toString() + " values", this.pos);
       return false;
     }
@@ -453,6 +459,7 @@ class Parser {
       const c = this.byteAt(start);
       if (c == C_LBRACE || c == C_LBRACKET) {
         if (depth >= this.maxDepth) {
+          if (this.error.length == 0) this.limitExceeded = JsonLimitExceeded.Depth;
           this.fail("nesting deeper than " + this.maxDepth.toString(), start);
           return null;
         }
@@ -794,6 +801,7 @@ export function parseJson(bytes: Uint8Array, limits: JsonLimits): JsonParseResul
   if (parser.error.length > 0 || v === null) {
     r.error = parser.error.length > 0 ? parser.error : "invalid JSON";
     r.offset = parser.errOffset;
+    r.limitExceeded = parser.limitExceeded;
   } else {
     r.value = v;
   }
