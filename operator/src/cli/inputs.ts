@@ -99,6 +99,32 @@ export function classify(docs: SourcedDoc[]): Inputs {
   return out;
 }
 
+export interface ReadInputsOptions {
+  files: string[];
+  /** `--secrets` files: only their Secret documents count. */
+  secretFiles?: string[];
+  /** `--secret [namespace/]name/key=value` flags. */
+  secretFlags?: string[];
+  defaultNamespace: string;
+  stdin: () => string;
+  /** Called for each document of a `--secrets` file that is not a Secret. */
+  onNonSecretInSecretFiles?: (d: SourcedDoc) => void;
+}
+
+/** The documents of `-f`, and every Secret value from them, from `--secrets` files and from `--secret` flags. */
+export function readInputs(opts: ReadInputsOptions): { inputs: Inputs; store: SecretStore } {
+  const inputs = classify(readDocuments(opts.files, opts.stdin));
+  const store = new SecretStore();
+  for (const s of inputs.secrets) store.addDocument(s, opts.defaultNamespace);
+  if (opts.secretFiles?.length) {
+    const extra = classify(readDocuments(opts.secretFiles, opts.stdin));
+    for (const s of extra.secrets) store.addDocument(s, opts.defaultNamespace);
+    if (opts.onNonSecretInSecretFiles) for (const o of [...extra.policies, ...extra.others]) opts.onNonSecretInSecretFiles(o);
+  }
+  for (const flag of opts.secretFlags ?? []) store.addFlag(flag);
+  return { inputs, store };
+}
+
 export function describe(d: SourcedDoc): string {
   const meta = (d.doc.metadata ?? {}) as Record<string, unknown>;
   return `${String(d.doc.kind ?? '?')} ${typeof meta.name === 'string' ? meta.name : '(no name)'} (${d.source})`;

@@ -5,16 +5,7 @@ import { API_VERSION, type LlmGuardPolicy } from '../api/v1alpha1/llm_guard_poli
 import { renderPolicy, secretRefs } from '../render/index.js';
 import { secretRefKey } from '../render/plugin_config.js';
 import { validatePolicy } from '../validate/schema.js';
-import {
-  InputError,
-  SecretStore,
-  UsageError,
-  classify,
-  describe,
-  policyRef,
-  readDocuments,
-  toYamlDocuments,
-} from './inputs.js';
+import { InputError, UsageError, describe, policyRef, readInputs, toYamlDocuments } from './inputs.js';
 import type { Io } from './main.js';
 
 export const RENDER_HELP = `Usage: llmguard render -f FILE [-f FILE ...] [secret options] [-n NAMESPACE]
@@ -62,15 +53,14 @@ export function runRender(args: string[], io: Io): number {
   }
   if (!values.filename?.length) throw new UsageError('render needs at least one -f FILE');
   const defaultNamespace = values.namespace ?? 'default';
-  const inputs = classify(readDocuments(values.filename, io.readStdin));
-  const store = new SecretStore();
-  for (const s of inputs.secrets) store.addDocument(s, defaultNamespace);
-  if (values.secrets?.length) {
-    const extra = classify(readDocuments(values.secrets, io.readStdin));
-    for (const s of extra.secrets) store.addDocument(s, defaultNamespace);
-    for (const o of [...extra.policies, ...extra.others]) io.stderr.write(`warning: --secrets: skipping ${describe(o)}: not a Secret\n`);
-  }
-  for (const flag of values.secret ?? []) store.addFlag(flag);
+  const { inputs, store } = readInputs({
+    files: values.filename,
+    secretFiles: values.secrets,
+    secretFlags: values.secret,
+    defaultNamespace,
+    stdin: io.readStdin,
+    onNonSecretInSecretFiles: (o) => io.stderr.write(`warning: --secrets: skipping ${describe(o)}: not a Secret\n`),
+  });
   for (const o of inputs.others) io.stderr.write(`warning: skipping ${describe(o)}: not an LlmGuardPolicy or Secret\n`);
   if (!inputs.policies.length) throw new InputError(`no LlmGuardPolicy (${API_VERSION}) in ${values.filename.join(', ')}`);
 

@@ -8,7 +8,7 @@ import { FilterConfigError, PolicyTester, formatReport, type PolicyTestResult } 
 import { validatePolicy } from '../validate/schema.js';
 import { defaultWasmPath, loadFilterModule } from '../validate/wasm_config_check.js';
 import { parseArgs } from 'node:util';
-import { InputError, SecretStore, UsageError, classify, policyNamespace, policyRef, readDocuments } from './inputs.js';
+import { InputError, UsageError, policyNamespace, policyRef, readInputs } from './inputs.js';
 import type { Io } from './main.js';
 
 export const TEST_HELP = `Usage: llmguard test -f POLICY.yaml --cases CASES.yaml [options]
@@ -74,11 +74,7 @@ export async function runTest(args: string[], io: Io): Promise<number> {
     throw e;
   }
 
-  const inputs = classify(readDocuments(values.filename, io.readStdin));
-  const store = new SecretStore();
-  for (const s of inputs.secrets) store.addDocument(s, defaultNamespace);
-  if (values.secrets?.length) for (const s of classify(readDocuments(values.secrets, io.readStdin)).secrets) store.addDocument(s, defaultNamespace);
-  for (const flag of values.secret ?? []) store.addFlag(flag);
+  const { inputs, store } = readInputs({ files: values.filename, secretFiles: values.secrets, secretFlags: values.secret, defaultNamespace, stdin: io.readStdin });
 
   let policies = inputs.policies;
   if (values.policy) {

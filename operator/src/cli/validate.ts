@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { API_VERSION } from '../api/v1alpha1/llm_guard_policy.js';
 import { checkPolicy, type PolicyIssue } from '../validate/index.js';
 import { defaultWasmPath, loadFilterModule } from '../validate/wasm_config_check.js';
-import { InputError, SecretStore, UsageError, classify, describe, policyNamespace, policyRef, readDocuments } from './inputs.js';
+import { InputError, UsageError, describe, policyNamespace, policyRef, readInputs } from './inputs.js';
 import type { Io } from './main.js';
 
 export const VALIDATE_HELP = `Usage: llmguard validate -f FILE [-f FILE ...] [options]
@@ -65,11 +65,7 @@ export async function runValidate(args: string[], io: Io): Promise<number> {
   if (output !== 'text' && output !== 'json') throw new UsageError(`--output ${output}: expected text or json`);
   const defaultNamespace = values.namespace ?? 'default';
 
-  const inputs = classify(readDocuments(values.filename, io.readStdin));
-  const store = new SecretStore();
-  for (const s of inputs.secrets) store.addDocument(s, defaultNamespace);
-  if (values.secrets?.length) for (const s of classify(readDocuments(values.secrets, io.readStdin)).secrets) store.addDocument(s, defaultNamespace);
-  for (const flag of values.secret ?? []) store.addFlag(flag);
+  const { inputs, store } = readInputs({ files: values.filename, secretFiles: values.secrets, secretFlags: values.secret, defaultNamespace, stdin: io.readStdin });
   if (!inputs.policies.length) throw new InputError(`no LlmGuardPolicy (${API_VERSION}) in ${values.filename.join(', ')}`);
 
   let module: WebAssembly.Module | null = null;

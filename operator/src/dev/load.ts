@@ -1,7 +1,7 @@
 // Reading a user's policy and Secret files and rendering them, as `llmguard render` does (same
 // input code), for the local dev loop and the mesh e2e test.
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
-import { InputError, SecretStore, classify, policyRef, readDocuments } from '../cli/inputs.js';
+import { InputError, policyRef, readInputs } from '../cli/inputs.js';
 import { renderPolicy, secretRefs } from '../render/index.js';
 import { secretRefKey } from '../render/plugin_config.js';
 import { validatePolicy } from '../validate/schema.js';
@@ -28,11 +28,7 @@ const noStdin = (): string => {
 
 export function loadAndRender(opts: LoadOptions): Loaded {
   const ns = opts.namespace ?? 'default';
-  const inputs = classify(readDocuments(opts.files, noStdin));
-  const store = new SecretStore();
-  for (const s of inputs.secrets) store.addDocument(s, ns);
-  if (opts.secretFiles?.length) for (const s of classify(readDocuments(opts.secretFiles, noStdin)).secrets) store.addDocument(s, ns);
-  for (const f of opts.secretFlags ?? []) store.addFlag(f);
+  const { inputs, store } = readInputs({ files: opts.files, secretFiles: opts.secretFiles, secretFlags: opts.secretFlags, defaultNamespace: ns, stdin: noStdin });
   if (!inputs.policies.length) throw new InputError(`no LlmGuardPolicy in ${opts.files.join(', ')}`);
   const policies: LlmGuardPolicy[] = [];
   const objects: Record<string, unknown>[] = [];
