@@ -186,6 +186,16 @@ describe('on_uninspectable', () => {
     host.assertHealthy();
   });
 
+  it('scan_raw: a body of invalid UTF-8 is scanned, never traps, and a deny literal in it still denies', async () => {
+    const host = await loadGuard({ ...base, on_uninspectable: 'scan_raw' });
+    const junk = [0xff, 0xfe, 0xc3, 0x28, 0xe2, 0x82, 0xf0, 0x9f, 0x80, 0xed, 0xa0, 0x80, 0xc0, 0xaf];
+    const withLiteral = new Uint8Array([...junk, ...new TextEncoder().encode(` ${DENY_LITERAL} `), ...junk]);
+    expectErrorReply(post(host, withLiteral, { contentType: 'application/octet-stream' }), 403, 'policy_violation', 'denied_by_pattern');
+    const clean = post(host, new Uint8Array([...junk, 0x20, ...junk]), { contentType: 'application/octet-stream' });
+    expect(clean.forwarded, outcome(clean)).toBe(true);
+    host.assertHealthy();
+  });
+
   it('scan_raw: compressed bodies are still refused', async () => {
     const host = await loadGuard({ ...base, on_uninspectable: 'scan_raw' });
     const r = post(host, gzipSync(text), { headers: [['content-encoding', 'gzip']] });
