@@ -5,6 +5,7 @@ import { RootContext } from "./abi/context";
 import { GuardRoot } from "./filter/root";
 
 export * from "./abi/exports";
+export { llm_guard_config_error } from "./filter/config_report";
 
 function makeRoot(id: u32): RootContext {
   return new GuardRoot(id);

@@ -131,6 +131,16 @@ export function getPropertyString(path: string[]): string | null {
   return String.UTF8.decode(bytes);
 }
 
+/**
+ * Sets a property of the current stream. Envoy keeps it as filter state `wasm.<name>`, which access
+ * logs can print (%FILTER_STATE(wasm.<name>:PLAIN)%); it can be set once per stream.
+ */
+export function setProperty(name: string, value: string): u32 {
+  const key = utf8(name);
+  const data = utf8(value);
+  return raw.proxy_set_property(changetype<usize>(key), key.byteLength, changetype<usize>(data), data.byteLength);
+}
+
 // ---- shared data (process-wide, across worker VMs) ----------------------------------------
 
 const casSlot = memory.data(4);

@@ -50,6 +50,9 @@ export declare function proxy_set_effective_context(contextId: u32): u32;
 @external("env", "proxy_get_property")
 export declare function proxy_get_property(pathPtr: usize, pathLen: usize, retPtrPtr: usize, retLenPtr: usize): u32;
 
+@external("env", "proxy_set_property")
+export declare function proxy_set_property(pathPtr: usize, pathLen: usize, valuePtr: usize, valueLen: usize): u32;
+
 @external("env", "proxy_get_shared_data")
 export declare function proxy_get_shared_data(keyPtr: usize, keyLen: usize, retValuePtrPtr: usize, retValueLenPtr: usize, retCasPtr: usize): u32;
 

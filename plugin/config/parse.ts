@@ -2,14 +2,15 @@
 // extensions (docs/filter-config.md). The first problem found is reported with its field path.
 import { parseJson, JsonLimits, JsonKind } from "../json";
 import { compilePatternSet, PatternSet } from "../regex";
-import { ConfigErrors, ObjectFields } from "./fields";
+import { ObjectFields } from "./fields";
+import { ConfigError, ConfigErrors, ConfigCode } from "./errors";
 import { parseHostRule } from "./hosts";
 import { parseAuthStyle } from "./auth_style";
 import { Policy, Provider, GuardConfig, Uninspectable, roleFlag } from "./policy";
 import { parseVerdictFormat } from "../guard/verdict";
 
 export class ConfigResult {
-  constructor(public readonly policy: Policy | null, public readonly error: string) {}
+  constructor(public readonly policy: Policy | null, public readonly error: ConfigError | null) {}
 }
 
 /** Looks up an environment variable of the VM (WasmPlugin vmConfig.env); "" when unset. */
@@ -20,38 +21,38 @@ function readProvider(f: ObjectFields, env: EnvLookup, errors: ConfigErrors): Pr
   const hosts = f.strings("hosts");
   for (let i = 0; i < hosts.length; i++) {
     const r = parseHostRule(hosts[i]);
-    if (r.rule == null) { errors.add(f.pathOf("hosts") + "[" + i.toString() + "]", r.error); return null; }
+    if (r.rule == null) { errors.add(f.pathOf("hosts") + "[" + i.toString() + "]", ConfigCode.InvalidValue, r.error); return null; }
     p.hosts.push(r.rule!);
   }
   const style = f.string("auth_style", "bearer");
   p.authStyle = parseAuthStyle(style);
   if (p.authStyle < 0) {
-    errors.add(f.pathOf("auth_style"), "must be one of bearer, x-api-key, api-key, x-goog-api-key, got \"" + style + "\"");
+    errors.add(f.pathOf("auth_style"), ConfigCode.InvalidValue, "must be one of bearer, x-api-key, api-key, x-goog-api-key, got \"" + style + "\"");
     return null;
   }
   const single = f.string("api_key", "");
-  if (f.has("api_key") && single.length == 0 && !errors.failed) { errors.add(f.pathOf("api_key"), "must not be empty"); return null; }
+  if (f.has("api_key") && single.length == 0 && !errors.failed) { errors.add(f.pathOf("api_key"), ConfigCode.Empty, "must not be empty"); return null; }
   if (single.length > 0) p.keys.push(single);
   const many = f.strings("api_keys");
   for (let i = 0; i < many.length; i++) {
-    if (many[i].length == 0) { errors.add(f.pathOf("api_keys") + "[" + i.toString() + "]", "must not be empty"); return null; }
+    if (many[i].length == 0) { errors.add(f.pathOf("api_keys") + "[" + i.toString() + "]", ConfigCode.Empty, "must not be empty"); return null; }
     p.keys.push(many[i]);
   }
   const envNames = f.strings("api_key_env", true);
   for (let i = 0; i < envNames.length; i++) {
     const value = env(envNames[i]);
     if (value.length == 0) {
-      errors.add(f.pathOf("api_key_env"), "environment variable " + envNames[i] + " is not set or empty (set it in the WasmPlugin's vmConfig.env)");
+      errors.add(f.pathOf("api_key_env"), ConfigCode.EnvNotSet, "environment variable " + envNames[i] + " is not set or empty (set it in the WasmPlugin's vmConfig.env)");
       return null;
     }
     p.keys.push(value);
   }
   if (errors.failed) return null;
   for (let i = 0; i < p.keys.length; i++) {
-    if (!isHeaderSafe(p.keys[i])) { errors.add(f.pathOf("api_key"), "contains characters not allowed in an HTTP header"); return null; }
+    if (!isHeaderSafe(p.keys[i])) { errors.add(f.pathOf("api_key"), ConfigCode.NotHeaderSafe, "contains characters not allowed in an HTTP header"); return null; }
   }
   if (p.hosts.length > 0 && p.keys.length == 0) {
-    errors.add(f.pathOf("hosts"), "hosts are set but no key is: give api_key, api_keys or api_key_env");
+    errors.add(f.pathOf("hosts"), ConfigCode.Required, "hosts are set but no key is: give api_key, api_keys or api_key_env");
     return null;
   }
   return p;
@@ -71,7 +72,7 @@ function readPatterns(f: ObjectFields, name: string, errors: ConfigErrors): Patt
   const compiled = compilePatternSet(patterns);
   if (compiled.error != null) {
     const e = compiled.error!;
-    errors.add(f.pathOf(name) + "[" + e.patternIndex.toString() + "]", e.message + " (at offset " + e.offset.toString() + ")");
+    errors.add(f.pathOf(name) + "[" + e.patternIndex.toString() + "]", ConfigCode.InvalidPattern, e.message + " (at offset " + e.offset.toString() + ")");
     return null;
   }
   return compiled.set;
@@ -80,14 +81,14 @@ function readPatterns(f: ObjectFields, name: string, errors: ConfigErrors): Patt
 function readGuard(g: ObjectFields, errors: ConfigErrors): GuardConfig {
   const guard = new GuardConfig();
   guard.host = g.string("host", "");
-  if (guard.host.length == 0) errors.add(g.pathOf("host"), "required");
+  if (guard.host.length == 0) errors.add(g.pathOf("host"), ConfigCode.Required, "required");
   guard.port = <i32>g.integer("port", 443, 1, 65535);
   guard.path = g.string("path", guard.path);
-  if (!guard.path.startsWith("/")) errors.add(g.pathOf("path"), "must start with /");
+  if (!guard.path.startsWith("/")) errors.add(g.pathOf("path"), ConfigCode.InvalidValue, "must start with /");
   guard.model = g.string("model", guard.model);
   guard.apiKey = g.string("api_key", "");
-  if (guard.apiKey.length == 0) errors.add(g.pathOf("api_key"), "required");
-  else if (!isHeaderSafe(guard.apiKey)) errors.add(g.pathOf("api_key"), "contains characters not allowed in an HTTP header");
+  if (guard.apiKey.length == 0) errors.add(g.pathOf("api_key"), ConfigCode.Required, "required");
+  else if (!isHeaderSafe(guard.apiKey)) errors.add(g.pathOf("api_key"), ConfigCode.NotHeaderSafe, "contains characters not allowed in an HTTP header");
   guard.cluster = g.string("cluster", "");
   if (guard.cluster.length == 0) guard.cluster = "outbound|" + guard.port.toString() + "||" + guard.host;
   guard.timeoutMs = <u32>g.integer("timeout_ms", 3000, 1, 60000);
@@ -95,14 +96,14 @@ function readGuard(g: ObjectFields, errors: ConfigErrors): GuardConfig {
   const format = g.string("verdict_format", "auto");
   guard.verdictFormat = parseVerdictFormat(format);
   if (guard.verdictFormat < 0) {
-    errors.add(g.pathOf("verdict_format"), "must be one of auto, json, llama_guard, qwen_guard, openai_moderation, got \"" + format + "\"");
+    errors.add(g.pathOf("verdict_format"), ConfigCode.InvalidValue, "must be one of auto, json, llama_guard, qwen_guard, openai_moderation, got \"" + format + "\"");
   }
   const failMode = g.string("fail_mode", "closed");
-  if (failMode != "closed" && failMode != "open") errors.add(g.pathOf("fail_mode"), "must be closed or open, got \"" + failMode + "\"");
+  if (failMode != "closed" && failMode != "open") errors.add(g.pathOf("fail_mode"), ConfigCode.InvalidValue, "must be closed or open, got \"" + failMode + "\"");
   guard.failOpen = failMode == "open";
   const controversial = g.string("controversial", "deny");
   if (controversial != "deny" && controversial != "allow") {
-    errors.add(g.pathOf("controversial"), "must be deny or allow, got \"" + controversial + "\"");
+    errors.add(g.pathOf("controversial"), ConfigCode.InvalidValue, "must be deny or allow, got \"" + controversial + "\"");
   }
   guard.controversialDenies = controversial == "deny";
   guard.exposeReason = g.boolean("expose_reason", false);
@@ -122,9 +123,9 @@ export function parsePolicy(configBytes: Uint8Array, env: EnvLookup): ConfigResu
   const limits = new JsonLimits();
   limits.maxDepth = 32;
   const parsed = parseJson(configBytes, limits);
-  if (parsed.value == null) return new ConfigResult(null, "not valid JSON: " + parsed.error);
+  if (parsed.value == null) return new ConfigResult(null, new ConfigError("", ConfigCode.InvalidJson, "not valid JSON: " + parsed.error));
   const root = parsed.value!;
-  if (root.kind != JsonKind.Object) return new ConfigResult(null, "expected a JSON object");
+  if (root.kind != JsonKind.Object) return new ConfigResult(null, new ConfigError("", ConfigCode.WrongType, "expected a JSON object"));
   const f = new ObjectFields(root, "", errors);
   const policy = new Policy();
 
@@ -135,7 +136,7 @@ export function parsePolicy(configBytes: Uint8Array, env: EnvLookup): ConfigResu
     const p = readProvider(listed[i], env, errors);
     listed[i].refuseUnknown();
     if (p == null) break;
-    if (p.hosts.length == 0) { errors.add(listed[i].pathOf("hosts"), "at least one host is required"); break; }
+    if (p.hosts.length == 0) { errors.add(listed[i].pathOf("hosts"), ConfigCode.Required, "at least one host is required"); break; }
     policy.providers.push(p);
   }
 
@@ -148,13 +149,13 @@ export function parsePolicy(configBytes: Uint8Array, env: EnvLookup): ConfigResu
     for (let i = 0; i < roles.length; i++) {
       const flag = roleFlag(roles[i]);
       if (flag == 0) {
-        errors.add(f.pathOf("inspect_roles") + "[" + i.toString() + "]",
+        errors.add(f.pathOf("inspect_roles") + "[" + i.toString() + "]", ConfigCode.InvalidValue,
           "unknown role \"" + roles[i] + "\" (known: system, developer, user, assistant, tool, tool_definition)");
         break;
       }
       mask |= flag;
     }
-    if (!errors.failed && mask == 0) errors.add(f.pathOf("inspect_roles"), "must name at least one role");
+    if (!errors.failed && mask == 0) errors.add(f.pathOf("inspect_roles"), ConfigCode.Required, "must name at least one role");
     policy.inspectRoles = mask;
   }
 
@@ -163,7 +164,7 @@ export function parsePolicy(configBytes: Uint8Array, env: EnvLookup): ConfigResu
   if (onBad == "refuse") policy.onUninspectable = Uninspectable.Refuse;
   else if (onBad == "allow") policy.onUninspectable = Uninspectable.Allow;
   else if (onBad == "scan_raw") policy.onUninspectable = Uninspectable.ScanRaw;
-  else if (!errors.failed) errors.add(f.pathOf("on_uninspectable"), "must be one of refuse, allow, scan_raw, got \"" + onBad + "\"");
+  else if (!errors.failed) errors.add(f.pathOf("on_uninspectable"), ConfigCode.InvalidValue, "must be one of refuse, allow, scan_raw, got \"" + onBad + "\"");
   policy.maxBodyBytes = <u32>f.integer("max_body_bytes", 1048576, 1, 16777216);
   policy.maxJsonDepth = <i32>f.integer("max_json_depth", 64, 1, 512);
   policy.logPrompts = f.boolean("log_prompts", false);
@@ -174,7 +175,7 @@ export function parsePolicy(configBytes: Uint8Array, env: EnvLookup): ConfigResu
   f.refuseUnknown();
   checkHostsDistinct(policy, errors);
   if (errors.failed) return new ConfigResult(null, errors.first);
-  return new ConfigResult(policy, "");
+  return new ConfigResult(policy, null);
 }
 
 function checkHostsDistinct(policy: Policy, errors: ConfigErrors): void {
@@ -185,7 +186,7 @@ function checkHostsDistinct(policy: Policy, errors: ConfigErrors): void {
       for (let x = 0; x < a.length; x++) {
         for (let y = 0; y < b.length; y++) {
           if (a[x].name == b[y].name && a[x].port == b[y].port && a[x].wildcard == b[y].wildcard) {
-            errors.add("providers", "host \"" + a[x].name + "\" belongs to more than one provider");
+            errors.add("providers", ConfigCode.Conflict, "host \"" + a[x].name + "\" belongs to more than one provider");
             return;
           }
         }

@@ -12,6 +12,8 @@ export class BodyVerdict {
   passedUninspected: bool = false;
   /** Why, for the log; never contains prompt text. */
   reason: string = "";
+  /** The rule that denied: `deny_patterns[N]` or `allow_patterns` ("" otherwise). */
+  rule: string = "";
   /** The text piece that decided a deny, for debug logging when log_prompts is on. */
   offendingText: string = "";
   /** The pieces that passed the patterns, for the guard to judge next. */
@@ -49,7 +51,8 @@ export function judgePieces(policy: Policy, pieces: TextPiece[]): BodyVerdict {
       const hit = deny.firstMatch(piece.text);
       if (hit >= 0) {
         verdict.refusal = deniedByPattern(policy.denyStatus);
-        verdict.reason = "deny_patterns[" + hit.toString() + "] matched a " + piece.role + " text";
+        verdict.rule = "deny_patterns[" + hit.toString() + "]";
+        verdict.reason = verdict.rule + " matched a " + piece.role + " text";
         verdict.offendingText = piece.text;
         return verdict;
       }
@@ -62,6 +65,7 @@ export function judgePieces(policy: Policy, pieces: TextPiece[]): BodyVerdict {
       if (piece.role != "user") continue;
       if (allow.firstMatch(piece.text) < 0) {
         verdict.refusal = notAllowedByPattern(policy.denyStatus);
+        verdict.rule = "allow_patterns";
         verdict.reason = "a user text matched none of allow_patterns";
         verdict.offendingText = piece.text;
         return verdict;

@@ -7,9 +7,17 @@ import { parsePolicy } from "../config/parse";
 import { Policy } from "../config/policy";
 import { GuardMetrics } from "./metrics";
 import { GuardStream } from "./stream";
+import { ConfigError, ConfigCode } from "../config/errors";
+import { recordConfigRefusal, clearConfigRefusal } from "./config_report";
 
 function envLookup(name: string): string {
   return process.env.has(name) ? process.env.get(name) : "";
+}
+
+function refuse(e: ConfigError): bool {
+  logError("llm-guard: config rejected: " + e.describe());
+  recordConfigRefusal(e);
+  return false;
 }
 
 export class GuardRoot extends RootContext {
@@ -20,14 +28,11 @@ export class GuardRoot extends RootContext {
   onConfigure(pluginConfigSize: u32): bool {
     const bytes = pluginConfigSize > 0 ? getBufferBytes(BufferType.PluginConfiguration, 0, pluginConfigSize) : null;
     if (bytes == null || bytes.byteLength == 0) {
-      logError("llm-guard: config rejected: pluginConfig is empty (expected a JSON object)");
-      return false;
+      return refuse(new ConfigError("", ConfigCode.Empty, "pluginConfig is empty (expected a JSON object)"));
     }
     const result = parsePolicy(Uint8Array.wrap(bytes), envLookup);
-    if (result.policy == null) {
-      logError("llm-guard: config rejected: " + result.error);
-      return false;
-    }
+    if (result.policy == null) return refuse(result.error!);
+    clearConfigRefusal();
     const policy = result.policy!;
     this.policy = policy;
     if (this.metrics == null) this.metrics = new GuardMetrics();

@@ -4,7 +4,7 @@
 // until judged, so a refused request never completes upstream.
 import { HttpContext, RootContext } from "../abi/context";
 import { BufferType, MapType, HeadersAction, BodyAction } from "../abi/enums";
-import { getHeader, removeHeader, replaceHeader, getBufferBytes, continueRequest, logInfo, logDebug, logWarn } from "../abi/host";
+import { getHeader, removeHeader, replaceHeader, getBufferBytes, continueRequest, setProperty, logInfo, logDebug, logWarn } from "../abi/host";
 import { Policy, Provider, Uninspectable } from "../config/policy";
 import { parseAuthority } from "../config/hosts";
 import { CREDENTIAL_HEADERS, authHeaderName, authHeaderValue } from "../config/auth_style";
@@ -15,6 +15,9 @@ import { GuardMetrics } from "./metrics";
 import { evaluateBody } from "./evaluate";
 import { Refusal, sendRefusal, bodyTooLarge, unsupportedEncoding, guardUnavailable, deniedByGuard } from "./replies";
 import { GuardRoot } from "./root";
+
+/** Filter state naming the rule that denied a request (access logs: %FILTER_STATE(wasm.llm_guard.rule:PLAIN)%). */
+const RULE_PROPERTY = "llm_guard.rule";
 
 export class GuardStream extends HttpContext {
   private inspecting: bool = false;
@@ -98,6 +101,7 @@ export class GuardStream extends HttpContext {
       if (refusal.type == "policy_violation") {
         this.metrics.count(this.metrics.deniedByPattern);
         logInfo("llm-guard: denied a request to " + this.authority + ": " + verdict.reason);
+        setProperty(RULE_PROPERTY, verdict.rule);
         if (policy.logPrompts) logDebug("llm-guard: denied text: " + verdict.offendingText);
         sendRefusal(refusal);
       } else {
