@@ -17,6 +17,8 @@ const FILE_LOG_TYPE = 'type.googleapis.com/envoy.extensions.access_loggers.file.
 /** Debian's bundle of the system's trusted CAs (`--upstream real`). */
 export const SYSTEM_CA_FILE = '/etc/ssl/certs/ca-certificates.crt';
 
+import { clusterName } from './istio_names.js';
+
 type Obj = Record<string, unknown>;
 
 /** Where an external host really is, locally. */
@@ -61,9 +63,7 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-export function clusterName(host: string, port: number): string {
-  return `outbound|${port}||${host}`;
-}
+export { clusterName } from './istio_names.js';
 
 const FAILURE_POLICY: Record<string, string> = { FAIL_CLOSE: 'FAIL_CLOSED', FAIL_OPEN: 'FAIL_OPEN', FAIL_RELOAD: 'FAIL_RELOAD' };
 
