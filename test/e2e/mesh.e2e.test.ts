@@ -1,15 +1,15 @@
 // End-to-end through Istio's translation: the sample policy (manifests/samples/openai-policy.yaml,
 // with its guard) rendered by the operator's own code, translated the way istiod would
-// (operator/src/dev/istio_translate.ts: WasmPlugin filter under its ECDS name, our EnvoyFilter
+// (operator/src/localmesh/istio_translate.ts: WasmPlugin filter under its ECDS name, our EnvoyFilter
 // applied by matching Istio's names, ServiceEntry clusters, DestinationRule TLS origination), run in
 // a real Envoy in front of an HTTPS mock provider and an HTTPS mock guard that trust a test CA.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { startEnvoy, freePort, type DevEnvoy } from '../../operator/src/dev/envoy.js';
-import { translate } from '../../operator/src/dev/istio_translate.js';
-import { loadAndRender } from '../../operator/src/dev/load.js';
+import { startEnvoy, freePort, type DevEnvoy } from '../../operator/src/localmesh/envoy.js';
+import { translate } from '../../operator/src/localmesh/istio_translate.js';
+import { loadAndRender } from '../../operator/src/localmesh/load.js';
 import { chatBody, send } from '../support/http_client.js';
 import { byConversation, llamaGuard } from '../support/mock_guard.js';
 import { credentialsOf } from '../support/mock_provider.js';

@@ -4,7 +4,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DEFAULT_WASM_PATH, REPO_ROOT } from './filter_host.js';
+import { fileURLToPath } from 'node:url';
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const DEFAULT_WASM_PATH = resolve(REPO_ROOT, 'build', 'llm_guard.wasm');
 
 export default function setup(): void {
   if (process.env.LLM_GUARD_SKIP_BUILD === '1') {

@@ -1,10 +1,10 @@
 // Helpers for tests of the LLM guard through the harness: load+configure, send provider-shaped
 // requests, read the filter's JSON error replies.
 
-import { FilterHost, type FilterHostOptions, type RequestSpec } from './filter_host.js';
-import type { HeaderPair, HeadersInit } from './header_map.js';
-import { toPairs } from './header_map.js';
-import type { HttpStream } from './stream.js';
+import { FilterHost, type FilterHostOptions, type RequestSpec } from '../../operator/src/wasm/filter_host.js';
+import type { HeaderPair, HeadersInit } from '../../operator/src/wasm/header_map.js';
+import { toPairs } from '../../operator/src/wasm/header_map.js';
+import type { HttpStream } from '../../operator/src/wasm/stream.js';
 
 export const OPENAI = 'api.openai.com';
 export const ANTHROPIC = 'api.anthropic.com';

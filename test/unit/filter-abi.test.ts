@@ -3,14 +3,14 @@
 
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_WASM_PATH, FilterHost, SharedState, readModuleInfo, type ModuleInfo } from '../harness/index.js';
+import { defaultWasmPath, FilterHost, SharedState, readModuleInfo, type ModuleInfo } from '../../operator/src/wasm/index.js';
 import { KEY, OPENAI, chat, loadGuard, outcome, post, user } from '../harness/llm.js';
 
 const CONFIG = { hosts: [OPENAI], api_key: KEY, deny_patterns: ['forbidden-secret'] };
 
 let info: ModuleInfo;
 beforeAll(() => {
-  info = readModuleInfo(new Uint8Array(readFileSync(DEFAULT_WASM_PATH)));
+  info = readModuleInfo(new Uint8Array(readFileSync(defaultWasmPath())));
 });
 
 describe('module imports', () => {

@@ -2,7 +2,7 @@
 // refusals that name the field.
 
 import { describe, expect, it } from 'vitest';
-import { FilterHost } from '../harness/index.js';
+import { FilterHost } from '../../operator/src/wasm/index.js';
 import { KEY, KEY2, OPENAI, ANTHROPIC, chat, get, loadGuard, post, user, upstreamCredentials } from '../harness/llm.js';
 
 async function refused(config: unknown, env: Record<string, string> = {}): Promise<{ ok: boolean; log: string }> {

@@ -3,7 +3,7 @@
 // harness catches what the real filter's tests rely on it to catch.
 
 import { describe, expect, it } from 'vitest';
-import { FilterHost, SharedState, WasmLoadError, encodePairs, decodePairs } from '../harness/index.js';
+import { FilterHost, SharedState, WasmLoadError, encodePairs, decodePairs } from '../../operator/src/wasm/index.js';
 import { buildModule, bumpAllocatorBody, funcIndex, op, sleb, type ModuleSpec } from '../harness/wasm_builder.js';
 
 const IMPORTS = [
@@ -112,6 +112,17 @@ describe('harness: wire format', () => {
     expect([...enc.subarray(0, 4)]).toEqual([2, 0, 0, 0]);
     expect(enc.length).toBe(4 + 16 + 6 + 2 + 2 + 2);
     expect(decodePairs(enc)).toEqual({ pairs: [[':path', '/'], ['a', 'b']], ok: true });
+  });
+
+  it('round-trips UTF-8 names and values, with the sizes in bytes', () => {
+    const pairs: [string, string][] = [[':authority', 'api.openai.com'], ['x-a', ''], ['ü', 'ö']];
+    const bytes = encodePairs(pairs);
+    const v = new DataView(bytes.buffer);
+    expect(v.getUint32(0, true)).toBe(3);
+    expect(v.getUint32(4, true)).toBe(10);
+    expect(v.getUint32(8, true)).toBe(14);
+    expect(bytes[4 + 3 * 8 + 10]).toBe(0);
+    expect(decodePairs(bytes)).toEqual({ pairs, ok: true });
   });
 
   it('reads a malformed map as empty', () => {

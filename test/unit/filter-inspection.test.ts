@@ -2,7 +2,7 @@
 // inspect_roles, unknown shapes.
 
 import { describe, expect, it } from 'vitest';
-import type { FilterHost } from '../harness/index.js';
+import type { FilterHost } from '../../operator/src/wasm/index.js';
 import { ANTHROPIC, GEMINI, KEY, OPENAI, chat, errorOf, loadGuard, outcome, post, user } from '../harness/llm.js';
 import { CLEAN_TEXT, DENY_LITERAL, SHAPES } from '../fixtures/llm-bodies.js';
 

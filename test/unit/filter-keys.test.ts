@@ -2,7 +2,7 @@
 // matching rules).
 
 import { describe, expect, it } from 'vitest';
-import type { HeaderPair } from '../harness/index.js';
+import type { HeaderPair } from '../../operator/src/wasm/index.js';
 import {
   ANTHROPIC,
   AZURE,

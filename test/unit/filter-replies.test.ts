@@ -3,7 +3,7 @@
 
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import type { FilterHost, HttpStream } from '../harness/index.js';
+import type { FilterHost, HttpStream } from '../../operator/src/wasm/index.js';
 import { CLIENT_KEY, ERROR_CODES, KEY, OPENAI, chat, errorOf, loadGuard, outcome, post, user } from '../harness/llm.js';
 import { DENY_LITERAL } from '../fixtures/llm-bodies.js';
 

@@ -6,7 +6,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT, type HttpStream } from '../harness/index.js';
+import type { HttpStream } from '../../operator/src/wasm/index.js';
+import { REPO_ROOT } from '../support/paths.js';
 import { ANTHROPIC, ERROR_CODES, GEMINI, KEY, OPENAI, errorOf, loadGuard } from '../harness/llm.js';
 import { DENY_LITERAL, SHAPES } from '../fixtures/llm-bodies.js';
 import { seededRandom } from '../support/prng.js';

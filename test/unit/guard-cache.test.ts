@@ -3,7 +3,7 @@
 // data (the harness: several FilterHost VMs on one SharedState), bounded, errors never cached.
 
 import { describe, expect, it } from 'vitest';
-import { SharedState, type FilterHost, type HttpStream } from '../harness/index.js';
+import { SharedState, type FilterHost, type HttpStream } from '../../operator/src/wasm/index.js';
 import { KEY, OPENAI, chat, errorOf, loadGuard, outcome, post, user } from '../harness/llm.js';
 import { allow, deny, llamaGuard, playAnswer, qwenGuard, status, type Answer } from '../support/mock_guard.js';
 

@@ -3,7 +3,7 @@
 // body, and that the provider key never goes to the guard.
 
 import { describe, expect, it } from 'vitest';
-import type { FilterHost, HttpCallRecord, HttpStream } from '../harness/index.js';
+import type { FilterHost, HttpCallRecord, HttpStream } from '../../operator/src/wasm/index.js';
 import { ANTHROPIC, CLIENT_KEY, KEY, KEY2, OPENAI, chat, get, loadGuard, outcome, post, user } from '../harness/llm.js';
 import { allow, deny, playAnswer } from '../support/mock_guard.js';
 

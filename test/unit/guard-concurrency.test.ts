@@ -2,7 +2,7 @@
 // each must get its own verdict and go on with its own body, whatever order the answers come in.
 
 import { describe, expect, it } from 'vitest';
-import type { FilterHost, HttpCallRecord, HttpStream } from '../harness/index.js';
+import type { FilterHost, HttpCallRecord, HttpStream } from '../../operator/src/wasm/index.js';
 import { KEY, OPENAI, chat, errorOf, loadGuard, outcome, post, user } from '../harness/llm.js';
 import { allow, deny, emptyChoices, garbage, llamaGuard, playAnswer, status, type Answer } from '../support/mock_guard.js';
 

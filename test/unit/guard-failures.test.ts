@@ -4,7 +4,7 @@
 // VM must be healthy and serve the next request.
 
 import { describe, expect, it } from 'vitest';
-import type { FilterHost, HttpCallRecord, HttpStream } from '../harness/index.js';
+import type { FilterHost, HttpCallRecord, HttpStream } from '../../operator/src/wasm/index.js';
 import { KEY, OPENAI, chat, errorOf, loadGuard, outcome, post, user } from '../harness/llm.js';
 import {
   allow,

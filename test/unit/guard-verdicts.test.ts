@@ -3,7 +3,7 @@
 // Controversial class, expose_reason, the deny reply, and what goes to the log.
 
 import { describe, expect, it } from 'vitest';
-import type { FilterHost, HttpCallRecord, HttpStream } from '../harness/index.js';
+import type { FilterHost, HttpCallRecord, HttpStream } from '../../operator/src/wasm/index.js';
 import { KEY, OPENAI, chat, errorOf, loadGuard, outcome, post, user } from '../harness/llm.js';
 import {
   allow,

@@ -10,7 +10,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { renderPolicy } from '../render/index.js';
 import { validatePolicy } from '../validate/schema.js';
-import { checkPluginConfig } from '../validate/wasm_config_check.js';
+import { checkPluginConfig } from '../wasm/configure.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const OUT = resolve(REPO, 'build', 'llmguard-cli-test');

@@ -4,11 +4,11 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { envoyBin, startEnvoy, type DevEnvoy } from '../dev/envoy.js';
-import { translate, type Upstream } from '../dev/istio_translate.js';
-import { loadAndRender, serviceEntryHosts } from '../dev/load.js';
-import { UNSAFE_WORD, startMockGuard, startMockProvider, type MockServer, type Received } from '../dev/mocks.js';
-import { makePki, type TestPki } from '../dev/tls.js';
+import { envoyBin, startEnvoy, type DevEnvoy } from '../localmesh/envoy.js';
+import { translate, type Upstream } from '../localmesh/istio_translate.js';
+import { loadAndRender, serviceEntryHosts } from '../localmesh/load.js';
+import { UNSAFE_WORD, startMockGuard, startMockProvider, type MockServer, type Received } from '../localmesh/mocks.js';
+import { makePki, type TestPki } from '../localmesh/tls.js';
 import { UsageError } from './inputs.js';
 import type { Io } from './main.js';
 

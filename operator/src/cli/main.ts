@@ -5,7 +5,8 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CRD_HEADER, buildCrd } from '../validate/schema.js';
-import { WasmModuleNotFoundError } from '../validate/wasm_config_check.js';
+import { WasmLoadError } from '../wasm/filter_host.js';
+import { WasmModuleNotFoundError } from '../wasm/module_path.js';
 import { InputError, UsageError, toYaml } from './inputs.js';
 import { RENDER_HELP, runRender } from './render.js';
 import { DEV_HELP, runDev } from './dev_command.js';
@@ -167,6 +168,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     if (e instanceof WasmModuleNotFoundError) {
       io.stderr.write(`error: ${e.message}\n(or skip the filter check with --skip-filter-check)\n`);
+      return EXIT.failure;
+    }
+    if (e instanceof WasmLoadError) {
+      io.stderr.write(`error: the filter module could not be loaded as Envoy would load it: ${e.message}\n`);
       return EXIT.failure;
     }
     io.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`);

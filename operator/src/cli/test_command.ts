@@ -6,7 +6,7 @@ import { CasesError, parseCases, type TestCase } from '../policytest/cases.js';
 import { toJUnit } from '../policytest/junit.js';
 import { FilterConfigError, PolicyTester, formatReport, type PolicyTestResult } from '../policytest/runner.js';
 import { validatePolicy } from '../validate/schema.js';
-import { defaultWasmPath, loadFilterModule } from '../validate/wasm_config_check.js';
+import { ensureLoadable } from '../wasm/filter_host.js';
 import { parseArgs } from 'node:util';
 import { InputError, UsageError, policyNamespace, policyRef, readInputs } from './inputs.js';
 import type { Io } from './main.js';
@@ -93,8 +93,8 @@ export async function runTest(args: string[], io: Io): Promise<number> {
   }
   const policy = v.policy as unknown as LlmGuardPolicy;
 
-  const module = await loadFilterModule(values.wasm ?? defaultWasmPath());
-  const tester = new PolicyTester(policy, { module, secrets: store.valuesFor(policyNamespace(doc.doc, defaultNamespace)) });
+  const wasmPath = ensureLoadable(values.wasm);
+  const tester = new PolicyTester(policy, { wasmPath, secrets: store.valuesFor(policyNamespace(doc.doc, defaultNamespace)) });
   try {
     tester.start();
   } catch (e) {

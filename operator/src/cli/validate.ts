@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { API_VERSION } from '../api/v1alpha1/llm_guard_policy.js';
 import { checkPolicy, type PolicyIssue } from '../validate/index.js';
-import { defaultWasmPath, loadFilterModule } from '../validate/wasm_config_check.js';
+import { ensureLoadable } from '../wasm/filter_host.js';
 import { InputError, UsageError, describe, policyNamespace, policyRef, readInputs } from './inputs.js';
 import type { Io } from './main.js';
 
@@ -68,20 +68,16 @@ export async function runValidate(args: string[], io: Io): Promise<number> {
   const { inputs, store } = readInputs({ files: values.filename, secretFiles: values.secrets, secretFlags: values.secret, defaultNamespace, stdin: io.readStdin });
   if (!inputs.policies.length) throw new InputError(`no LlmGuardPolicy (${API_VERSION}) in ${values.filename.join(', ')}`);
 
-  let module: WebAssembly.Module | null = null;
-  if (!values['skip-filter-check']) {
-    const path = values.wasm ?? defaultWasmPath();
-    module = await loadFilterModule(path);
-  }
+  const wasmPath = values['skip-filter-check'] ? null : ensureLoadable(values.wasm);
 
   const reports: Report[] = [];
   const seen = new Map<string, string>();
   for (const p of inputs.policies) {
     const ref = policyRef(p.doc, defaultNamespace);
-    const check = await checkPolicy(p.doc, {
+    const check = checkPolicy(p.doc, {
       defaultNamespace,
       secrets: store.valuesFor(policyNamespace(p.doc, defaultNamespace)),
-      module,
+      wasmPath,
     });
     const other = seen.get(ref);
     if (other) check.issues.push({ source: 'schema', path: 'metadata.name', message: `metadata.name: Duplicate value: ${ref} is also defined in ${other}` });
@@ -99,7 +95,7 @@ export async function runValidate(args: string[], io: Io): Promise<number> {
       for (const i of r.issues) io.stdout.write(`  ${i.source === 'filter' ? 'filter refused the config: ' : ''}${i.message}\n`);
       for (const w of r.warnings) io.stdout.write(`  warning: ${w}\n`);
     }
-    const checked = module ? 'CRD schema and filter' : 'CRD schema only';
+    const checked = wasmPath ? 'CRD schema and filter' : 'CRD schema only';
     io.stdout.write(`${reports.length} ${reports.length === 1 ? 'policy' : 'policies'} checked (${checked}): ${reports.length - invalid} valid, ${invalid} invalid\n`);
   }
   return invalid ? 1 : 0;

@@ -4,8 +4,10 @@ import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { renderPolicy, secretRefKey, secretRefs, type RenderedObject } from '../render/index.js';
 import { errorMessage } from '../kube/errors.js';
 import { renderPluginConfig } from '../render/plugin_config.js';
-import { FAKE_SECRET_VALUE, policyFieldOfFilterReason } from '../validate/index.js';
-import { checkPluginConfig, loadFilterModule, pluginConfigText } from '../validate/wasm_config_check.js';
+import { pluginConfigJson } from '../api/pluginconfig/index.js';
+import { FAKE_SECRET_VALUE, describeFilterRefusal } from '../validate/index.js';
+import { checkPluginConfig } from '../wasm/configure.js';
+import { ensureLoadable } from '../wasm/filter_host.js';
 import { createHash } from 'node:crypto';
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -59,10 +61,12 @@ function describe(o: RenderedObject): string {
 export class FilterConfigCheck {
   private readonly cache = new Map<string, string | undefined>();
 
-  constructor(private readonly module: WebAssembly.Module, private readonly maxEntries = 256) {}
+  constructor(private readonly wasmPath: string, private readonly maxEntries = 256) {}
 
+  /** Checks that the module loads (throws WasmModuleNotFoundError or WasmLoadError otherwise). */
   static async load(wasmPath: string): Promise<FilterConfigCheck> {
-    return new FilterConfigCheck(await loadFilterModule(wasmPath));
+    ensureLoadable(wasmPath);
+    return new FilterConfigCheck(wasmPath);
   }
 
   async check(policy: LlmGuardPolicy, values: ReadonlyMap<string, string>): Promise<string | undefined> {
@@ -72,18 +76,13 @@ export class FilterConfigCheck {
       merged.set(k, values.get(k) ?? FAKE_SECRET_VALUE);
     }
     const config = renderPluginConfig(policy, merged);
-    const text = pluginConfigText(config);
+    const text = pluginConfigJson(config);
     const key = createHash('sha256').update(text).digest('hex');
     if (this.cache.has(key)) return this.cache.get(key);
-    const result = await checkPluginConfig(text, { module: this.module });
-    const reason = result.ok ? undefined : withField(result.reason ?? 'refused');
+    const result = checkPluginConfig(text, { wasmPath: this.wasmPath });
+    const reason = result.ok ? undefined : describeFilterRefusal(result);
     if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(key, reason);
     return reason;
   }
-}
-
-function withField(reason: string): string {
-  const field = policyFieldOfFilterReason(reason);
-  return field ? `${reason} (${field})` : reason;
 }

@@ -1,12 +1,22 @@
 // Runs a policy's test cases through the real compiled filter: the policy is rendered with the
 // operator's own code (the WasmPlugin's pluginConfig, exactly as the cluster gets it), the filter is
-// configured with it in an in-process proxy-wasm host, and each case's request goes through it.
+// configured with it in the in-process proxy-wasm host that plays Envoy (operator/src/wasm), and
+// each case's request goes through it; guard calls are answered per case.
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
+import { AUTH_HEADERS, describeRefusal } from '../api/pluginconfig/index.js';
 import { renderPolicy, secretRefKey, secretRefs, type SecretValues } from '../render/index.js';
+import type { FilterHost, HttpCallRecord } from '../wasm/filter_host.js';
+import { configureFilter, LOG_LEVEL_NAMES, type FilterLogLine } from '../wasm/configure.js';
+import type { HttpStream } from '../wasm/stream.js';
+import type { HeaderPair } from '../wasm/header_map.js';
+import { serviceEntryClusters } from '../localmesh/istio_names.js';
 import type { CaseGuard, Decision, TestCase } from './cases.js';
-import { FilterHost, type CallAnswer, type Header, type HostLog, type HttpCallRecord, type RequestOutcome } from './wasm_host.js';
 
-export { FilterConfigError } from './wasm_host.js';
+/** The filter refused the policy's rendered configuration. */
+export class FilterConfigError extends Error {}
+
+/** How the guard answers a call: a response, or a failed call (no headers, as Envoy reports it). */
+export type CallAnswer = { status: number; body: string } | { fail: true };
 
 export type CaseOutcome = 'pass' | 'fail' | 'error';
 
@@ -31,7 +41,7 @@ export interface CaseResult {
   expected: string;
   actual?: string;
   observed?: Observed;
-  logs: HostLog[];
+  logs: FilterLogLine[];
   durationMs: number;
 }
 
@@ -45,7 +55,8 @@ export interface PolicyTestResult {
 }
 
 export interface RunOptions {
-  module: WebAssembly.Module;
+  /** The compiled filter (default: defaultWasmPath()). */
+  wasmPath?: string;
   /** Given Secret values; every other reference gets a fake key. */
   secrets?: SecretValues;
 }
@@ -66,41 +77,17 @@ export function secretValuesFor(policy: LlmGuardPolicy, given?: SecretValues): M
   return values;
 }
 
-/** The pluginConfig the operator renders into the policy's WasmPlugin. */
-export function renderedPluginConfig(policy: LlmGuardPolicy, secrets: SecretValues): Record<string, unknown> {
-  const wasmPlugin = renderPolicy(policy, secrets).find((o) => o.kind === 'WasmPlugin');
-  const spec = wasmPlugin?.spec as { pluginConfig?: Record<string, unknown> } | undefined;
+/** What the operator renders for the policy: the WasmPlugin's pluginConfig, and the clusters its ServiceEntries make. */
+export function renderedForTest(policy: LlmGuardPolicy, secrets: SecretValues): { pluginConfig: Record<string, unknown>; clusters: string[] } {
+  const objects = renderPolicy(policy, secrets);
+  const spec = objects.find((o) => o.kind === 'WasmPlugin')?.spec as { pluginConfig?: Record<string, unknown> } | undefined;
   if (!spec?.pluginConfig) throw new Error('the rendered WasmPlugin has no pluginConfig');
-  return spec.pluginConfig;
+  return { pluginConfig: spec.pluginConfig, clusters: serviceEntryClusters(objects) };
 }
 
-/** The JSON text Envoy hands the filter: protojson sorts object keys. */
-export function configText(pluginConfig: unknown): string {
-  const sort = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sort);
-    if (v !== null && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const k of Object.keys(v as object).sort()) out[k] = sort((v as Record<string, unknown>)[k]);
-      return out;
-    }
-    return v;
-  };
-  return JSON.stringify(sort(pluginConfig));
-}
-
-const AUTH_HEADERS: Record<string, { name: string; value: (key: string) => string }> = {
-  bearer: { name: 'authorization', value: (k) => `Bearer ${k}` },
-  'x-api-key': { name: 'x-api-key', value: (k) => k },
-  'api-key': { name: 'api-key', value: (k) => k },
-  'x-goog-api-key': { name: 'x-goog-api-key', value: (k) => k },
-};
-
-function hostMatches(pattern: string, authority: string): boolean {
-  const host = authority.toLowerCase();
-  const p = pattern.toLowerCase();
-  const bare = p.includes(':') ? host : host.replace(/:\d+$/, '');
-  if (p.startsWith('*.')) return bare.endsWith(p.slice(1)) && bare.length > p.length - 1;
-  return bare === p;
+/** The policy host a request's :authority names (lower case, port left out). */
+function hostOf(authority: string): string {
+  return authority.toLowerCase().replace(/:\d+$/, '');
 }
 
 function describeExpected(c: TestCase): string {
@@ -122,22 +109,30 @@ export function describeObserved(o: Observed): string {
 
 const DEFAULTS = { path: '/v1/chat/completions', method: 'POST' };
 
+/** The filter state the filter sets on a pattern deny (plugin/filter/stream.ts). */
+const RULE_PROPERTY = 'llm_guard.rule';
+
 export class PolicyTester {
   private host: FilterHost | null = null;
   readonly secrets: Map<string, string>;
-  readonly config: string;
+  readonly pluginConfig: Record<string, unknown>;
+  private readonly clusters: string[];
 
   constructor(
     readonly policy: LlmGuardPolicy,
-    private readonly opts: RunOptions,
+    private readonly opts: RunOptions = {},
   ) {
     this.secrets = secretValuesFor(policy, opts.secrets);
-    this.config = configText(renderedPluginConfig(policy, this.secrets));
+    ({ pluginConfig: this.pluginConfig, clusters: this.clusters } = renderedForTest(policy, this.secrets));
   }
 
   /** Configures a VM now (throws FilterConfigError when the filter refuses the config). */
-  start(): void {
-    this.host ??= FilterHost.start(this.opts.module, this.config);
+  start(): FilterHost {
+    if (this.host) return this.host;
+    const { host, result } = configureFilter(this.pluginConfig, { wasmPath: this.opts.wasmPath, clusters: this.clusters });
+    if (!host) throw new FilterConfigError(result.refusal ? describeRefusal(result.refusal) : 'refused');
+    this.host = host;
+    return host;
   }
 
   run(cases: TestCase[]): PolicyTestResult {
@@ -158,17 +153,26 @@ export class PolicyTester {
   runCase(c: TestCase): CaseResult {
     const t0 = performance.now();
     const expected = describeExpected(c);
-    let outcome: RequestOutcome;
-    try {
-      this.start();
-      outcome = this.host!.runRequest(this.request(c), (call) => this.guardAnswer(c.guard, call));
-    } catch (e) {
+    const fail = (msg: string): CaseResult => {
       this.host = null; // a fresh VM for the next case
-      const msg = e instanceof Error ? `${e.name === 'RuntimeError' ? 'the filter trapped: ' : ''}${e.message}` : String(e);
       return { name: c.name, outcome: 'error', problems: [msg], expected, logs: [], durationMs: performance.now() - t0 };
+    };
+    let stream: HttpStream;
+    let host: FilterHost;
+    try {
+      host = this.start();
+      host.clearRecords();
+      host.shared.clear(); // the verdict cache: every case is judged on its own
+      stream = host.request(this.request(c));
+      for (let calls = stream.pendingHttpCalls; calls.length > 0; calls = stream.pendingHttpCalls) {
+        for (const call of calls) this.answer(host, call, this.guardAnswer(c.guard, call));
+      }
+    } catch (e) {
+      return fail(e instanceof Error ? `${e.name === 'RuntimeError' ? 'the filter trapped: ' : ''}${e.message}` : String(e));
     }
-    const observed = this.observe(outcome);
-    const problems = this.compare(c, observed, outcome);
+    if (host.trapped) return fail(`the filter trapped: ${host.traps[0]!.message}`);
+    const observed = this.observe(stream);
+    const problems = this.compare(c, observed, stream);
     return {
       name: c.name,
       outcome: problems.length ? 'fail' : 'pass',
@@ -176,21 +180,21 @@ export class PolicyTester {
       expected,
       actual: describeObserved(observed),
       observed,
-      logs: outcome.logs,
+      logs: host.logRecords.map((r) => ({ level: LOG_LEVEL_NAMES[Math.min(Math.max(r.level, 0), 5)]!, message: r.message })),
       durationMs: performance.now() - t0,
     };
   }
 
-  private request(c: TestCase): { headers: Header[]; body: Uint8Array } {
+  private request(c: TestCase): { headers: HeaderPair[]; body: Uint8Array } {
     const r = c.request;
     const host = r.host ?? this.policy.spec.providers[0]!.host;
-    const headers: Header[] = [
+    const headers: HeaderPair[] = [
       [':authority', host],
       [':path', r.path ?? DEFAULTS.path],
       [':method', r.method ?? DEFAULTS.method],
       [':scheme', 'http'],
     ];
-    const given = Object.entries(r.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v] as Header);
+    const given = Object.entries(r.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v] as HeaderPair);
     if (!given.some(([k]) => k === 'content-type')) headers.push(['content-type', 'application/json']);
     headers.push(...given);
     const text = r.body === undefined || r.body === null ? '' : typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
@@ -199,13 +203,18 @@ export class PolicyTester {
     return { headers, body };
   }
 
+  private answer(host: FilterHost, call: HttpCallRecord, a: CallAnswer): void {
+    if ('fail' in a) host.failHttpCall(call.token);
+    else host.respondToHttpCall(call.token, [[':status', String(a.status)], ['content-type', 'application/json']], a.body);
+  }
+
   private guardAnswer(g: CaseGuard | undefined, call: HttpCallRecord): CallAnswer {
     if (g?.fail) return { fail: true };
     const status = g?.status ?? 200;
     if (g?.body !== undefined) return { status, body: g.body };
     const guard = this.policy.spec.intelligentGuard;
     const format = guard?.verdictFormat ?? 'auto';
-    const path = call.headers.find(([k]) => k === ':path')?.[1] ?? guard?.path ?? '';
+    const path = call.header(':path') ?? guard?.path ?? '';
     const moderation = format === 'openai_moderation' || path.includes('moderations');
     if (g?.answer !== undefined && moderation) return { status, body: g.answer };
     if (g?.answer === undefined && g?.status !== undefined && status !== 200) return { status, body: '{"error":{"message":"guard error"}}' };
@@ -225,42 +234,42 @@ export class PolicyTester {
     };
   }
 
-  private observe(o: RequestOutcome): Observed {
-    const guardAsked = o.calls.length > 0;
-    const patternLog = o.logs.map((l) => /deny_patterns\[(\d+)\]/.exec(l.message)).find((m) => m);
-    const pattern = patternLog ? Number(patternLog[1]) : undefined;
-    if (o.reply) {
+  private observe(s: HttpStream): Observed {
+    const guardAsked = s.httpCalls.length > 0;
+    const rule = s.filterState.get(RULE_PROPERTY);
+    const m = rule ? /^deny_patterns\[(\d+)\]$/.exec(new TextDecoder().decode(rule)) : null;
+    const reply = s.localReply;
+    if (reply) {
       let type: string | undefined;
       let code: string | undefined;
       try {
-        const err = (JSON.parse(o.reply.body) as { error?: { type?: string; code?: string } }).error;
+        const err = (reply.json() as { error?: { type?: string; code?: string } }).error;
         type = err?.type;
         code = err?.code;
       } catch {
         /* not the filter's JSON */
       }
-      code ??= o.reply.headers.find(([k]) => k === 'x-llm-guard')?.[1];
-      const out: Observed = { decision: type === 'policy_violation' ? 'deny' : 'refuse', status: o.reply.status, guardAsked };
+      code ??= reply.header('x-llm-guard');
+      const out: Observed = { decision: type === 'policy_violation' ? 'deny' : 'refuse', status: reply.status, guardAsked };
       if (code) out.code = code;
-      if (pattern !== undefined) out.pattern = pattern;
+      if (m) out.pattern = Number(m[1]);
       return out;
     }
-    const forwarded = o.headersAction === 0 && (o.bodyAction === undefined || o.bodyAction === 0 || o.continued);
-    const out: Observed = { decision: forwarded ? 'allow' : 'held', guardAsked };
-    return out;
+    return { decision: s.forwarded ? 'allow' : 'held', guardAsked };
   }
 
-  private compare(c: TestCase, o: Observed, outcome: RequestOutcome): string[] {
+  private compare(c: TestCase, o: Observed, s: HttpStream): string[] {
     const problems: string[] = [];
     if (o.decision !== c.expect) problems.push(`decision: expected ${c.expect}, got ${o.decision}`);
     if (c.expect === 'allow') {
-      if (outcome.reply) problems.push(`a local reply was sent (status ${outcome.reply.status})`);
-      const authority = outcome.upstreamHeaders.find(([k]) => k === ':authority')?.[1] ?? '';
-      const provider = this.policy.spec.providers.find((p) => hostMatches(p.host, authority));
+      if (s.localReply) problems.push(`a local reply was sent (status ${s.localReply.status})`);
+      const upstream = s.upstreamHeaders ?? [];
+      const authority = upstream.find(([k]) => k === ':authority')?.[1] ?? '';
+      const provider = this.policy.spec.providers.find((p) => p.host === hostOf(authority));
       if (provider) {
-        const style = AUTH_HEADERS[provider.authStyle ?? 'bearer'] ?? AUTH_HEADERS.bearer!;
+        const style = AUTH_HEADERS[provider.authStyle ?? 'bearer'];
         const keys = provider.apiKeys.map((k) => this.secrets.get(secretRefKey(k.secretKeyRef.name, k.secretKeyRef.key)) ?? '');
-        const sent = outcome.upstreamHeaders.filter(([k]) => k === style.name).map(([, v]) => v);
+        const sent = upstream.filter(([k]) => k === style.name).map(([, v]) => v);
         if (sent.length !== 1 || !keys.some((k) => style.value(k) === sent[0])) {
           problems.push(`the upstream request did not get the provider key in ${style.name} (${sent.length} such header(s))`);
         }

@@ -2,7 +2,7 @@
 // and Secret values that are missing. The pluginConfig is also handed to the real filter.
 import { describe, expect, it } from 'vitest';
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
-import { checkPluginConfig } from '../validate/wasm_config_check.js';
+import { checkPluginConfig } from '../wasm/configure.js';
 import { externalHosts } from './egress.js';
 import { MissingSecretError, renderPolicy, secretRefs } from './index.js';
 import { childName } from './names.js';

@@ -2,13 +2,13 @@
 // apiserver applies them), then the filter's own config check on the pluginConfig the operator
 // would render (the real .wasm, in-process). Used by `llmguard validate`; usable by the controller.
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
+import { describeRefusal } from '../api/pluginconfig/index.js';
 import { secretRefs } from '../render/index.js';
 import { renderPluginConfig, secretRefKey, type SecretValues } from '../render/plugin_config.js';
+import { checkPluginConfig, type ConfigCheckResult } from '../wasm/configure.js';
 import { validatePolicy, type SchemaIssue } from './schema.js';
-import { checkPluginConfig, type ConfigCheckResult } from './wasm_config_check.js';
 
 export { validatePolicy, type SchemaIssue } from './schema.js';
-export { checkPluginConfig, defaultWasmPath, loadFilterModule, type ConfigCheckResult } from './wasm_config_check.js';
 
 /** The value given to a Secret reference nobody supplied: the filter only needs a well-formed key. */
 export const FAKE_SECRET_VALUE = 'llmguard-validate-fake-key';
@@ -33,8 +33,8 @@ export interface PolicyCheckOptions {
   defaultNamespace?: string;
   /** Secret values to render with (checked by the filter too, e.g. a key ending in a newline). */
   secrets?: SecretValues;
-  /** The compiled filter; null skips the filter check. */
-  module: WebAssembly.Module | null;
+  /** The compiled filter (default: defaultWasmPath()); null skips the filter check. */
+  wasmPath?: string | null;
 }
 
 // The filter's config field names, and the policy fields they come from.
@@ -49,9 +49,8 @@ const FILTER_FIELDS: [RegExp, string][] = [
   [/^providers/, 'spec.providers'],
 ];
 
-/** The policy field a filter message is about: `deny_patterns[2]: ...` -> `spec.denyPatterns[2]`. */
-export function policyFieldOfFilterReason(reason: string): string | undefined {
-  const field = reason.split(':', 1)[0] ?? '';
+/** The policy field a filter field path is about: `deny_patterns[2]` -> `spec.denyPatterns[2]`. */
+export function policyFieldOfFilterPath(field: string): string | undefined {
   for (const [re, to] of FILTER_FIELDS) {
     const m = re.exec(field);
     if (!m) continue;
@@ -74,24 +73,28 @@ export function policyWarnings(policy: LlmGuardPolicy): string[] {
   return out;
 }
 
-export async function checkPolicy(doc: unknown, opts: PolicyCheckOptions): Promise<PolicyCheck> {
+export function checkPolicy(doc: unknown, opts: PolicyCheckOptions): PolicyCheck {
   const v = validatePolicy(doc, { defaultNamespace: opts.defaultNamespace });
   const issues: PolicyIssue[] = v.issues.map((i: SchemaIssue) => ({ source: 'schema', path: i.path, message: i.message }));
   if (issues.length) return { issues, warnings: [] };
   const policy = v.policy as unknown as LlmGuardPolicy;
   const result: PolicyCheck = { policy, issues, warnings: policyWarnings(policy) };
-  if (opts.module === null) return result;
+  if (opts.wasmPath === null) return result;
   const values = new Map<string, string>();
   for (const r of secretRefs(policy)) {
     const key = secretRefKey(r.name, r.key);
     values.set(key, opts.secrets?.get(key) ?? FAKE_SECRET_VALUE);
   }
-  const filter = await checkPluginConfig(renderPluginConfig(policy, values), { module: opts.module });
+  const filter = checkPluginConfig(renderPluginConfig(policy, values), { wasmPath: opts.wasmPath ?? undefined });
   result.filter = filter;
-  if (!filter.ok) {
-    const reason = filter.reason ?? 'refused';
-    const field = policyFieldOfFilterReason(reason);
-    issues.push({ source: 'filter', path: reason.split(':', 1)[0] ?? '', message: field ? `${reason} (${field})` : reason });
-  }
+  if (filter.refusal) issues.push({ source: 'filter', path: filter.refusal.path, message: describeFilterRefusal(filter) });
   return result;
+}
+
+/** The filter's reason, with the policy field it is about: `deny_patterns[2]: ... (spec.denyPatterns[2])`. */
+export function describeFilterRefusal(filter: ConfigCheckResult): string {
+  const r = filter.refusal;
+  if (!r) return '';
+  const field = policyFieldOfFilterPath(r.path);
+  return field ? `${describeRefusal(r)} (${field})` : describeRefusal(r);
 }

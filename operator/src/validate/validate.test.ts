@@ -1,6 +1,6 @@
-// The contract between the operator and the filter: what the operator renders, the real compiled
-// filter (build/llm_guard.wasm, loaded by our minimal proxy-wasm host) accepts; what the filter
-// refuses, `llmguard validate` refuses with the filter's own message.
+// checkPolicy: what the operator renders, the real compiled filter (build/llm_guard.wasm, in the
+// in-process host) accepts; what the filter refuses, `llmguard validate` refuses with the filter's
+// own message and the policy field it is about.
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,9 +10,9 @@ import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { renderPolicy, secretRefs } from '../render/index.js';
 import { renderPluginConfig } from '../render/plugin_config.js';
 import { fullPolicy } from './cases.js';
-import { FAKE_SECRET_VALUE, checkPolicy, policyFieldOfFilterReason, policyWarnings } from './index.js';
+import { FAKE_SECRET_VALUE, checkPolicy, policyFieldOfFilterPath, policyWarnings } from './index.js';
 import { validatePolicy } from './schema.js';
-import { WasmModuleNotFoundError, checkPluginConfig, defaultWasmPath, loadFilterModule, pluginConfigText } from './wasm_config_check.js';
+import { checkPluginConfig } from '../wasm/configure.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SAMPLES = resolve(REPO, 'manifests/samples');
@@ -56,7 +56,7 @@ describe('the samples against the real filter', () => {
       expect(v.issues).toEqual([]);
       const policy = v.policy as unknown as LlmGuardPolicy;
       const [wasm] = renderPolicy(policy, sampleSecrets());
-      const r = await checkPluginConfig((wasm!.spec as { pluginConfig: unknown }).pluginConfig);
+      const r = checkPluginConfig((wasm!.spec as { pluginConfig: unknown }).pluginConfig);
       expect(r.reason).toBeUndefined();
       expect(r.ok).toBe(true);
       const hosts = policy.spec.providers.length;
@@ -75,7 +75,7 @@ describe('the samples against the real filter', () => {
 
 describe('refusals carry the filter’s own message', () => {
   it('a lookahead pattern', async () => {
-    const c = await checkPolicy(withPatterns(['(?i)ignore previous', 'secret(?=key)']), { module: await loadFilterModule() });
+    const c = checkPolicy(withPatterns(['(?i)ignore previous', 'secret(?=key)']), {});
     expect(c.filter?.ok).toBe(false);
     expect(c.filter?.reason).toBe('deny_patterns[1]: lookahead (?=...) is not supported (RE2 syntax has no lookaround) (at offset 6)');
     expect(c.issues).toEqual([
@@ -90,7 +90,7 @@ describe('refusals carry the filter’s own message', () => {
   it('a backreference in an allow pattern', async () => {
     const p = fullPolicy();
     (p.spec as Record<string, any>).allowPatterns = ['(a)\\1'];
-    const c = await checkPolicy(p, { module: await loadFilterModule() });
+    const c = checkPolicy(p, {});
     expect(c.issues.map((i) => i.message)).toEqual([
       'allow_patterns[0]: backreference `\\1` is not supported (RE2 syntax has no backreferences) (at offset 3) (spec.allowPatterns[0])',
     ]);
@@ -99,7 +99,7 @@ describe('refusals carry the filter’s own message', () => {
   it('a Secret value ending in a newline (echo | base64), when real values are given', async () => {
     const p = fullPolicy();
     const secrets = new Map([['openai/primary', 'sk-real\n']]);
-    const c = await checkPolicy(p, { module: await loadFilterModule(), secrets });
+    const c = checkPolicy(p, { secrets });
     expect(c.issues.map((i) => i.message)).toEqual([
       'providers[0].api_key: contains characters not allowed in an HTTP header (spec.providers[0].apiKeys)',
     ]);
@@ -108,81 +108,35 @@ describe('refusals carry the filter’s own message', () => {
   it('schema problems come first and the filter is not asked', async () => {
     const p = withPatterns(['x(?=y)']);
     (p.spec as Record<string, any>).providers[0].port = 0;
-    const c = await checkPolicy(p, { module: await loadFilterModule() });
+    const c = checkPolicy(p, {});
     expect(c.filter).toBeUndefined();
     expect(c.issues.map((i) => i.source)).toEqual(['schema']);
   });
 
   it('uses a fake key for every reference when no values are given', async () => {
-    const c = await checkPolicy(fullPolicy(), { module: await loadFilterModule() });
+    const c = checkPolicy(fullPolicy(), {});
     expect(c.issues).toEqual([]);
     expect(c.filter?.configText).toContain(FAKE_SECRET_VALUE);
     expect(c.filter?.ok).toBe(true);
   });
 
-  it('skips the filter with module: null', async () => {
-    const c = await checkPolicy(withPatterns(['x(?=y)']), { module: null });
+  it('skips the filter with wasmPath: null', async () => {
+    const c = checkPolicy(withPatterns(['x(?=y)']), { wasmPath: null });
     expect(c.issues).toEqual([]);
     expect(c.filter).toBeUndefined();
   });
 });
 
-describe('the proxy-wasm host', () => {
-  it('hands the config over as istiod does: JSON with sorted keys', () => {
-    expect(pluginConfigText({ b: 1, a: { d: [{ z: 1, y: 2 }], c: 'x' } })).toBe('{"a":{"c":"x","d":[{"y":2,"z":1}]},"b":1}');
-  });
-
-  it('reports refusals of the whole document', async () => {
-    expect((await checkPluginConfig('')).reason).toBe('pluginConfig is empty (expected a JSON object)');
-    expect((await checkPluginConfig('[]')).reason).toBe('expected a JSON object');
-    expect((await checkPluginConfig('{"hosts": ["a.example"], "api_key": "k", "colour": 1}')).reason).toBe('colour: unknown field');
-  });
-
-  it('gives the VM its environment (WasmPlugin vmConfig.env, for api_key_env)', async () => {
-    const cfg = { hosts: ['api.openai.com'], api_key_env: 'OPENAI_KEY' };
-    expect((await checkPluginConfig(cfg, { env: { OPENAI_KEY: 'sk-env' } })).ok).toBe(true);
-    expect((await checkPluginConfig(cfg)).reason).toBe(
-      "api_key_env: environment variable OPENAI_KEY is not set or empty (set it in the WasmPlugin's vmConfig.env)",
-    );
-  });
-
-  it('uses a fresh VM per check', async () => {
-    const bad = await checkPluginConfig({ hosts: ['a.example'], api_key: 'k', deny_patterns: ['(?<=x)y'] });
-    expect(bad.ok).toBe(false);
-    const good = await checkPluginConfig({ hosts: ['a.example'], api_key: 'k', deny_patterns: ['xy'] });
-    expect(good.ok).toBe(true);
-    expect(good.logs.some((l) => l.message.includes('config rejected'))).toBe(false);
-  });
-
-  it('captures every log line with its level', async () => {
-    const r = await checkPluginConfig({ hosts: ['a.example'], api_key: 'k' });
-    expect(r.logs).toEqual([{ level: 'info', message: 'llm-guard: configured: 1 provider(s), 1 host(s), 0 deny and 0 allow pattern(s)' }]);
-  });
-
-  it('says where it looked when the module is missing', async () => {
-    expect(defaultWasmPath()).toMatch(/llm_guard\.wasm$/);
-    await expect(loadFilterModule('/nonexistent/llm_guard.wasm')).rejects.toBeInstanceOf(WasmModuleNotFoundError);
-  });
-
-  it('refuses a module that is not a proxy-wasm filter', async () => {
-    // (module (memory (export "memory") 1)): valid wasm, no proxy_on_* exports.
-    const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 5, 3, 1, 0, 1, 7, 10, 1, 6, 109, 101, 109, 111, 114, 121, 2, 0]);
-    const r = await checkPluginConfig({}, { module: await WebAssembly.compile(bytes) });
-    expect(r.ok).toBe(false);
-    expect(r.reason).toBe('the module does not export proxy_on_memory_allocate: not a proxy-wasm filter');
-  });
-});
-
 describe('mapping and warnings', () => {
   it('maps filter fields back to policy fields', () => {
-    expect(policyFieldOfFilterReason('deny_patterns[2]: x')).toBe('spec.denyPatterns[2]');
-    expect(policyFieldOfFilterReason('allow_patterns[0]: x')).toBe('spec.allowPatterns[0]');
-    expect(policyFieldOfFilterReason('inspect_roles[1]: x')).toBe('spec.inspection.roles[1]');
-    expect(policyFieldOfFilterReason('intelligent_guard.timeout_ms: x')).toBe('spec.intelligentGuard.timeoutMs');
-    expect(policyFieldOfFilterReason('intelligent_guard.cache.ttl_seconds: x')).toBe('spec.intelligentGuard.cache.ttlSeconds');
-    expect(policyFieldOfFilterReason('intelligent_guard.api_key: x')).toBe('spec.intelligentGuard.apiKeySecretRef');
-    expect(policyFieldOfFilterReason('providers[1].hosts[0]: x')).toBe('spec.providers[1].host');
-    expect(policyFieldOfFilterReason('not valid JSON: x')).toBeUndefined();
+    expect(policyFieldOfFilterPath('deny_patterns[2]')).toBe('spec.denyPatterns[2]');
+    expect(policyFieldOfFilterPath('allow_patterns[0]')).toBe('spec.allowPatterns[0]');
+    expect(policyFieldOfFilterPath('inspect_roles[1]')).toBe('spec.inspection.roles[1]');
+    expect(policyFieldOfFilterPath('intelligent_guard.timeout_ms')).toBe('spec.intelligentGuard.timeoutMs');
+    expect(policyFieldOfFilterPath('intelligent_guard.cache.ttl_seconds')).toBe('spec.intelligentGuard.cache.ttlSeconds');
+    expect(policyFieldOfFilterPath('intelligent_guard.api_key')).toBe('spec.intelligentGuard.apiKeySecretRef');
+    expect(policyFieldOfFilterPath('providers[1].hosts[0]')).toBe('spec.providers[1].host');
+    expect(policyFieldOfFilterPath('')).toBeUndefined();
   });
 
   it('warns about valid settings that weaken the guard', () => {

@@ -50,6 +50,11 @@ export class SharedState {
     return WasmResult.Ok;
   }
 
+  /** Forgets all shared data (queues stay). */
+  clear(): void {
+    this.data.clear();
+  }
+
   /** Snapshot of a vm_id's shared data as strings (for assertions). */
   dataFor(vmId: string): Map<string, SharedValue> {
     return new Map(this.data.get(vmId) ?? []);

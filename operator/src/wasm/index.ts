@@ -2,8 +2,6 @@
 export {
   FilterHost,
   WasmLoadError,
-  DEFAULT_WASM_PATH,
-  REPO_ROOT,
   defaultResponse,
   type FilterHostOptions,
   type RequestSpec,
@@ -18,3 +16,4 @@ export { GuestMemory, toBytes, decodeUtf8 } from './memory.js';
 export { SharedState } from './shared_state.js';
 export { readModuleInfo, type ModuleInfo } from './wasm_module.js';
 export * from './abi.js';
+export { defaultWasmPath, wasmPathCandidates, WasmModuleNotFoundError, WASM_ENV } from './module_path.js';

@@ -2,8 +2,7 @@
 // (load-time checks, VM start, root context, streams, http callouts, ticks, metrics, fail-closed).
 
 import { readFileSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import {
   ABI_VERSION_EXPORTS,
   ALLOWED_DURING_MALLOC,
@@ -26,16 +25,13 @@ import { GuestMemory, decodeUtf8, toBytes } from './memory.js';
 import { SharedState } from './shared_state.js';
 import { HttpStream, type BodyInit, type HostAction, type ResponseSpec, type StreamHost } from './stream.js';
 import { makeWasiImports } from './wasi.js';
+import { defaultWasmPath, WasmModuleNotFoundError } from './module_path.js';
 import { readModuleInfo, type ModuleInfo } from './wasm_module.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-export const REPO_ROOT = resolve(here, '..', '..');
-export const DEFAULT_WASM_PATH = resolve(REPO_ROOT, 'build', 'llm_guard.wasm');
 
 export type PropertyValue = string | number | bigint | boolean | Uint8Array;
 
 export interface FilterHostOptions {
-  /** Path of the .wasm (default build/llm_guard.wasm). */
+  /** Path of the .wasm (default: defaultWasmPath(), i.e. $LLMGUARD_WASM or build/llm_guard.wasm). */
   wasmPath?: string;
   /** Or the module bytes directly. */
   wasmBytes?: Uint8Array;
@@ -119,14 +115,14 @@ export interface HttpCallRecord {
 }
 
 export class WasmLoadError extends Error {
-  constructor(message: string, readonly cause?: unknown) {
+  constructor(message: string, override readonly cause?: unknown) {
     super(message);
     this.name = 'WasmLoadError';
   }
 }
 
 class HarnessError extends Error {
-  constructor(message: string, readonly cause?: unknown) {
+  constructor(message: string, override readonly cause?: unknown) {
     super(message);
     this.name = 'HarnessError';
   }
@@ -150,11 +146,12 @@ function compile(opts: FilterHostOptions): { module: WebAssembly.Module; info: M
       throw new WasmLoadError(`Failed to load Wasm bytecode: ${(e as Error).message}`, e);
     }
   }
-  const path = resolve(opts.wasmPath ?? DEFAULT_WASM_PATH);
+  const path = resolve(opts.wasmPath ?? defaultWasmPath());
   let mtimeMs: number;
   try {
     mtimeMs = statSync(path).mtimeMs;
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new WasmModuleNotFoundError([path]);
     throw new WasmLoadError(`cannot read ${path}: ${(e as Error).message}`, e);
   }
   const hit = moduleCache.get(path);
@@ -597,6 +594,27 @@ export class FilterHost implements StreamHost {
 
   pendingHttpCalls(): HttpCallRecord[] {
     return [...this.pendingCalls.values()];
+  }
+
+  /**
+   * Calls a diagnostic export `() -> i32` that returns the address of NUL-terminated UTF-8 text
+   * (0 for none), outside any callback and with no host calls allowed, as no host would deliver it.
+   * undefined when the module has no such export, the VM failed, or the text is not readable.
+   */
+  readDiagnostic(exportName: string, maxBytes = 64 * 1024): string | undefined {
+    const fn = this.exports[exportName];
+    if (typeof fn !== 'function' || this._failed) return undefined;
+    this.restricted = new Set();
+    let ptr: number;
+    try {
+      ptr = (fn() ?? 0) >>> 0;
+    } catch {
+      return undefined;
+    } finally {
+      this.restricted = null;
+    }
+    if (ptr === 0) return undefined;
+    return this.memory.readCString(ptr, maxBytes) ?? undefined;
   }
 
   /** Throws with details if the VM trapped or the harness misbehaved. */
@@ -1058,6 +1076,16 @@ export class FilterHost implements StreamHost {
   private violation(fn: string, message: string): void {
     if (this.violations.length < 10_000) this.violations.push({ fn, message });
   }
+}
+
+/**
+ * Loads the module at `path` (or the default one) the way Envoy loads it (imports, signatures,
+ * start) and returns its path. Throws WasmModuleNotFoundError or WasmLoadError.
+ */
+export function ensureLoadable(path?: string): string {
+  const resolved = resolve(path ?? defaultWasmPath());
+  FilterHost.loadSync({ wasmPath: resolved });
+  return resolved;
 }
 
 export function defaultResponse(): ResponseSpec {

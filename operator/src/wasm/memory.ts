@@ -62,6 +62,15 @@ export class GuestMemory {
     return utf8.decode(this.u8.subarray(ptr, ptr + len));
   }
 
+  /** The NUL-terminated UTF-8 text at ptr (at most maxLen bytes), or null if unterminated or out of bounds. */
+  readCString(ptr: number, maxLen: number): string | null {
+    this.refresh();
+    ptr >>>= 0;
+    const end = Math.min(this.u8.length, ptr + maxLen);
+    for (let i = ptr; i < end; i++) if (this.u8[i] === 0) return utf8.decode(this.u8.subarray(ptr, i));
+    return null;
+  }
+
   getU32(ptr: number): number | null {
     ptr >>>= 0;
     if (!this.inBounds(ptr, 4)) return null;
