@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { renderPolicy } from '../render/index.js';
-import { validatePolicy } from '../validate/schema.js';
+import { validatePolicy } from '../validate/policy.js';
 import { checkPluginConfig } from '../wasm/configure.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

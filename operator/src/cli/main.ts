@@ -4,7 +4,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CRD_HEADER, buildCrd } from '../validate/schema.js';
+import { CRD_HEADER, buildCrd } from '../api/v1alpha1/crd.js';
 import { WasmLoadError } from '../wasm/filter_host.js';
 import { WasmModuleNotFoundError } from '../wasm/module_path.js';
 import { InputError, UsageError, toYaml } from './inputs.js';

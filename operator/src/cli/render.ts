@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { API_VERSION, type LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { renderPolicy, secretRefs } from '../render/index.js';
 import { secretRefKey } from '../render/plugin_config.js';
-import { validatePolicy } from '../validate/schema.js';
+import { validatePolicy } from '../validate/policy.js';
 import { InputError, UsageError, describe, policyRef, readInputs, toYamlDocuments } from './inputs.js';
 import type { Io } from './main.js';
 

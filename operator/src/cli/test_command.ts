@@ -5,7 +5,7 @@ import { API_VERSION, type LlmGuardPolicy } from '../api/v1alpha1/llm_guard_poli
 import { CasesError, parseCases, type TestCase } from '../policytest/cases.js';
 import { toJUnit } from '../policytest/junit.js';
 import { FilterConfigError, PolicyTester, formatReport, type PolicyTestResult } from '../policytest/runner.js';
-import { validatePolicy } from '../validate/schema.js';
+import { validatePolicy } from '../validate/policy.js';
 import { ensureLoadable } from '../wasm/filter_host.js';
 import { parseArgs } from 'node:util';
 import { InputError, UsageError, policyNamespace, policyRef, readInputs } from './inputs.js';

@@ -4,7 +4,7 @@ import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { InputError, policyRef, readInputs } from '../cli/inputs.js';
 import { renderPolicy, secretRefs } from '../render/index.js';
 import { secretRefKey } from '../render/plugin_config.js';
-import { validatePolicy } from '../validate/schema.js';
+import { validatePolicy } from '../validate/policy.js';
 
 export interface LoadOptions {
   /** Policy files (Secret documents in them are used too). */

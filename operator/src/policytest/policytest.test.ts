@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { main, type Io } from '../cli/main.js';
-import { validatePolicy } from '../validate/schema.js';
+import { validatePolicy } from '../validate/policy.js';
 import { CasesError, parseCases } from './cases.js';
 import { toJUnit } from './junit.js';
 import { PolicyTester, formatReport, type PolicyTestResult } from './runner.js';

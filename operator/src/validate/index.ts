@@ -6,9 +6,11 @@ import { describeRefusal } from '../api/pluginconfig/index.js';
 import { secretRefs } from '../render/index.js';
 import { renderPluginConfig, secretRefKey, type SecretValues } from '../render/plugin_config.js';
 import { checkPluginConfig, type ConfigCheckResult } from '../wasm/configure.js';
-import { validatePolicy, type SchemaIssue } from './schema.js';
+import { validatePolicy } from './policy.js';
+import type { SchemaIssue } from './structural.js';
 
-export { validatePolicy, type SchemaIssue } from './schema.js';
+export { validatePolicy } from './policy.js';
+export type { SchemaIssue } from './structural.js';
 
 /** The value given to a Secret reference nobody supplied: the filter only needs a well-formed key. */
 export const FAKE_SECRET_VALUE = 'llmguard-validate-fake-key';

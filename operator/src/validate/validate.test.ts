@@ -9,9 +9,9 @@ import { parseAllDocuments } from 'yaml';
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { renderPolicy, secretRefs } from '../render/index.js';
 import { renderPluginConfig } from '../render/plugin_config.js';
-import { fullPolicy } from './cases.js';
+import { fullPolicy } from './testdata/invalid_policies.js';
 import { FAKE_SECRET_VALUE, checkPolicy, policyFieldOfFilterPath, policyWarnings } from './index.js';
-import { validatePolicy } from './schema.js';
+import { validatePolicy } from './policy.js';
 import { checkPluginConfig } from '../wasm/configure.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

@@ -1,8 +1,9 @@
-import { RULES_NOT_CHECKED } from './schema.js';
+import { RULES_NOT_CHECKED } from '../structural.js';
 
-// Policies the CRD must refuse, each with the exact lines the apiserver prints for it. schema.test.ts
-// checks validatePolicy against them; a harness with a real kube-apiserver can run the same cases
-// (create with dry-run=server) to show the CRD and its TypeScript twin agree.
+// Test data: policies the CRD must refuse, each with the exact lines the apiserver prints for it.
+// policy.test.ts checks validatePolicy against them; test/kube runs the same cases against a real
+// kube-apiserver (create with dry-run=server) to show the CRD and its TypeScript twin agree.
+// Not compiled into the CLI (operator/tsconfig.json excludes testdata/).
 
 /** A policy with every field set, valid. Cases change one thing each. */
 export function fullPolicy(): Record<string, unknown> {
