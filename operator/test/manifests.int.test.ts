@@ -1,11 +1,15 @@
 // Every manifest we ship, and what `llmguard render` prints for the samples, is accepted by a real
-// kube-apiserver (`kubectl apply --dry-run=server`), with Istio's CRDs and ours installed.
+// kube-apiserver (`kubectl apply --dry-run=server`), with Istio's CRDs and ours installed; and the
+// apiserver refuses each invalid policy of validate/testdata with the lines `llmguard validate`
+// (its TypeScript twin of the CRD) prints.
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { installIstioCrds, kubectl, REPO_ROOT, startControlPlane, type ControlPlane } from '../../test/kube/control_plane.js';
 import { installCrd } from './support/env.js';
+import { SCHEMA_CASES, fullPolicy } from '../src/validate/testdata/invalid_policies.js';
+import { validatePolicy } from '../src/validate/policy.js';
 
 vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 
@@ -63,5 +67,21 @@ describe('kubectl apply --dry-run=server', () => {
     expect(r.stdout).toMatch(/serviceentry.networking.istio.io\/\S+ created \(server dry run\)/);
     expect(r.stdout).toMatch(/destinationrule.networking.istio.io\/\S+ created \(server dry run\)/);
     expect(r.stdout).toMatch(/envoyfilter.networking.istio.io\/\S+ created \(server dry run\)/);
+  });
+});
+
+describe('the apiserver and validatePolicy agree', () => {
+  it.each(SCHEMA_CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const p = fullPolicy();
+    c.change(p);
+    const r = await kubectl(cp, ['create', '--dry-run=server', '-n', SAMPLE_NS, '-o', 'name', '-f', '-'], { input: JSON.stringify(p), allowFailure: true });
+    const ours = validatePolicy(p, { defaultNamespace: SAMPLE_NS }).issues.map((i) => i.message);
+    expect(ours.sort()).toEqual([...c.expect].sort());
+    if (c.expect.length === 0) {
+      expect(r.code, r.stderr).toBe(0);
+      return;
+    }
+    expect(r.code).not.toBe(0);
+    for (const line of c.expect) expect(r.stderr, `the apiserver's answer lacks: ${line}`).toContain(line);
   });
 });
