@@ -4,7 +4,7 @@
 // as they are). An unchanged cluster gets no writes: objects whose render hash and content match
 // are not applied, and the status is not written when it would not change.
 import { API_VERSION, KIND, type LlmGuardPolicy, type LlmGuardPolicyStatus } from '../api/v1alpha1/llm_guard_policy.js';
-import { renderPolicy } from '../render/index.js';
+import type { RenderedObject } from '../render/index.js';
 import { MANAGED_BY, POLICY_LABEL } from '../render/labels.js';
 import { ApiError, errorMessage, isNotFound } from '../kube/errors.js';
 import type { KubeObject, ObjectApi } from '../kube/objects.js';
@@ -16,7 +16,7 @@ import type { Logger } from './log.js';
 import type { Metrics, ReconcileResult } from './metrics.js';
 import { redact } from './redact.js';
 import { referencedSecretNames, resolveSecrets, type SecretLike } from './secrets.js';
-import { validatePolicy, type FilterConfigCheck } from './validate.js';
+import { pluginConfigOf, renderChecked, type FilterConfigCheck } from './validate.js';
 
 export const FIELD_MANAGER = 'llmguard-operator';
 
@@ -114,15 +114,16 @@ export class Reconciler {
     }
     const secretValues = [...values.values()];
 
-    // Accepted: render-time validity, then (with a filter module) the filter's own config check.
+    // Accepted: render-time validity, then (with a filter module) the filter's own config check,
+    // both on the one rendering this reconcile makes (fake keys stand in for unresolved Secrets).
     let accepted: ConditionInput;
-    const problems = validatePolicy(policy);
-    if (problems.length) {
-      accepted = { type: 'Accepted', status: 'False', reason: 'InvalidSpec', message: problems.join('; ') };
+    const rendering = renderChecked(policy, values);
+    if (rendering.problems.length || !rendering.objects) {
+      accepted = { type: 'Accepted', status: 'False', reason: 'InvalidSpec', message: rendering.problems.join('; ') };
     } else {
       let refusal: string | undefined;
       try {
-        refusal = await this.deps.filterCheck?.check(policy, values);
+        refusal = await this.deps.filterCheck?.check(pluginConfigOf(rendering.objects));
       } catch (err) {
         refusal = `the filter check failed: ${errorMessage(err)}`;
       }
@@ -156,7 +157,8 @@ export class Reconciler {
       if (changed(resolvedRefs)) await this.deps.events.record(target, 'Warning', resolvedRefs.reason, resolvedRefs.message);
     } else {
       try {
-        summary = await this.program(policy, values, log);
+        // Every reference resolved: the rendering holds the real values and no fake key.
+        summary = await this.program(policy, rendering.objects!, log);
         wrote = summary.applied.length + summary.pruned.length > 0;
         result = 'success';
         programmed = { type: 'Programmed', status: 'True', reason: 'Programmed', message: `All ${summary.total} objects applied.` };
@@ -210,9 +212,9 @@ export class Reconciler {
     return policy.status;
   }
 
-  private async program(policy: LlmGuardPolicy, values: Map<string, string>, log: Logger): Promise<ProgramSummary> {
+  private async program(policy: LlmGuardPolicy, rendered: RenderedObject[], log: Logger): Promise<ProgramSummary> {
     const { namespace, name, uid } = policy.metadata;
-    const desired = renderPolicy(policy, values).map(withRenderHash);
+    const desired = rendered.map(withRenderHash);
     const id = (kind: string, n: string) => `${kind}/${n}`;
 
     // What this policy owns now, kind by kind.

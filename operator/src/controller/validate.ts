@@ -1,20 +1,32 @@
 // Render-time checks, beyond what the CRD's schema and CEL rules already enforce at admission:
-// the policy must render, and what it renders must be valid, distinct Kubernetes objects.
+// the policy must render, what it renders must be valid, distinct Kubernetes objects, and the
+// filter must accept the rendered pluginConfig. A reconcile renders once (renderChecked) and both
+// checks and the apply use that rendering.
+import { createHash } from 'node:crypto';
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
-import { renderPolicy, secretRefKey, secretRefs, type RenderedObject } from '../render/index.js';
-import { errorMessage } from '../kube/errors.js';
-import { renderPluginConfig } from '../render/plugin_config.js';
 import { pluginConfigJson } from '../api/pluginconfig/index.js';
+import { errorMessage } from '../kube/errors.js';
+import { renderPolicy, secretRefKey, secretRefs, type RenderedObject } from '../render/index.js';
 import { FAKE_SECRET_VALUE, describeFilterRefusal } from '../validate/index.js';
 import { checkPluginConfig } from '../wasm/configure.js';
 import { ensureLoadable } from '../wasm/filter_host.js';
-import { createHash } from 'node:crypto';
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL_VALUE_MAX = 63;
 
-/** Problems with the spec, each a sentence; empty when the policy is acceptable. */
-export function validatePolicy(policy: LlmGuardPolicy): string[] {
+export interface CheckedRendering {
+  /** The rendered objects; undefined when the policy does not render. */
+  objects?: RenderedObject[];
+  /** Problems with the spec, each a sentence; empty when the policy is acceptable. */
+  problems: string[];
+}
+
+/**
+ * Renders the policy once with the given Secret values (a fake key stands in for each reference
+ * without one, so the spec is judged even before its Secrets exist: such a rendering must never be
+ * applied) and checks what it renders.
+ */
+export function renderChecked(policy: LlmGuardPolicy, values: ReadonlyMap<string, string> = new Map()): CheckedRendering {
   const problems: string[] = [];
   const name = policy.metadata.name;
   if (name.length > LABEL_VALUE_MAX) {
@@ -24,14 +36,17 @@ export function validatePolicy(policy: LlmGuardPolicy): string[] {
   if (plugin && /^https?:\/\//i.test(plugin.url) && !plugin.sha256) {
     problems.push('spec.plugin.sha256 is required for an http(s) plugin URL');
   }
-  // Render with placeholder Secret values: rendering itself must not depend on them.
+  const merged = new Map<string, string>();
+  for (const r of secretRefs(policy)) {
+    const k = secretRefKey(r.name, r.key);
+    merged.set(k, values.get(k) ?? FAKE_SECRET_VALUE);
+  }
   let objects: RenderedObject[];
   try {
-    const placeholders = new Map(secretRefs(policy).map((r) => [secretRefKey(r.name, r.key), 'placeholder']));
-    objects = renderPolicy(policy, placeholders);
+    objects = renderPolicy(policy, merged);
   } catch (err) {
     problems.push(`cannot render: ${errorMessage(err)}`);
-    return problems;
+    return { problems };
   }
   const seen = new Map<string, string>();
   for (const o of objects) {
@@ -43,7 +58,7 @@ export function validatePolicy(policy: LlmGuardPolicy): string[] {
     if (other !== undefined) problems.push(`${other} and ${what} both render ${o.kind} "${n}"`);
     else seen.set(id, what);
   }
-  return problems;
+  return { objects, problems };
 }
 
 function describe(o: RenderedObject): string {
@@ -52,11 +67,16 @@ function describe(o: RenderedObject): string {
   return host ? `host "${host}"` : `${o.kind}`;
 }
 
+/** The pluginConfig of the rendered WasmPlugin. */
+export function pluginConfigOf(objects: RenderedObject[]): unknown {
+  const wasm = objects.find((o) => o.kind === 'WasmPlugin');
+  return (wasm?.spec as { pluginConfig?: unknown } | undefined)?.pluginConfig;
+}
+
 /**
- * The filter's own verdict on a policy's pluginConfig (the real .wasm, configured in-process as
- * Envoy would: operator/src/validate): a refusal's reason, or undefined when it accepts. Secret
- * references without a value yet get a placeholder, so the spec is judged even before its
- * Secrets exist. Verdicts are cached by config text.
+ * The filter's own verdict on a rendered pluginConfig (the real .wasm, configured in-process as
+ * Envoy would: operator/src/wasm): a refusal's reason with the policy field it is about, or
+ * undefined when it accepts. Verdicts are cached by config text.
  */
 export class FilterConfigCheck {
   private readonly cache = new Map<string, string | undefined>();
@@ -65,18 +85,11 @@ export class FilterConfigCheck {
 
   /** Checks that the module loads (throws WasmModuleNotFoundError or WasmLoadError otherwise). */
   static async load(wasmPath: string): Promise<FilterConfigCheck> {
-    ensureLoadable(wasmPath);
-    return new FilterConfigCheck(wasmPath);
+    return new FilterConfigCheck(ensureLoadable(wasmPath));
   }
 
-  async check(policy: LlmGuardPolicy, values: ReadonlyMap<string, string>): Promise<string | undefined> {
-    const merged = new Map<string, string>();
-    for (const r of secretRefs(policy)) {
-      const k = secretRefKey(r.name, r.key);
-      merged.set(k, values.get(k) ?? FAKE_SECRET_VALUE);
-    }
-    const config = renderPluginConfig(policy, merged);
-    const text = pluginConfigJson(config);
+  async check(pluginConfig: unknown): Promise<string | undefined> {
+    const text = pluginConfigJson(pluginConfig);
     const key = createHash('sha256').update(text).digest('hex');
     if (this.cache.has(key)) return this.cache.get(key);
     const result = checkPluginConfig(text, { wasmPath: this.wasmPath });
