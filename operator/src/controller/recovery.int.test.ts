@@ -2,11 +2,11 @@
 // and the CRD deleted and re-created under a running controller. Each time the policy informer
 // fails (list 404) it restarts with backoff, and the controller carries on once the API is back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubectl } from '../../test/kube/control_plane.js';
-import type { ControllerHandle } from '../src/controller/index.js';
-import type { KubeObject } from '../src/kube/objects.js';
-import { POLICY } from '../src/kube/resources.js';
-import { conditionOf, eventually, installCrd, ownedObjects, putSecret, scrape, setupKube, sleep, type KubeEnv } from './support/env.js';
+import { kubectl } from '../../../test/kube/control_plane.js';
+import type { ControllerHandle } from './index.js';
+import type { KubeObject } from '../kube/objects.js';
+import { POLICY } from '../kube/resources.js';
+import { conditionOf, eventually, installCrd, ownedObjects, putSecret, scrape, setupKube, sleep, type KubeEnv } from '../../../test/kube/operator_env.js';
 
 const NS = 'apps';
 const NS2 = 'scoped';

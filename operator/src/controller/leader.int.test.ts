@@ -2,10 +2,10 @@
 // Lease holder reconciles; the other takes over when the leader stops (released Lease) or when a
 // leader vanishes without releasing (expired Lease).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ControllerHandle, ControllerOptions } from '../src/controller/index.js';
-import { MERGE_PATCH, type KubeObject } from '../src/kube/objects.js';
-import { LEASE, objectPath, POLICY, WASM_PLUGIN } from '../src/kube/resources.js';
-import { conditionOf, eventually, putSecret, scrape, setupKube, sleep, type KubeEnv } from './support/env.js';
+import type { ControllerHandle, ControllerOptions } from './index.js';
+import { MERGE_PATCH, type KubeObject } from '../kube/objects.js';
+import { LEASE, objectPath, POLICY, WASM_PLUGIN } from '../kube/resources.js';
+import { conditionOf, eventually, putSecret, scrape, setupKube, sleep, type KubeEnv } from '../../../test/kube/operator_env.js';
 
 const NS = 'team-a';
 const OPERATOR_NS = 'llmguard-system';

@@ -6,10 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { installIstioCrds, kubectl, REPO_ROOT, startControlPlane, type ControlPlane } from '../../test/kube/control_plane.js';
-import { installCrd } from './support/env.js';
-import { SCHEMA_CASES, fullPolicy } from '../src/validate/testdata/invalid_policies.js';
-import { validatePolicy } from '../src/validate/policy.js';
+import { installIstioCrds, kubectl, REPO_ROOT, startControlPlane, type ControlPlane } from './control_plane.js';
+import { installCrd } from './operator_env.js';
+import { SCHEMA_CASES, fullPolicy } from '../../operator/src/validate/testdata/invalid_policies.js';
+import { validatePolicy } from '../../operator/src/validate/policy.js';
 
 vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 

@@ -3,12 +3,12 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { installIstioCrds, kubectl, REPO_ROOT, startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../../../test/kube/control_plane.js';
-import { KubeClient } from '../../src/kube/client.js';
-import { loadKubeConfig } from '../../src/kube/config.js';
-import { ObjectApi, type KubeObject } from '../../src/kube/objects.js';
-import { EVENT, OWNED_TYPES, SECRET } from '../../src/kube/resources.js';
-import { startController, type ControllerHandle, type ControllerOptions } from '../../src/controller/index.js';
+import { installIstioCrds, kubectl, REPO_ROOT, startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control_plane.js';
+import { KubeClient } from '../../operator/src/kube/client.js';
+import { loadKubeConfig } from '../../operator/src/kube/config.js';
+import { ObjectApi, type KubeObject } from '../../operator/src/kube/objects.js';
+import { EVENT, OWNED_TYPES, SECRET } from '../../operator/src/kube/resources.js';
+import { startController, type ControllerHandle, type ControllerOptions } from '../../operator/src/controller/index.js';
 
 /** The project's CRD, with its schema and CEL rules. */
 export const CRD_FILE = join(REPO_ROOT, 'manifests', 'crd', 'llmguard.io_llmguardpolicies.yaml');

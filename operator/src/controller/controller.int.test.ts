@@ -2,11 +2,11 @@
 // runs no controller-manager, so there's no garbage collector: deletion is checked through the
 // owner references the collector would follow. Tests in this file build on each other in order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ControllerHandle } from '../src/controller/index.js';
-import { ApiError } from '../src/kube/errors.js';
-import { MERGE_PATCH, type KubeObject } from '../src/kube/objects.js';
-import { objectPath, POLICY, SERVICE_ENTRY, WASM_PLUGIN } from '../src/kube/resources.js';
-import { conditionOf, deleteSecret, ensureWasm, eventsFor, eventually, ownedObjects, putSecret, scrape, setupKube, sleep, type KubeEnv } from './support/env.js';
+import type { ControllerHandle } from './index.js';
+import { ApiError } from '../kube/errors.js';
+import { MERGE_PATCH, type KubeObject } from '../kube/objects.js';
+import { objectPath, POLICY, SERVICE_ENTRY, WASM_PLUGIN } from '../kube/resources.js';
+import { conditionOf, deleteSecret, ensureWasm, eventsFor, eventually, ownedObjects, putSecret, scrape, setupKube, sleep, type KubeEnv } from '../../../test/kube/operator_env.js';
 
 const NS = 'apps';
 const OPENAI_KEY_1 = 'sk-test-openai-0001';

@@ -6,10 +6,10 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, REPO_ROOT } from '../../test/kube/control_plane.js';
-import type { KubeObject } from '../src/kube/objects.js';
-import { LEASE, POLICY } from '../src/kube/resources.js';
-import { conditionOf, eventually, putSecret, scrape, setupKube, type KubeEnv } from './support/env.js';
+import { freePort, REPO_ROOT } from '../../../test/kube/control_plane.js';
+import type { KubeObject } from '../kube/objects.js';
+import { LEASE, POLICY } from '../kube/resources.js';
+import { conditionOf, eventually, putSecret, scrape, setupKube, type KubeEnv } from '../../../test/kube/operator_env.js';
 
 const NS = 'apps';
 const OPERATOR_NS = 'llmguard-system';

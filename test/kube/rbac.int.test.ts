@@ -5,10 +5,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, REPO_ROOT } from '../../test/kube/control_plane.js';
-import type { KubeObject } from '../src/kube/objects.js';
-import { LEASE, POLICY } from '../src/kube/resources.js';
-import { conditionOf, eventsFor, eventually, ownedObjects, putSecret, setupKube, type KubeEnv } from './support/env.js';
+import { kubectl, REPO_ROOT } from './control_plane.js';
+import type { KubeObject } from '../../operator/src/kube/objects.js';
+import { LEASE, POLICY } from '../../operator/src/kube/resources.js';
+import { conditionOf, eventsFor, eventually, ownedObjects, putSecret, setupKube, type KubeEnv } from './operator_env.js';
 
 const NS = 'apps';
 const OPERATOR_NS = 'llmguard-system';
