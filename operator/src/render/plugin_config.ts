@@ -1,4 +1,6 @@
-// The filter's pluginConfig (docs/filter-config.md) for a policy, with its Secret values resolved.
+// The filter's pluginConfig (api/pluginconfig, docs/filter-config.md) for a policy, with its Secret
+// values resolved.
+import type { GuardCacheConfig, GuardConfig, PluginConfig, ProviderConfig } from '../api/pluginconfig/index.js';
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 
 /** Resolved secret values, by `<secret name>/<key>`. */
@@ -25,15 +27,15 @@ function valueOf(secrets: SecretValues, name: string, key: string, missing: stri
   return v;
 }
 
-export function renderPluginConfig(policy: LlmGuardPolicy, secrets: SecretValues): Record<string, unknown> {
+export function renderPluginConfig(policy: LlmGuardPolicy, secrets: SecretValues): PluginConfig {
   const spec = policy.spec;
   const missing: string[] = [];
-  const providers = spec.providers.map((p) => ({
+  const providers = spec.providers.map((p): ProviderConfig => ({
     hosts: [p.host],
     auth_style: p.authStyle ?? 'bearer',
     api_keys: p.apiKeys.map((k) => valueOf(secrets, k.secretKeyRef.name, k.secretKeyRef.key, missing)),
   }));
-  const config: Record<string, unknown> = { providers };
+  const config: PluginConfig = { providers };
   if (spec.denyPatterns?.length) config.deny_patterns = spec.denyPatterns;
   if (spec.allowPatterns?.length) config.allow_patterns = spec.allowPatterns;
   const i = spec.inspection;
@@ -45,7 +47,7 @@ export function renderPluginConfig(policy: LlmGuardPolicy, secrets: SecretValues
   if (i?.logPrompts !== undefined) config.log_prompts = i.logPrompts;
   const g = spec.intelligentGuard;
   if (g) {
-    const guard: Record<string, unknown> = {
+    const guard: GuardConfig = {
       host: g.host,
       port: g.port ?? DEFAULT_GUARD_PORT,
       api_key: valueOf(secrets, g.apiKeySecretRef.name, g.apiKeySecretRef.key, missing),
@@ -59,7 +61,7 @@ export function renderPluginConfig(policy: LlmGuardPolicy, secrets: SecretValues
     if (g.controversial) guard.controversial = g.controversial;
     if (g.exposeReason !== undefined) guard.expose_reason = g.exposeReason;
     if (g.cache) {
-      const cache: Record<string, unknown> = {};
+      const cache: GuardCacheConfig = {};
       if (g.cache.enabled !== undefined) cache.enabled = g.cache.enabled;
       if (g.cache.ttlSeconds !== undefined) cache.ttl_seconds = g.cache.ttlSeconds;
       if (g.cache.maxEntries !== undefined) cache.max_entries = g.cache.maxEntries;

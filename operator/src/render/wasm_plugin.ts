@@ -1,4 +1,5 @@
 // The Istio WasmPlugin that installs the filter on the policy's workloads (or gateways).
+import type { PluginConfig } from '../api/pluginconfig/index.js';
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { childMetadata } from './labels.js';
 
@@ -23,7 +24,7 @@ export function sortedLabels(labels: Record<string, string>): Record<string, str
   return out;
 }
 
-export function renderWasmPlugin(policy: LlmGuardPolicy, pluginConfig: Record<string, unknown>): Record<string, unknown> {
+export function renderWasmPlugin(policy: LlmGuardPolicy, pluginConfig: PluginConfig): Record<string, unknown> {
   const spec = policy.spec;
   const image = spec.plugin;
   const wasmSpec: Record<string, unknown> = {};

@@ -2,7 +2,7 @@
 // apiserver applies them), then the filter's own config check on the pluginConfig the operator
 // would render (the real .wasm, in-process). Used by `llmguard validate`; usable by the controller.
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
-import { describeRefusal } from '../api/pluginconfig/index.js';
+import { describeRefusal, policyFieldOf } from '../api/pluginconfig/index.js';
 import { secretRefs } from '../render/index.js';
 import { renderPluginConfig, secretRefKey, type SecretValues } from '../render/plugin_config.js';
 import { checkPluginConfig, type ConfigCheckResult } from '../wasm/configure.js';
@@ -37,28 +37,6 @@ export interface PolicyCheckOptions {
   secrets?: SecretValues;
   /** The compiled filter (default: defaultWasmPath()); null skips the filter check. */
   wasmPath?: string | null;
-}
-
-// The filter's config field names, and the policy fields they come from.
-const FILTER_FIELDS: [RegExp, string][] = [
-  [/^deny_patterns/, 'spec.denyPatterns'],
-  [/^allow_patterns/, 'spec.allowPatterns'],
-  [/^inspect_roles/, 'spec.inspection.roles'],
-  [/^intelligent_guard\.api_key/, 'spec.intelligentGuard.apiKeySecretRef'],
-  [/^intelligent_guard/, 'spec.intelligentGuard'],
-  [/^providers(\[\d+\])\.api_keys?/, 'spec.providers$1.apiKeys'],
-  [/^providers(\[\d+\])\.hosts\[\d+\]/, 'spec.providers$1.host'],
-  [/^providers/, 'spec.providers'],
-];
-
-/** The policy field a filter field path is about: `deny_patterns[2]` -> `spec.denyPatterns[2]`. */
-export function policyFieldOfFilterPath(field: string): string | undefined {
-  for (const [re, to] of FILTER_FIELDS) {
-    const m = re.exec(field);
-    if (!m) continue;
-    return field.replace(re, to).replace(/\.([a-z]+)_([a-z])/g, (_all, a: string, b: string) => `.${a}${b.toUpperCase()}`);
-  }
-  return undefined;
 }
 
 /** Settings that are valid but weaken the guard: reported, never refused. */
@@ -97,6 +75,6 @@ export function checkPolicy(doc: unknown, opts: PolicyCheckOptions): PolicyCheck
 export function describeFilterRefusal(filter: ConfigCheckResult): string {
   const r = filter.refusal;
   if (!r) return '';
-  const field = policyFieldOfFilterPath(r.path);
+  const field = policyFieldOf(r.path);
   return field ? `${describeRefusal(r)} (${field})` : describeRefusal(r);
 }

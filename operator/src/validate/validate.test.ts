@@ -10,7 +10,7 @@ import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { renderPolicy, secretRefs } from '../render/index.js';
 import { renderPluginConfig } from '../render/plugin_config.js';
 import { fullPolicy } from './testdata/invalid_policies.js';
-import { FAKE_SECRET_VALUE, checkPolicy, policyFieldOfFilterPath, policyWarnings } from './index.js';
+import { FAKE_SECRET_VALUE, checkPolicy, policyWarnings } from './index.js';
 import { validatePolicy } from './policy.js';
 import { checkPluginConfig } from '../wasm/configure.js';
 
@@ -127,18 +127,7 @@ describe('refusals carry the filter’s own message', () => {
   });
 });
 
-describe('mapping and warnings', () => {
-  it('maps filter fields back to policy fields', () => {
-    expect(policyFieldOfFilterPath('deny_patterns[2]')).toBe('spec.denyPatterns[2]');
-    expect(policyFieldOfFilterPath('allow_patterns[0]')).toBe('spec.allowPatterns[0]');
-    expect(policyFieldOfFilterPath('inspect_roles[1]')).toBe('spec.inspection.roles[1]');
-    expect(policyFieldOfFilterPath('intelligent_guard.timeout_ms')).toBe('spec.intelligentGuard.timeoutMs');
-    expect(policyFieldOfFilterPath('intelligent_guard.cache.ttl_seconds')).toBe('spec.intelligentGuard.cache.ttlSeconds');
-    expect(policyFieldOfFilterPath('intelligent_guard.api_key')).toBe('spec.intelligentGuard.apiKeySecretRef');
-    expect(policyFieldOfFilterPath('providers[1].hosts[0]')).toBe('spec.providers[1].host');
-    expect(policyFieldOfFilterPath('')).toBeUndefined();
-  });
-
+describe('warnings', () => {
   it('warns about valid settings that weaken the guard', () => {
     const v = validatePolicy(fullPolicy()).policy as unknown as LlmGuardPolicy;
     expect(policyWarnings(v)).toEqual([]);

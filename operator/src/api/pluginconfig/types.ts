@@ -3,10 +3,14 @@
 // (snake_case, the asm-labs wasm-llm-proxy names plus our extensions); docs/filter-config.md
 // documents each one and fields.ts holds their bounds.
 
-export type AuthStyle = 'bearer' | 'x-api-key' | 'api-key' | 'x-goog-api-key';
-export type InspectedRole = 'system' | 'developer' | 'user' | 'assistant' | 'tool' | 'tool_definition';
-export type OnUninspectable = 'refuse' | 'allow' | 'scan_raw';
-export type VerdictFormat = 'auto' | 'json' | 'llama_guard' | 'qwen_guard' | 'openai_moderation';
+import type { AUTH_STYLES, CONTROVERSIAL, FAIL_MODES, INSPECTED_ROLES, ON_UNINSPECTABLE, VERDICT_FORMATS } from './values.js';
+
+export type AuthStyle = (typeof AUTH_STYLES)[number];
+export type InspectedRole = (typeof INSPECTED_ROLES)[number];
+export type OnUninspectable = (typeof ON_UNINSPECTABLE)[number];
+export type VerdictFormat = (typeof VERDICT_FORMATS)[number];
+export type FailMode = (typeof FAIL_MODES)[number];
+export type Controversial = (typeof CONTROVERSIAL)[number];
 
 /** A provider: which hosts get its key, and how the key is sent. */
 export interface ProviderConfig {
@@ -34,8 +38,8 @@ export interface GuardConfig {
   timeout_ms?: number;
   system_prompt?: string;
   verdict_format?: VerdictFormat;
-  fail_mode?: 'closed' | 'open';
-  controversial?: 'deny' | 'allow';
+  fail_mode?: FailMode;
+  controversial?: Controversial;
   expose_reason?: boolean;
   cache?: GuardCacheConfig;
 }

@@ -1,5 +1,9 @@
 // The LlmGuardPolicy custom resource (llmguard.io/v1alpha1), as the operator reads it. The CRD's
-// structural schema (manifests/crd) is the source of bounds and enums; these types mirror it.
+// structural schema (llm_guard_policy_schema.ts) is the source of bounds and enums; these types
+// mirror it. Values that go to the filter as they are use the filter's own types.
+import type { AuthStyle, Controversial, FailMode, InspectedRole, OnUninspectable, VerdictFormat } from '../pluginconfig/types.js';
+
+export type { AuthStyle } from '../pluginconfig/types.js';
 
 export const GROUP = 'llmguard.io';
 export const VERSION = 'v1alpha1';
@@ -7,8 +11,8 @@ export const KIND = 'LlmGuardPolicy';
 export const PLURAL = 'llmguardpolicies';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 
-export type AuthStyle = 'bearer' | 'x-api-key' | 'api-key' | 'x-goog-api-key';
-export type Role = 'system' | 'developer' | 'user' | 'assistant' | 'tool' | 'tool_definition';
+/** The filter's roles: a policy inspects the same ones. */
+export type Role = InspectedRole;
 
 export interface SecretKeyRef {
   name: string;
@@ -36,7 +40,7 @@ export interface Provider {
 export interface Inspection {
   roles?: Role[];
   denyStatus?: number;
-  onUninspectable?: 'refuse' | 'allow' | 'scan_raw';
+  onUninspectable?: OnUninspectable;
   maxBodyBytes?: number;
   maxJsonDepth?: number;
   logPrompts?: boolean;
@@ -58,10 +62,10 @@ export interface IntelligentGuard {
   model?: string;
   apiKeySecretRef: SecretKeyRef;
   timeoutMs?: number;
-  failMode?: 'closed' | 'open';
-  verdictFormat?: 'auto' | 'json' | 'llama_guard' | 'qwen_guard' | 'openai_moderation';
+  failMode?: FailMode;
+  verdictFormat?: VerdictFormat;
   systemPrompt?: string;
-  controversial?: 'deny' | 'allow';
+  controversial?: Controversial;
   exposeReason?: boolean;
   cache?: GuardCache;
 }

@@ -6,6 +6,7 @@
 // Every string has a maxLength and every list a maxItems: that keeps each CEL rule's estimated
 // cost far inside the apiserver's budget, and the whole object far below etcd's size limit.
 import { get, has, list, str, type CelRule, type Schema } from '../openapi.js';
+import { AUTH_STYLES, CONTROVERSIAL, FAIL_MODES, INSPECTED_ROLES, ON_UNINSPECTABLE, VERDICT_FORMATS } from '../pluginconfig/values.js';
 
 export const PATTERNS = {
   /** RFC 1123 label: the policy's own name (it is also a label value and a name prefix). */
@@ -81,7 +82,8 @@ const patternList = (description: string): Schema => ({
   items: { type: 'string', minLength: 1, maxLength: LIMITS.patternLength },
 });
 
-export const ROLES = ['system', 'developer', 'user', 'assistant', 'tool', 'tool_definition'];
+/** The roles a policy may inspect: the filter's own (pluginconfig/fields.ts). */
+export const ROLES = [...INSPECTED_ROLES];
 
 export const specSchema: Schema = {
   type: 'object',
@@ -152,7 +154,7 @@ export const specSchema: Schema = {
               'How the key is sent: bearer (authorization: Bearer, OpenAI and most), x-api-key (Anthropic), ' +
               'api-key (Azure OpenAI), x-goog-api-key (Gemini).',
             maxLength: 32,
-            enum: ['bearer', 'x-api-key', 'api-key', 'x-goog-api-key'],
+            enum: [...AUTH_STYLES],
             default: 'bearer',
           },
           apiKeys: {
@@ -199,7 +201,7 @@ export const specSchema: Schema = {
           type: 'string',
           description: 'A body that cannot be inspected: refuse (default), allow it uninspected, or scan_raw.',
           maxLength: 16,
-          enum: ['refuse', 'allow', 'scan_raw'],
+          enum: [...ON_UNINSPECTABLE],
         },
         maxBodyBytes: {
           type: 'integer',
@@ -230,19 +232,19 @@ export const specSchema: Schema = {
         model: { type: 'string', description: 'The guard model (filter default qwen-turbo).', minLength: 1, maxLength: 253, pattern: PATTERNS.token },
         apiKeySecretRef: secretKeyRef("the guard's API key (never the provider key)"),
         timeoutMs: { type: 'integer', format: 'int32', description: 'How long a verdict may take (filter default 3000).', minimum: 1, maximum: 60000 },
-        failMode: { type: 'string', description: 'No verdict: closed refuses with 503 (default), open forwards.', maxLength: 16, enum: ['closed', 'open'] },
+        failMode: { type: 'string', description: 'No verdict: closed refuses with 503 (default), open forwards.', maxLength: 16, enum: [...FAIL_MODES] },
         verdictFormat: {
           type: 'string',
           description: 'How answers are read; auto (default) recognises all of them.',
           maxLength: 32,
-          enum: ['auto', 'json', 'llama_guard', 'qwen_guard', 'openai_moderation'],
+          enum: [...VERDICT_FORMATS],
         },
         systemPrompt: {
           type: 'string',
           description: 'The system message sent before the conversation; "" sends none.',
           maxLength: LIMITS.systemPromptLength,
         },
-        controversial: { type: 'string', description: "Qwen3Guard's Controversial class: deny (default) or allow.", maxLength: 16, enum: ['deny', 'allow'] },
+        controversial: { type: 'string', description: "Qwen3Guard's Controversial class: deny (default) or allow.", maxLength: 16, enum: [...CONTROVERSIAL] },
         exposeReason: { type: 'boolean', description: "Include the guard's reason in the deny reply (default false)." },
         cache: {
           type: 'object',
