@@ -3,7 +3,7 @@
 // carries the guard's own key, never the provider's.
 import { HeaderPair } from "../abi/host";
 import { TextPiece } from "../inspect";
-import { jsonString } from "../filter/replies";
+import { jsonString } from "../json/encode";
 import { GuardConfig } from "../config/policy";
 import { VerdictFormat } from "./verdict";
 
