@@ -1,9 +1,7 @@
 // The filter's configuration after validation: everything the request path needs, precompiled.
 import { PatternSet } from "../regex";
 import { HostRule, Authority } from "./hosts";
-import { VerdictFormat } from "../guard/verdict";
-import { CacheSettings } from "../guard/verdict_cache";
-import { DEFAULT_SYSTEM_PROMPT } from "../guard/guard_request";
+import { GuardSettings } from "../guard/settings";
 
 export enum Uninspectable { Refuse, Allow, ScanRaw }
 
@@ -48,24 +46,6 @@ export class Provider {
   }
 }
 
-export class GuardConfig {
-  host: string = "";
-  port: i32 = 443;
-  path: string = "/compatible-mode/v1/chat/completions";
-  model: string = "qwen-turbo";
-  apiKey: string = "";
-  /** Envoy cluster of the guard; Istio's name for the host unless overridden. */
-  cluster: string = "";
-  timeoutMs: u32 = 3000;
-  systemPrompt: string = DEFAULT_SYSTEM_PROMPT;
-  verdictFormat: i32 = VerdictFormat.Auto;
-  /** Fail-open forwards the request when the guard gives no verdict; the default refuses it. */
-  failOpen: bool = false;
-  controversialDenies: bool = true;
-  exposeReason: bool = false;
-  cache: CacheSettings = new CacheSettings();
-}
-
 export class Policy {
   providers: Provider[] = [];
   deny: PatternSet | null = null;
@@ -76,7 +56,7 @@ export class Policy {
   maxBodyBytes: u32 = 1048576;
   maxJsonDepth: i32 = 64;
   logPrompts: bool = false;
-  guard: GuardConfig | null = null;
+  guard: GuardSettings | null = null;
 
   providerFor(a: Authority): Provider | null {
     for (let i = 0; i < this.providers.length; i++) {

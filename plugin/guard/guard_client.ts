@@ -4,11 +4,11 @@ import { httpCall, getHeader, getBufferBytes, HeaderPair } from "../abi/host";
 import { WasmResult, MapType, BufferType } from "../abi/enums";
 import { registerHttpCall } from "../abi/registry";
 import { TextPiece } from "../inspect";
-import { GuardConfig } from "../config/policy";
 import { GuardMetrics } from "../filter/metrics";
 import { guardRequestBody, guardRequestHeaders } from "./guard_request";
 import { Verdict, failure, readGuardAnswer } from "./verdict";
 import { VerdictCache } from "./verdict_cache";
+import { GuardSettings } from "./settings";
 import { sha256Hex } from "../util/sha256";
 
 const MAX_GUARD_ANSWER_BYTES: u32 = 1 << 20;
@@ -25,7 +25,7 @@ export class GuardQuestion {
 export class GuardClient {
   private readonly cache: VerdictCache;
 
-  constructor(private readonly config: GuardConfig, private readonly metrics: GuardMetrics) {
+  constructor(private readonly config: GuardSettings, private readonly metrics: GuardMetrics) {
     // Verdicts depend on how answers are read too, so configs that read them differently don't share them.
     const readingRules = config.cluster + "|" + config.path + "|" + config.verdictFormat.toString() + "|" + (config.controversialDenies ? "c-deny" : "c-allow");
     this.cache = new VerdictCache(config.cache, sha256Hex(String.UTF8.encode(readingRules)).substring(0, 16));
