@@ -11,7 +11,8 @@ import { CREDENTIAL_HEADERS, authHeaderName, authHeaderValue } from "../config/a
 import { GuardQuestion } from "../guard/guard_client";
 import { Verdict, Decision } from "../guard/verdict";
 import { TextPiece } from "../inspect";
-import { GuardMetrics } from "./metrics";
+import { GuardMetrics } from "../guard/metrics";
+import { RequestMetrics } from "./metrics";
 import { evaluateBody } from "./evaluate";
 import { Refusal, sendRefusal, bodyTooLarge, unsupportedEncoding, guardUnavailable, deniedByGuard } from "./replies";
 import { GuardRoot } from "./root";
@@ -34,7 +35,8 @@ export class GuardStream extends HttpContext {
 
   private get guardRoot(): GuardRoot { return changetype<GuardRoot>(this.root); }
   private get policy(): Policy | null { return this.guardRoot.policy; }
-  private get metrics(): GuardMetrics { return this.guardRoot.metrics!; }
+  private get metrics(): RequestMetrics { return this.guardRoot.metrics!; }
+  private get guardMetrics(): GuardMetrics { return this.guardRoot.guardMetrics!; }
 
   onRequestHeaders(headerCount: u32, endOfStream: bool): u32 {
     const policy = this.policy;
@@ -151,9 +153,9 @@ export class GuardStream extends HttpContext {
       sendRefusal(deniedByGuard(this.policy!.denyStatus, config.exposeReason ? verdict.reason : ""));
       return false;
     }
-    this.metrics.countGuardError(verdict.errorKind);
+    this.guardMetrics.countError(verdict.errorKind);
     if (config.failOpen) {
-      this.metrics.count(this.metrics.guardFailOpen);
+      this.guardMetrics.count(this.guardMetrics.failOpen);
       logWarn("llm-guard: no guard verdict (" + verdict.errorKind + ": " + verdict.reason + "); forwarded a request to "
         + this.authority + " unchecked by the guard (fail_mode: open)");
       return true;

@@ -4,11 +4,11 @@ import { httpCall, getHeader, getBufferBytes, HeaderPair } from "../abi/host";
 import { WasmResult, MapType, BufferType } from "../abi/enums";
 import { registerHttpCall } from "../abi/registry";
 import { TextPiece } from "../inspect";
-import { GuardMetrics } from "../filter/metrics";
 import { guardRequestBody, guardRequestHeaders } from "./guard_request";
 import { Verdict, failure, readGuardAnswer } from "./verdict";
 import { VerdictCache } from "./verdict_cache";
 import { GuardSettings } from "./settings";
+import { GuardMetrics } from "./metrics";
 import { sha256Hex } from "../util/sha256";
 
 const MAX_GUARD_ANSWER_BYTES: u32 = 1 << 20;
@@ -38,7 +38,7 @@ export class GuardClient {
     q.cacheKey = this.cache.keyOf(body);
     const cached = this.cache.lookup(q.cacheKey, now);
     if (cached != null) {
-      this.metrics.count(this.metrics.guardCacheHits);
+      this.metrics.count(this.metrics.cacheHits);
       q.immediate = cached;
       q.fromCache = true;
       return q;
@@ -50,7 +50,7 @@ export class GuardClient {
         + " (status " + started.status.toString() + "): is there a ServiceEntry for " + this.config.host + "?");
       return q;
     }
-    this.metrics.count(this.metrics.guardCalls);
+    this.metrics.count(this.metrics.calls);
     q.callId = started.callId;
     q.startedMs = now;
     registerHttpCall(started.callId, streamId);
@@ -61,7 +61,7 @@ export class GuardClient {
   readAnswer(q: GuardQuestion, headerCount: u32, bodySize: u32): Verdict {
     const now = Date.now();
     const elapsed = now - q.startedMs;
-    this.metrics.recordGuardLatency(elapsed);
+    this.metrics.recordLatency(elapsed);
     if (headerCount == 0) {
       // Envoy reports every failed call the same way; the clock tells a timeout from a failure to connect.
       if (elapsed + 20 >= <i64>this.config.timeoutMs) return failure("timeout", "the guard did not answer within " + this.config.timeoutMs.toString() + " ms");
