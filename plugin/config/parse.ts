@@ -6,7 +6,8 @@ import { ObjectFields } from "./fields";
 import { ConfigError, ConfigErrors, ConfigCode } from "./errors";
 import { parseHostRule } from "./hosts";
 import { parseAuthStyle } from "./auth_style";
-import { Policy, Provider, Uninspectable, roleFlag } from "./policy";
+import { Policy, Provider, Uninspectable } from "./policy";
+import { roleFlag } from "../inspect";
 import { parseVerdictFormat } from "../guard/verdict";
 import { GuardSettings } from "../guard/settings";
 

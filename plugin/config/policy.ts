@@ -1,29 +1,10 @@
 // The filter's configuration after validation: everything the request path needs, precompiled.
 import { PatternSet } from "../regex";
 import { HostRule, Authority } from "./hosts";
+import { Role } from "../inspect";
 import { GuardSettings } from "../guard/settings";
 
 export enum Uninspectable { Refuse, Allow, ScanRaw }
-
-/** Roles as bit flags, so "is this piece inspected" is one AND. */
-export namespace Role {
-  export const System: u32 = 1;
-  export const Developer: u32 = 2;
-  export const User: u32 = 4;
-  export const Assistant: u32 = 8;
-  export const Tool: u32 = 16;
-  export const ToolDefinition: u32 = 32;
-  export const All: u32 = 63;
-}
-
-export const ROLE_NAMES: string[] = ["system", "developer", "user", "assistant", "tool", "tool_definition"];
-
-export function roleFlag(name: string): u32 {
-  for (let i = 0; i < ROLE_NAMES.length; i++) {
-    if (ROLE_NAMES[i] == name) return <u32>1 << <u32>i;
-  }
-  return 0;
-}
 
 export class Provider {
   hosts: HostRule[] = [];
@@ -50,6 +31,7 @@ export class Policy {
   providers: Provider[] = [];
   deny: PatternSet | null = null;
   allow: PatternSet | null = null;
+  /** Role flags whose pieces are inspected. */
   inspectRoles: u32 = Role.All;
   denyStatus: u32 = 403;
   onUninspectable: Uninspectable = Uninspectable.Refuse;

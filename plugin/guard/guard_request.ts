@@ -2,7 +2,7 @@
 // request when the guard is a moderations endpoint). Valid JSON whatever the prompt holds, and it
 // carries the guard's own key, never the provider's.
 import { HeaderPair } from "../abi/host";
-import { TextPiece } from "../inspect";
+import { TextPiece, roleName } from "../inspect";
 import { jsonString } from "../json/encode";
 import { VerdictFormat } from "./verdict";
 import { GuardSettings } from "./settings";
@@ -14,7 +14,7 @@ export function isModerationGuard(guard: GuardSettings): bool {
 /** The conversation as the guard reads it: one "role: text" block per inspected piece. */
 export function renderConversation(pieces: TextPiece[]): string {
   const parts = new Array<string>(pieces.length);
-  for (let i = 0; i < pieces.length; i++) parts[i] = pieces[i].role + ": " + pieces[i].text;
+  for (let i = 0; i < pieces.length; i++) parts[i] = roleName(pieces[i].role) + ": " + pieces[i].text;
   return parts.join("\n\n");
 }
 
