@@ -6,8 +6,10 @@ import { ObjectFields } from "./fields";
 import { ConfigError, ConfigErrors, ConfigCode } from "./errors";
 import { parseHostRule } from "./hosts";
 import { parseAuthStyle } from "./auth_style";
-import { Policy, Provider, GuardConfig, Uninspectable, roleFlag } from "./policy";
+import { Policy, Provider, Uninspectable } from "./policy";
+import { roleFlag } from "../inspect";
 import { parseVerdictFormat } from "../guard/verdict";
+import { GuardSettings } from "../guard/settings";
 
 export class ConfigResult {
   constructor(public readonly policy: Policy | null, public readonly error: ConfigError | null) {}
@@ -78,8 +80,8 @@ function readPatterns(f: ObjectFields, name: string, errors: ConfigErrors): Patt
   return compiled.set;
 }
 
-function readGuard(g: ObjectFields, errors: ConfigErrors): GuardConfig {
-  const guard = new GuardConfig();
+function readGuard(g: ObjectFields, errors: ConfigErrors): GuardSettings {
+  const guard = new GuardSettings();
   guard.host = g.string("host", "");
   if (guard.host.length == 0) errors.add(g.pathOf("host"), ConfigCode.Required, "required");
   guard.port = <i32>g.integer("port", 443, 1, 65535);

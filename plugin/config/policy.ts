@@ -1,31 +1,10 @@
 // The filter's configuration after validation: everything the request path needs, precompiled.
 import { PatternSet } from "../regex";
 import { HostRule, Authority } from "./hosts";
-import { VerdictFormat } from "../guard/verdict";
-import { CacheSettings } from "../guard/verdict_cache";
-import { DEFAULT_SYSTEM_PROMPT } from "../guard/guard_request";
+import { Role } from "../inspect";
+import { GuardSettings } from "../guard/settings";
 
 export enum Uninspectable { Refuse, Allow, ScanRaw }
-
-/** Roles as bit flags, so "is this piece inspected" is one AND. */
-export namespace Role {
-  export const System: u32 = 1;
-  export const Developer: u32 = 2;
-  export const User: u32 = 4;
-  export const Assistant: u32 = 8;
-  export const Tool: u32 = 16;
-  export const ToolDefinition: u32 = 32;
-  export const All: u32 = 63;
-}
-
-export const ROLE_NAMES: string[] = ["system", "developer", "user", "assistant", "tool", "tool_definition"];
-
-export function roleFlag(name: string): u32 {
-  for (let i = 0; i < ROLE_NAMES.length; i++) {
-    if (ROLE_NAMES[i] == name) return <u32>1 << <u32>i;
-  }
-  return 0;
-}
 
 export class Provider {
   hosts: HostRule[] = [];
@@ -48,35 +27,18 @@ export class Provider {
   }
 }
 
-export class GuardConfig {
-  host: string = "";
-  port: i32 = 443;
-  path: string = "/compatible-mode/v1/chat/completions";
-  model: string = "qwen-turbo";
-  apiKey: string = "";
-  /** Envoy cluster of the guard; Istio's name for the host unless overridden. */
-  cluster: string = "";
-  timeoutMs: u32 = 3000;
-  systemPrompt: string = DEFAULT_SYSTEM_PROMPT;
-  verdictFormat: i32 = VerdictFormat.Auto;
-  /** Fail-open forwards the request when the guard gives no verdict; the default refuses it. */
-  failOpen: bool = false;
-  controversialDenies: bool = true;
-  exposeReason: bool = false;
-  cache: CacheSettings = new CacheSettings();
-}
-
 export class Policy {
   providers: Provider[] = [];
   deny: PatternSet | null = null;
   allow: PatternSet | null = null;
+  /** Role flags whose pieces are inspected. */
   inspectRoles: u32 = Role.All;
   denyStatus: u32 = 403;
   onUninspectable: Uninspectable = Uninspectable.Refuse;
   maxBodyBytes: u32 = 1048576;
   maxJsonDepth: i32 = 64;
   logPrompts: bool = false;
-  guard: GuardConfig | null = null;
+  guard: GuardSettings | null = null;
 
   providerFor(a: Authority): Provider | null {
     for (let i = 0; i < this.providers.length; i++) {

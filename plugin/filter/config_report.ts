@@ -3,7 +3,7 @@
 // in-process hosts (llmguard validate and test, the operator's check) call the exported
 // llm_guard_config_error() after proxy_on_configure returned false and read the NUL-terminated
 // UTF-8 text at the address it returns (0 when the last configuration was accepted).
-import { jsonString } from "./replies";
+import { jsonString } from "../json/encode";
 import { ConfigError } from "../config/errors";
 
 let lastRefusal: ArrayBuffer | null = null;

@@ -1,7 +1,7 @@
 // Decides what happens to a complete request body: forwarded, or refused with which reply.
 import { parseJson, JsonLimits, JsonLimitExceeded } from "../json";
-import { extractPromptText, TextPiece } from "../inspect";
-import { Policy, Uninspectable, Role, roleFlag } from "../config/policy";
+import { extractPromptText, TextPiece, Role, roleName } from "../inspect";
+import { Policy, Uninspectable } from "../config/policy";
 import {
   Refusal, deniedByPattern, notAllowedByPattern, invalidJson, invalidBody, jsonTooDeep, unsupportedBody, bodyTooLarge,
 } from "./replies";
@@ -42,7 +42,7 @@ export function evaluateBody(policy: Policy, body: Uint8Array, contentType: stri
 export function judgePieces(policy: Policy, pieces: TextPiece[]): BodyVerdict {
   const verdict = new BodyVerdict();
   for (let i = 0; i < pieces.length; i++) {
-    if ((roleFlag(pieces[i].role) & policy.inspectRoles) != 0) verdict.inspected.push(pieces[i]);
+    if ((pieces[i].role & policy.inspectRoles) != 0) verdict.inspected.push(pieces[i]);
   }
   const deny = policy.deny;
   if (deny != null) {
@@ -52,7 +52,7 @@ export function judgePieces(policy: Policy, pieces: TextPiece[]): BodyVerdict {
       if (hit >= 0) {
         verdict.refusal = deniedByPattern(policy.denyStatus);
         verdict.rule = "deny_patterns[" + hit.toString() + "]";
-        verdict.reason = verdict.rule + " matched a " + piece.role + " text";
+        verdict.reason = verdict.rule + " matched a " + roleName(piece.role) + " text";
         verdict.offendingText = piece.text;
         return verdict;
       }
@@ -62,7 +62,7 @@ export function judgePieces(policy: Policy, pieces: TextPiece[]): BodyVerdict {
   if (allow != null && (policy.inspectRoles & Role.User) != 0) {
     for (let i = 0; i < verdict.inspected.length; i++) {
       const piece = verdict.inspected[i];
-      if (piece.role != "user") continue;
+      if (piece.role != Role.User) continue;
       if (allow.firstMatch(piece.text) < 0) {
         verdict.refusal = notAllowedByPattern(policy.denyStatus);
         verdict.rule = "allow_patterns";
@@ -90,7 +90,7 @@ function uninspectable(policy: Policy, body: Uint8Array, refusal: Refusal, reaso
     return v;
   }
   if (policy.onUninspectable == Uninspectable.ScanRaw) {
-    const pieces: TextPiece[] = [new TextPiece("user", String.UTF8.decode(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)))];
+    const pieces: TextPiece[] = [new TextPiece(Role.User, String.UTF8.decode(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)))];
     const v = judgePieces(policy, pieces);
     if (v.refusal != null) v.reason += " (raw scan: " + reason + ")";
     return v;

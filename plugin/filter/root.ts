@@ -3,11 +3,12 @@ import { RootContext, HttpContext } from "../abi/context";
 import { BufferType } from "../abi/enums";
 import { getBufferBytes, logError, logInfo } from "../abi/host";
 import { GuardClient } from "../guard/guard_client";
+import { GuardMetrics } from "../guard/metrics";
 import { parsePolicy } from "../config/parse";
-import { Policy } from "../config/policy";
-import { GuardMetrics } from "./metrics";
-import { GuardStream } from "./stream";
 import { ConfigError, ConfigCode } from "../config/errors";
+import { RequestMetrics } from "./metrics";
+import { Configured } from "./configured";
+import { GuardStream } from "./stream";
 import { recordConfigRefusal, clearConfigRefusal } from "./config_report";
 
 function envLookup(name: string): string {
@@ -21,9 +22,10 @@ function refuse(e: ConfigError): bool {
 }
 
 export class GuardRoot extends RootContext {
-  policy: Policy | null = null;
-  metrics: GuardMetrics | null = null;
-  guard: GuardClient | null = null;
+  /** The last accepted configuration; a refused one leaves it in place. */
+  private configured: Configured | null = null;
+  private metrics: RequestMetrics | null = null;
+  private guardMetrics: GuardMetrics | null = null;
 
   onConfigure(pluginConfigSize: u32): bool {
     const bytes = pluginConfigSize > 0 ? getBufferBytes(BufferType.PluginConfiguration, 0, pluginConfigSize) : null;
@@ -34,23 +36,29 @@ export class GuardRoot extends RootContext {
     if (result.policy == null) return refuse(result.error!);
     clearConfigRefusal();
     const policy = result.policy!;
-    this.policy = policy;
-    if (this.metrics == null) this.metrics = new GuardMetrics();
+    if (this.metrics == null) {
+      // Once per root, guard or not, request counters first: /stats lists them all from the start.
+      this.metrics = new RequestMetrics();
+      this.guardMetrics = new GuardMetrics();
+    }
     let hostCount = 0;
     for (let i = 0; i < policy.providers.length; i++) hostCount += policy.providers[i].hosts.length;
     logInfo("llm-guard: configured: " + policy.providers.length.toString() + " provider(s), " + hostCount.toString()
       + " host(s), " + (policy.deny != null ? policy.deny!.size : 0).toString() + " deny and "
       + (policy.allow != null ? policy.allow!.size : 0).toString() + " allow pattern(s)");
-    const guardConfig = policy.guard;
-    this.guard = guardConfig != null ? new GuardClient(guardConfig, this.metrics!) : null;
-    if (guardConfig != null) {
-      logInfo("llm-guard: guard " + guardConfig.host + guardConfig.path + " via cluster " + guardConfig.cluster
-        + ", timeout " + guardConfig.timeoutMs.toString() + " ms, fail_mode " + (guardConfig.failOpen ? "open" : "closed"));
+    const settings = policy.guard;
+    const guard = settings != null ? new GuardClient(settings, this.guardMetrics!) : null;
+    this.configured = new Configured(policy, this.metrics!, this.guardMetrics!, guard);
+    if (settings != null) {
+      logInfo("llm-guard: guard " + settings.host + settings.path + " via cluster " + settings.cluster
+        + ", timeout " + settings.timeoutMs.toString() + " ms, fail_mode " + (settings.failOpen ? "open" : "closed"));
     }
     return true;
   }
 
+  /** Before any configuration is accepted, requests pass untouched. */
   createHttpContext(id: u32): HttpContext {
-    return new GuardStream(id, this);
+    const configured = this.configured;
+    return configured != null ? new GuardStream(id, this, configured) : new HttpContext(id, this);
   }
 }

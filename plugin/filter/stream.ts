@@ -8,13 +8,14 @@ import { getHeader, removeHeader, replaceHeader, getBufferBytes, continueRequest
 import { Policy, Provider, Uninspectable } from "../config/policy";
 import { parseAuthority } from "../config/hosts";
 import { CREDENTIAL_HEADERS, authHeaderName, authHeaderValue } from "../config/auth_style";
-import { GuardQuestion } from "../guard/guard_client";
+import { GuardClient, GuardQuestion } from "../guard/guard_client";
 import { Verdict, Decision } from "../guard/verdict";
+import { GuardMetrics } from "../guard/metrics";
 import { TextPiece } from "../inspect";
-import { GuardMetrics } from "./metrics";
+import { RequestMetrics } from "./metrics";
+import { Configured } from "./configured";
 import { evaluateBody } from "./evaluate";
 import { Refusal, sendRefusal, bodyTooLarge, unsupportedEncoding, guardUnavailable, deniedByGuard } from "./replies";
-import { GuardRoot } from "./root";
 
 /** Filter state naming the rule that denied a request (access logs: %FILTER_STATE(wasm.llm_guard.rule:PLAIN)%). */
 const RULE_PROPERTY = "llm_guard.rule";
@@ -28,17 +29,16 @@ export class GuardStream extends HttpContext {
   private contentType: string = "";
   private question: GuardQuestion | null = null;
 
-  constructor(id: u32, root: RootContext) {
+  constructor(id: u32, root: RootContext, private readonly configured: Configured) {
     super(id, root);
   }
 
-  private get guardRoot(): GuardRoot { return changetype<GuardRoot>(this.root); }
-  private get policy(): Policy | null { return this.guardRoot.policy; }
-  private get metrics(): GuardMetrics { return this.guardRoot.metrics!; }
+  private get policy(): Policy { return this.configured.policy; }
+  private get metrics(): RequestMetrics { return this.configured.metrics; }
+  private get guardMetrics(): GuardMetrics { return this.configured.guardMetrics; }
 
   onRequestHeaders(headerCount: u32, endOfStream: bool): u32 {
     const policy = this.policy;
-    if (policy == null) return HeadersAction.Continue;
     const authority = getHeader(MapType.HttpRequestHeaders, ":authority");
     if (authority == null) return HeadersAction.Continue;
     const provider = policy.providerFor(parseAuthority(authority));
@@ -72,7 +72,7 @@ export class GuardStream extends HttpContext {
   onRequestBody(bodySize: u32, endOfStream: bool): u32 {
     if (!this.inspecting) return BodyAction.Continue;
     if (this.finished) return BodyAction.StopIterationAndBuffer;
-    const policy = this.policy!;
+    const policy = this.policy;
     this.bufferedSize = bodySize;
     if (bodySize > policy.maxBodyBytes) {
       this.refuse(bodyTooLarge(policy.maxBodyBytes), "body over max_body_bytes");
@@ -90,7 +90,7 @@ export class GuardStream extends HttpContext {
 
   /** Returns true when the request may go on now; false when it was refused or waits for the guard. */
   private judgeBufferedBody(): bool {
-    const policy = this.policy!;
+    const policy = this.policy;
     this.finished = true;
     const bytes = this.bufferedSize > 0 ? getBufferBytes(BufferType.HttpRequestBody, 0, this.bufferedSize) : null;
     const body = Uint8Array.wrap(bytes != null ? bytes : new ArrayBuffer(0));
@@ -114,16 +114,16 @@ export class GuardStream extends HttpContext {
       logInfo("llm-guard: forwarded a body to " + this.authority + " uninspected (on_uninspectable: allow): " + verdict.reason);
       return true;
     }
-    const guard = this.guardRoot.guard;
+    const guard = this.configured.guard;
     if (guard == null || verdict.inspected.length == 0) {
       this.metrics.count(this.metrics.allowed);
       return true;
     }
-    return this.askGuard(verdict.inspected);
+    return this.askGuard(guard, verdict.inspected);
   }
 
-  private askGuard(pieces: TextPiece[]): bool {
-    const q = this.guardRoot.guard!.ask(pieces, this.id);
+  private askGuard(guard: GuardClient, pieces: TextPiece[]): bool {
+    const q = guard.ask(pieces, this.id);
     if (q.immediate != null) return this.applyGuardVerdict(q.immediate!, q.fromCache);
     this.question = q;
     return false;
@@ -133,13 +133,13 @@ export class GuardStream extends HttpContext {
     const q = this.question;
     if (q == null || q.callId != callId) return;
     this.question = null;
-    const verdict = this.guardRoot.guard!.readAnswer(q, headerCount, bodySize);
+    const verdict = this.configured.guard!.readAnswer(q, headerCount, bodySize);
     if (this.applyGuardVerdict(verdict, false)) continueRequest();
   }
 
   /** Acts on the guard's verdict; returns true when the request may go on. */
   private applyGuardVerdict(verdict: Verdict, fromCache: bool): bool {
-    const config = this.policy!.guard!;
+    const settings = this.policy.guard!;
     const source = fromCache ? " (cached verdict)" : "";
     if (verdict.decision == Decision.Allow) {
       this.metrics.count(this.metrics.allowed);
@@ -148,12 +148,12 @@ export class GuardStream extends HttpContext {
     if (verdict.decision == Decision.Deny) {
       this.metrics.count(this.metrics.deniedByGuard);
       logInfo("llm-guard: the guard denied a request to " + this.authority + source + ": " + verdict.reason);
-      sendRefusal(deniedByGuard(this.policy!.denyStatus, config.exposeReason ? verdict.reason : ""));
+      sendRefusal(deniedByGuard(this.policy.denyStatus, settings.exposeReason ? verdict.reason : ""));
       return false;
     }
-    this.metrics.countGuardError(verdict.errorKind);
-    if (config.failOpen) {
-      this.metrics.count(this.metrics.guardFailOpen);
+    this.guardMetrics.countError(verdict.errorKind);
+    if (settings.failOpen) {
+      this.guardMetrics.count(this.guardMetrics.failOpen);
       logWarn("llm-guard: no guard verdict (" + verdict.errorKind + ": " + verdict.reason + "); forwarded a request to "
         + this.authority + " unchecked by the guard (fail_mode: open)");
       return true;

@@ -4,11 +4,11 @@ import { httpCall, getHeader, getBufferBytes, HeaderPair } from "../abi/host";
 import { WasmResult, MapType, BufferType } from "../abi/enums";
 import { registerHttpCall } from "../abi/registry";
 import { TextPiece } from "../inspect";
-import { GuardConfig } from "../config/policy";
-import { GuardMetrics } from "../filter/metrics";
 import { guardRequestBody, guardRequestHeaders } from "./guard_request";
 import { Verdict, failure, readGuardAnswer } from "./verdict";
 import { VerdictCache } from "./verdict_cache";
+import { GuardSettings } from "./settings";
+import { GuardMetrics } from "./metrics";
 import { sha256Hex } from "../util/sha256";
 
 const MAX_GUARD_ANSWER_BYTES: u32 = 1 << 20;
@@ -25,32 +25,32 @@ export class GuardQuestion {
 export class GuardClient {
   private readonly cache: VerdictCache;
 
-  constructor(private readonly config: GuardConfig, private readonly metrics: GuardMetrics) {
+  constructor(private readonly settings: GuardSettings, private readonly metrics: GuardMetrics) {
     // Verdicts depend on how answers are read too, so configs that read them differently don't share them.
-    const readingRules = config.cluster + "|" + config.path + "|" + config.verdictFormat.toString() + "|" + (config.controversialDenies ? "c-deny" : "c-allow");
-    this.cache = new VerdictCache(config.cache, sha256Hex(String.UTF8.encode(readingRules)).substring(0, 16));
+    const readingRules = settings.cluster + "|" + settings.path + "|" + settings.verdictFormat.toString() + "|" + (settings.controversialDenies ? "c-deny" : "c-allow");
+    this.cache = new VerdictCache(settings.cache, sha256Hex(String.UTF8.encode(readingRules)).substring(0, 16));
   }
 
   ask(pieces: TextPiece[], streamId: u32): GuardQuestion {
     const q = new GuardQuestion();
-    const body = String.UTF8.encode(guardRequestBody(this.config, pieces));
+    const body = String.UTF8.encode(guardRequestBody(this.settings, pieces));
     const now = Date.now();
     q.cacheKey = this.cache.keyOf(body);
     const cached = this.cache.lookup(q.cacheKey, now);
     if (cached != null) {
-      this.metrics.count(this.metrics.guardCacheHits);
+      this.metrics.count(this.metrics.cacheHits);
       q.immediate = cached;
       q.fromCache = true;
       return q;
     }
-    const headers: HeaderPair[] = guardRequestHeaders(this.config, body.byteLength);
-    const started = httpCall(this.config.cluster, headers, body, this.config.timeoutMs);
+    const headers: HeaderPair[] = guardRequestHeaders(this.settings, body.byteLength);
+    const started = httpCall(this.settings.cluster, headers, body, this.settings.timeoutMs);
     if (started.status != WasmResult.Ok) {
-      q.immediate = failure("no_cluster", "could not call the guard through cluster " + this.config.cluster
-        + " (status " + started.status.toString() + "): is there a ServiceEntry for " + this.config.host + "?");
+      q.immediate = failure("no_cluster", "could not call the guard through cluster " + this.settings.cluster
+        + " (status " + started.status.toString() + "): is there a ServiceEntry for " + this.settings.host + "?");
       return q;
     }
-    this.metrics.count(this.metrics.guardCalls);
+    this.metrics.count(this.metrics.calls);
     q.callId = started.callId;
     q.startedMs = now;
     registerHttpCall(started.callId, streamId);
@@ -61,10 +61,10 @@ export class GuardClient {
   readAnswer(q: GuardQuestion, headerCount: u32, bodySize: u32): Verdict {
     const now = Date.now();
     const elapsed = now - q.startedMs;
-    this.metrics.recordGuardLatency(elapsed);
+    this.metrics.recordLatency(elapsed);
     if (headerCount == 0) {
       // Envoy reports every failed call the same way; the clock tells a timeout from a failure to connect.
-      if (elapsed + 20 >= <i64>this.config.timeoutMs) return failure("timeout", "the guard did not answer within " + this.config.timeoutMs.toString() + " ms");
+      if (elapsed + 20 >= <i64>this.settings.timeoutMs) return failure("timeout", "the guard did not answer within " + this.settings.timeoutMs.toString() + " ms");
       return failure("connect_failure", "the guard call failed (connection refused, reset or no healthy upstream)");
     }
     const status = getHeader(MapType.HttpCallResponseHeaders, ":status");
@@ -72,7 +72,7 @@ export class GuardClient {
     const bytes = bodySize > 0 ? getBufferBytes(BufferType.HttpCallResponseBody, 0, bodySize) : null;
     if (status == null || status != "200") return this.classifyFailedStatus(status, bytes, elapsed);
     if (bytes == null) return failure("unparseable", "the guard's answer has no body");
-    const verdict = readGuardAnswer(Uint8Array.wrap(bytes), this.config.verdictFormat, this.config.controversialDenies);
+    const verdict = readGuardAnswer(Uint8Array.wrap(bytes), this.settings.verdictFormat, this.settings.controversialDenies);
     this.cache.store(q.cacheKey, verdict, now);
     return verdict;
   }
@@ -81,8 +81,8 @@ export class GuardClient {
   private classifyFailedStatus(status: string | null, body: ArrayBuffer | null, elapsedMs: i64): Verdict {
     const code = status != null ? status : "none";
     const text = body != null ? String.UTF8.decode(body.slice(0, 256)) : "";
-    if (code == "504" && (elapsedMs + 20 >= <i64>this.config.timeoutMs || text.startsWith("upstream request timeout"))) {
-      return failure("timeout", "the guard did not answer within " + this.config.timeoutMs.toString() + " ms");
+    if (code == "504" && (elapsedMs + 20 >= <i64>this.settings.timeoutMs || text.startsWith("upstream request timeout"))) {
+      return failure("timeout", "the guard did not answer within " + this.settings.timeoutMs.toString() + " ms");
     }
     if (code == "503" && (text.startsWith("upstream connect error or disconnect/reset before headers") || text.startsWith("no healthy upstream"))) {
       return failure("connect_failure", "could not reach the guard: " + text);

@@ -15,13 +15,16 @@
 //     use an explicit stack. Errors are values: no exceptions anywhere.
 
 import { JsonKind, JsonLimits, JsonValue, parseJson, kindName } from "../json/index";
+import { Role } from "./roles";
+
+export { Role, roleFlag, roleName } from "./roles";
 
 export class TextPiece {
-  /** One of "system", "developer", "user", "assistant", "tool", "tool_definition". */
-  role: string;
+  /** One Role flag. */
+  role: u32;
   text: string;
 
-  constructor(role: string, text: string) {
+  constructor(role: u32, text: string) {
     this.role = role;
     this.text = text;
   }
@@ -36,37 +39,30 @@ export class Extraction {
   error: string = "";
 }
 
-// Role bit set.
-const R_SYSTEM: i32 = 1;
-const R_DEVELOPER: i32 = 2;
-const R_USER: i32 = 4;
-const R_ASSISTANT: i32 = 8;
-const R_TOOL: i32 = 16;
-const R_TOOLDEF: i32 = 32;
-
 // Content parts can nest (Anthropic tool_result -> blocks -> document source ->
 // blocks ...). Real requests nest a few levels; this bounds the recursion.
 const MAX_PART_DEPTH: i32 = 16;
 
-function roleBit(role: string): i32 {
-  if (role == "system") return R_SYSTEM;
-  if (role == "developer") return R_DEVELOPER;
-  if (role == "user") return R_USER;
-  if (role == "assistant") return R_ASSISTANT;
-  if (role == "tool") return R_TOOL;
-  if (role == "function") return R_TOOL; // legacy OpenAI, and Gemini function responses
-  if (role == "model") return R_ASSISTANT; // Gemini
+/** The flag of a message's `role` as APIs write it (not the inspect_roles names); 0 if unknown. */
+function messageRole(role: string): u32 {
+  if (role == "system") return Role.System;
+  if (role == "developer") return Role.Developer;
+  if (role == "user") return Role.User;
+  if (role == "assistant") return Role.Assistant;
+  if (role == "tool") return Role.Tool;
+  if (role == "function") return Role.Tool; // legacy OpenAI, and Gemini function responses
+  if (role == "model") return Role.Assistant; // Gemini
   return 0;
 }
 
 /** The role a role-less Responses API item speaks with, from its `type`. */
-function defaultRoleForType(t: string): i32 {
-  if (t.endsWith("_output")) return R_TOOL; // function_call_output, custom_tool_call_output, ...
+function defaultRoleForType(t: string): u32 {
+  if (t.endsWith("_output")) return Role.Tool; // function_call_output, custom_tool_call_output, ...
   if (
     t == "function_call" || t == "custom_tool_call" || t == "reasoning" || t == "mcp_call" ||
     t == "computer_call" || t == "local_shell_call" || t == "web_search_call" ||
     t == "file_search_call" || t == "image_generation_call" || t == "code_interpreter_call"
-  ) return R_ASSISTANT;
+  ) return Role.Assistant;
   return 0;
 }
 
@@ -143,18 +139,16 @@ class Extractor {
     if (this.error.length == 0) this.error = this.path() + ": " + msg;
   }
 
-  emit(text: string, roles: i32): void {
+  /** One piece per role in `roles`, in flag order. */
+  emit(text: string, roles: u32): void {
     if (text.length == 0) return;
-    if (roles & R_SYSTEM) this.pieces.push(new TextPiece("system", text));
-    if (roles & R_DEVELOPER) this.pieces.push(new TextPiece("developer", text));
-    if (roles & R_USER) this.pieces.push(new TextPiece("user", text));
-    if (roles & R_ASSISTANT) this.pieces.push(new TextPiece("assistant", text));
-    if (roles & R_TOOL) this.pieces.push(new TextPiece("tool", text));
-    if (roles & R_TOOLDEF) this.pieces.push(new TextPiece("tool_definition", text));
+    for (let role = Role.System; role <= Role.ToolDefinition; role <<= 1) {
+      if (roles & role) this.pieces.push(new TextPiece(role, text));
+    }
   }
 
   /** Emits every string value (not object keys) inside `v`, in document order. Iterative. */
-  walkStrings(v: JsonValue, roles: i32): void {
+  walkStrings(v: JsonValue, roles: u32): void {
     const stack = new Array<JsonValue>();
     stack.push(v);
     while (stack.length > 0) {
@@ -173,7 +167,7 @@ class Extractor {
   }
 
   /** Member `key` (value `v`) must be a string or null; emitted under `roles`. */
-  stringField(v: JsonValue, key: string, roles: i32): void {
+  stringField(v: JsonValue, key: string, roles: u32): void {
     if (v.kind == JsonKind.String) this.emit(v.text, roles);
     else if (v.kind != JsonKind.Null) this.failAt(key, "a string", v);
   }
@@ -183,7 +177,7 @@ class Extractor {
    * and when it parses (same limits) every string inside it is emitted too, so
    * escapes such as \u0069 cannot hide text.
    */
-  argumentsField(v: JsonValue, key: string, roles: i32): void {
+  argumentsField(v: JsonValue, key: string, roles: u32): void {
     if (v.kind == JsonKind.Null) return;
     if (v.kind == JsonKind.Object || v.kind == JsonKind.Array) {
       // Some clients send already-decoded arguments; inspect them all.
@@ -205,7 +199,7 @@ class Extractor {
   // ---- content (caller has pushed the path of `v`) ---------------------------
 
   /** `content`: a string, null, or an array of parts. */
-  content(v: JsonValue, roles: i32, depth: i32): void {
+  content(v: JsonValue, roles: u32, depth: i32): void {
     if (v.kind == JsonKind.String) {
       this.emit(v.text, roles);
     } else if (v.kind == JsonKind.Array) {
@@ -215,7 +209,7 @@ class Extractor {
     }
   }
 
-  partList(v: JsonValue, roles: i32, depth: i32): void {
+  partList(v: JsonValue, roles: u32, depth: i32): void {
     const items = v.items;
     for (let i = 0; i < items.length && !this.failed(); i++) {
       this.pushIdx(i);
@@ -228,7 +222,7 @@ class Extractor {
    * One content part / block, extracted by field rather than by `type` so a
    * duplicated or mislabelled `type` cannot hide text.
    */
-  part(p: JsonValue, roles: i32, depth: i32): void {
+  part(p: JsonValue, roles: u32, depth: i32): void {
     if (depth > MAX_PART_DEPTH) {
       this.failMsg("content parts nested deeper than " + MAX_PART_DEPTH.toString());
       return;
@@ -267,7 +261,7 @@ class Extractor {
         this.walkStrings(v, roles);
       } else if (k == "content") {
         // tool_result (-> "tool"), search_result, nested blocks.
-        const r = toolResult ? R_TOOL : roles;
+        const r = toolResult ? Role.Tool : roles;
         this.push(k);
         if (v.kind == JsonKind.Object) this.part(v, r, depth + 1);
         else this.content(v, r, depth + 1);
@@ -278,19 +272,19 @@ class Extractor {
         this.pop();
       } else if (k == "functionCall" || k == "function_call") {
         this.push(k);
-        this.namedObject(v, R_ASSISTANT, "args");
+        this.namedObject(v, Role.Assistant, "args");
         this.pop();
       } else if (k == "functionResponse" || k == "function_response") {
         this.push(k);
-        this.namedObject(v, R_TOOL, "response");
+        this.namedObject(v, Role.Tool, "response");
         this.pop();
       } else if (k == "executableCode" || k == "executable_code") {
         this.push(k);
-        this.subStringField(v, "code", R_ASSISTANT);
+        this.subStringField(v, "code", Role.Assistant);
         this.pop();
       } else if (k == "codeExecutionResult" || k == "code_execution_result") {
         this.push(k);
-        this.subStringField(v, "output", R_TOOL);
+        this.subStringField(v, "output", Role.Tool);
         this.pop();
       } else if (k == "toolUse") {
         // Bedrock Converse {toolUseId, name, input}
@@ -317,7 +311,7 @@ class Extractor {
   }
 
   /** `v` must be an object (or null); emits its string members named `key`. */
-  subStringField(v: JsonValue, key: string, roles: i32): void {
+  subStringField(v: JsonValue, key: string, roles: u32): void {
     if (v.kind == JsonKind.Null) return;
     if (v.kind != JsonKind.Object) {
       this.fail("an object", v);
@@ -341,14 +335,14 @@ class Extractor {
       const k = v.key(i);
       if (k == "content") {
         this.push(k);
-        this.content(v.value(i), R_TOOL, depth);
+        this.content(v.value(i), Role.Tool, depth);
         this.pop();
       }
     }
   }
 
   /** Bedrock guardContent {text: {text, qualifiers}}. */
-  guardContent(v: JsonValue, roles: i32): void {
+  guardContent(v: JsonValue, roles: u32): void {
     if (v.kind == JsonKind.Null) return;
     if (v.kind != JsonKind.Object) {
       this.fail("an object", v);
@@ -371,7 +365,7 @@ class Extractor {
   }
 
   /** Gemini functionCall {name, args} / functionResponse {name, response}; Bedrock toolUse {name, input}. */
-  namedObject(v: JsonValue, roles: i32, payloadKey: string): void {
+  namedObject(v: JsonValue, roles: u32, payloadKey: string): void {
     if (v.kind == JsonKind.Null) return;
     if (v.kind != JsonKind.Object) {
       this.fail("an object", v);
@@ -386,7 +380,7 @@ class Extractor {
   }
 
   /** Anthropic document `source`: type "text" -> data, type "content" -> content blocks. */
-  source(v: JsonValue, roles: i32, depth: i32): void {
+  source(v: JsonValue, roles: u32, depth: i32): void {
     if (v.kind == JsonKind.Null) return;
     if (v.kind != JsonKind.Object) {
       this.fail("an object", v);
@@ -422,20 +416,20 @@ class Extractor {
    * A chat message, Anthropic message, Gemini Content or Responses input item.
    * Roles: every `role` it claims; without one, from its `type`, else `defaultRoles`.
    */
-  message(m: JsonValue, defaultRoles: i32): void {
+  message(m: JsonValue, defaultRoles: u32): void {
     if (m.kind != JsonKind.Object) {
       this.fail("an object", m);
       return;
     }
     const n = m.memberCount();
-    let roles = 0;
-    let typeRoles = 0;
+    let roles: u32 = 0;
+    let typeRoles: u32 = 0;
     for (let i = 0; i < n; i++) {
       const k = m.key(i);
       if (k == "role") {
         const v = m.value(i);
         if (v.kind == JsonKind.String) {
-          const b = roleBit(v.text);
+          const b = messageRole(v.text);
           if (b == 0) {
             this.push(k);
             this.failMsg("unknown role '" + v.text + "'");
@@ -481,21 +475,21 @@ class Extractor {
         this.pop();
       } else if (k == "arguments") {
         // Responses function_call / mcp_call items
-        this.argumentsField(v, k, R_ASSISTANT);
+        this.argumentsField(v, k, Role.Assistant);
       } else if (k == "input") {
         // Responses custom_tool_call input (free text)
-        if (v.kind == JsonKind.String) this.emit(v.text, R_ASSISTANT);
-        else if (v.kind != JsonKind.Null) this.walkStrings(v, R_ASSISTANT);
+        if (v.kind == JsonKind.String) this.emit(v.text, Role.Assistant);
+        else if (v.kind != JsonKind.Null) this.walkStrings(v, Role.Assistant);
       } else if (k == "output") {
         // Responses *_output items
         this.push(k);
-        if (v.kind == JsonKind.Object) this.part(v, R_TOOL, 0);
-        else this.content(v, R_TOOL, 0);
+        if (v.kind == JsonKind.Object) this.part(v, Role.Tool, 0);
+        else this.content(v, Role.Tool, 0);
         this.pop();
       } else if (k == "summary") {
         // Responses reasoning item summary parts
         this.push(k);
-        this.content(v, R_ASSISTANT, 0);
+        this.content(v, Role.Assistant, 0);
         this.pop();
       }
     }
@@ -539,8 +533,8 @@ class Extractor {
     for (let i = 0; i < n && !this.failed(); i++) {
       const k = v.key(i);
       const x = v.value(i);
-      if (k == "name" || k == "input") this.stringField(x, k, R_ASSISTANT);
-      else if (k == "arguments") this.argumentsField(x, k, R_ASSISTANT);
+      if (k == "name" || k == "input") this.stringField(x, k, Role.Assistant);
+      else if (k == "arguments") this.argumentsField(x, k, Role.Assistant);
     }
   }
 
@@ -575,13 +569,13 @@ class Extractor {
       const k = t.key(i);
       const v = t.value(i);
       if (k == "name" || k == "description") {
-        this.stringField(v, k, R_TOOLDEF);
+        this.stringField(v, k, Role.ToolDefinition);
       } else if (
         k == "parameters" || k == "input_schema" || k == "parametersJsonSchema" ||
         k == "parameters_json_schema" || k == "response" || k == "responseJsonSchema" ||
         k == "response_json_schema" || k == "format" || k == "input_examples" || k == "inputSchema"
       ) {
-        this.walkStrings(v, R_TOOLDEF);
+        this.walkStrings(v, Role.ToolDefinition);
       } else if ((k == "function" || k == "custom" || k == "toolSpec") && depth == 0) {
         if (v.kind != JsonKind.Null) {
           this.push(k);
@@ -617,7 +611,7 @@ class Extractor {
     const items = v.items;
     for (let i = 0; i < items.length && !this.failed(); i++) {
       this.pushIdx(i);
-      this.message(unchecked(items[i]), R_USER);
+      this.message(unchecked(items[i]), Role.User);
       this.pop();
     }
   }
@@ -627,7 +621,7 @@ class Extractor {
     const items = v.items;
     for (let i = 0; i < items.length && !this.failed(); i++) {
       const x = unchecked(items[i]);
-      if (x.kind == JsonKind.String) this.emit(x.text, R_USER);
+      if (x.kind == JsonKind.String) this.emit(x.text, Role.User);
       else if (x.kind != JsonKind.Number) {
         this.pushIdx(i);
         this.fail("a string or a token id", x);
@@ -638,13 +632,13 @@ class Extractor {
 
   prompt(v: JsonValue): void {
     if (v.kind == JsonKind.String) {
-      this.emit(v.text, R_USER);
+      this.emit(v.text, Role.User);
     } else if (v.kind == JsonKind.Array) {
       const items = v.items;
       for (let i = 0; i < items.length && !this.failed(); i++) {
         const x = unchecked(items[i]);
         this.pushIdx(i);
-        if (x.kind == JsonKind.String) this.emit(x.text, R_USER);
+        if (x.kind == JsonKind.String) this.emit(x.text, Role.User);
         else if (x.kind == JsonKind.Array) this.stringsOrTokens(x);
         else if (x.kind != JsonKind.Number) this.fail("a string or token ids", x);
         this.pop();
@@ -654,7 +648,7 @@ class Extractor {
       // variables are substituted into the prompt.
       const n = v.memberCount();
       for (let i = 0; i < n; i++) {
-        if (v.key(i) == "variables") this.walkStrings(v.value(i), R_USER);
+        if (v.key(i) == "variables") this.walkStrings(v.value(i), Role.User);
       }
     } else if (v.kind != JsonKind.Null) {
       this.fail("a string or an array of strings", v);
@@ -663,17 +657,17 @@ class Extractor {
 
   input(v: JsonValue): void {
     if (v.kind == JsonKind.String) {
-      this.emit(v.text, R_USER);
+      this.emit(v.text, Role.User);
     } else if (v.kind == JsonKind.Array) {
       const items = v.items;
       for (let i = 0; i < items.length && !this.failed(); i++) {
         const x = unchecked(items[i]);
         if (x.kind == JsonKind.String) {
-          this.emit(x.text, R_USER);
+          this.emit(x.text, Role.User);
         } else if (x.kind != JsonKind.Number) { // numbers: token ids
           this.pushIdx(i);
           if (x.kind == JsonKind.Array) this.stringsOrTokens(x);
-          else if (x.kind == JsonKind.Object) this.message(x, R_USER);
+          else if (x.kind == JsonKind.Object) this.message(x, Role.User);
           else this.fail("a string, token ids or an input item", x);
           this.pop();
         }
@@ -684,15 +678,15 @@ class Extractor {
   }
 
   system(v: JsonValue): void {
-    if (v.kind == JsonKind.String) this.emit(v.text, R_SYSTEM);
-    else if (v.kind == JsonKind.Array) this.partList(v, R_SYSTEM, 0);
+    if (v.kind == JsonKind.String) this.emit(v.text, Role.System);
+    else if (v.kind == JsonKind.Array) this.partList(v, Role.System, 0);
     else if (v.kind != JsonKind.Null) this.fail("a string or an array of text blocks", v);
   }
 
   /** Gemini systemInstruction: a Content whose parts are all system text. */
   systemInstruction(v: JsonValue): void {
     if (v.kind == JsonKind.String) {
-      this.emit(v.text, R_SYSTEM);
+      this.emit(v.text, Role.System);
     } else if (v.kind == JsonKind.Object) {
       const n = v.memberCount();
       for (let i = 0; i < n && !this.failed(); i++) {
@@ -700,11 +694,11 @@ class Extractor {
         const x = v.value(i);
         if (k == "parts") {
           this.push(k);
-          if (x.kind == JsonKind.Array) this.partList(x, R_SYSTEM, 0);
+          if (x.kind == JsonKind.Array) this.partList(x, Role.System, 0);
           else if (x.kind != JsonKind.Null) this.fail("an array of parts", x);
           this.pop();
         } else if (k == "text") {
-          this.stringField(x, k, R_SYSTEM);
+          this.stringField(x, k, Role.System);
         }
       }
     } else if (v.kind != JsonKind.Null) {
@@ -713,7 +707,7 @@ class Extractor {
   }
 
   contents(v: JsonValue): void {
-    if (v.kind == JsonKind.String) this.emit(v.text, R_USER);
+    if (v.kind == JsonKind.String) this.emit(v.text, Role.User);
     else this.messageList(v, "an array of Content objects");
   }
 
@@ -725,9 +719,9 @@ class Extractor {
       this.push(k);
       if (k == "messages") this.messageList(v, "an array of messages");
       else if (k == "prompt") this.prompt(v);
-      else if (k == "suffix") this.stringTop(v, R_USER);
+      else if (k == "suffix") this.stringTop(v, Role.User);
       else if (k == "input") this.input(v);
-      else if (k == "instructions") this.stringTop(v, R_SYSTEM);
+      else if (k == "instructions") this.stringTop(v, Role.System);
       else if (k == "system") this.system(v);
       else if (k == "contents") this.contents(v);
       else if (k == "systemInstruction" || k == "system_instruction") this.systemInstruction(v);
@@ -755,7 +749,7 @@ class Extractor {
     }
   }
 
-  stringTop(v: JsonValue, roles: i32): void {
+  stringTop(v: JsonValue, roles: u32): void {
     if (v.kind == JsonKind.String) this.emit(v.text, roles);
     else if (v.kind != JsonKind.Null) this.fail("a string", v);
   }
@@ -782,7 +776,7 @@ export function extractPromptText(doc: JsonValue, limits: JsonLimits = new JsonL
     ex.topLevel(doc);
   } else {
     // Unknown shape: every string value anywhere is inspected as user text.
-    ex.walkStrings(doc, R_USER);
+    ex.walkStrings(doc, Role.User);
   }
   result.pieces = ex.pieces;
   result.recognized = recognized;

@@ -4,7 +4,7 @@
 // Built by test/wasm/json_probe_build.mjs into build/test/json_probe.{wasm,js}.
 
 import { JsonKind, JsonLimits, JsonValue, parseJson } from "../../plugin/json/index";
-import { extractPromptText } from "../../plugin/inspect/index";
+import { extractPromptText, roleName } from "../../plugin/inspect/index";
 
 /** Minimal UTF-16 string builder (amortized growth, one copy at the end). */
 class Builder {
@@ -191,7 +191,7 @@ export function extract(bytes: Uint8Array, maxDepth: i32, maxNodes: i32): string
     if (i > 0) b.raw(",");
     const p = x.pieces[i];
     b.raw("[");
-    b.str(p.role);
+    b.str(roleName(p.role));
     b.raw(",");
     b.str(p.text);
     b.raw("]");
