@@ -1,4 +1,4 @@
-// Values as Envoy (proxy-wasm-cpp-host) uses them; see shared/notes/proxy-wasm-facts.md.
+// Values as Envoy (proxy-wasm-cpp-host) uses them; see ../shared/notes/proxy-wasm-facts.md (beside this repository).
 
 export namespace WasmResult {
   export const Ok: u32 = 0;

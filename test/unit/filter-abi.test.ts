@@ -1,4 +1,4 @@
-// The compiled filter against the ABI as Envoy implements it (see /work/shared/notes/proxy-wasm-facts.md):
+// The compiled filter against the ABI as Envoy implements it (see ../shared/notes/proxy-wasm-facts.md, beside this repository):
 // what it imports and exports, that it loads and configures under the real lifecycle.
 
 import { readFileSync } from 'node:fs';

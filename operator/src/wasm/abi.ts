@@ -1,5 +1,5 @@
 // Proxy-Wasm ABI 0.2.1 constants and the signature tables Envoy (proxy-wasm-cpp-host) links against.
-// Sources: /work/shared/notes/proxy-wasm-facts.md, proxy-wasm-cpp-host include/proxy-wasm/exports.h,
+// Sources: ../shared/notes/proxy-wasm-facts.md (beside this repository), proxy-wasm-cpp-host include/proxy-wasm/exports.h,
 // src/wasm.cc (registerCallbacks/getFunctions/startVm) and Envoy source/extensions/common/wasm/context.cc.
 
 export const WasmResult = {
