@@ -10,6 +10,7 @@ import { WasmModuleNotFoundError } from '../wasm/module_path.js';
 import { InputError, UsageError, toYaml } from './inputs.js';
 import { RENDER_HELP, runRender } from './render.js';
 import { DEV_HELP, runDev } from './dev_command.js';
+import { IMAGE_HELP, runImage } from './image_command.js';
 import { TEST_HELP, runTest } from './test_command.js';
 import { VALIDATE_HELP, runValidate } from './validate.js';
 
@@ -33,6 +34,7 @@ Commands:
   test       run a policy's test cases (requests and expected decisions) through the real filter
   crd        print the LlmGuardPolicy CustomResourceDefinition
   dev        run a policy locally in a real Envoy, as Istio would, in front of mocks or the real hosts
+  image      push the filter as an OCI image Istio pulls, print its digest
   run        run the operator in a cluster
   version    print the version
   help [COMMAND]
@@ -131,7 +133,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return command === undefined ? EXIT.usage : EXIT.ok;
       case 'help': {
         const topic = rest[0];
-        io.stdout.write(topic === 'render' ? RENDER_HELP : topic === 'validate' ? VALIDATE_HELP : topic === 'test' ? TEST_HELP : topic === 'dev' ? DEV_HELP : topic === 'run' ? RUN_HELP : HELP);
+        io.stdout.write(topic === 'render' ? RENDER_HELP : topic === 'validate' ? VALIDATE_HELP : topic === 'test' ? TEST_HELP : topic === 'dev' ? DEV_HELP : topic === 'run' ? RUN_HELP : topic === 'image' ? IMAGE_HELP : HELP);
         return EXIT.ok;
       }
       case 'version':
@@ -151,6 +153,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       }
       case 'dev':
         return await runDev(rest, io);
+      case 'image':
+        return await runImage(rest, io);
       case 'run':
         return await runOperator(rest, io);
       default:
