@@ -42,7 +42,7 @@ build-operator: $(NPM_STAMP)
 # demo/ and bench/ are checked against the declarations build-operator emits for the kit they run.
 typecheck: $(NPM_STAMP) build-operator
 	npx tsc -p test/harness/tsconfig.json
-	npx tsc -p test/support/tsconfig.json
+	npx tsc -p test/e2e/tsconfig.json
 	npx tsc -p demo/tsconfig.json
 	npx tsc -p bench/tsconfig.json
 
