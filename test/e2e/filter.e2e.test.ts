@@ -365,6 +365,20 @@ describe('denied requests', () => {
     expect(res.text).not.toContain('4111');
     await expectNothingForwarded(recs);
   });
+
+  it('the access log names the pattern that denied (filter state wasm.llm_guard.rule); an allowed request names none', async () => {
+    const before = (await envoy.accessLogText()).length;
+    await call({ json: chatBody(`pay with 4111 1111 1111 1111 ${CANARY}`) });
+    await call({ json: chatBody(`my password is hunter2 ${CANARY}`) });
+    await call({ json: chatBody('What is the capital of France?') });
+    await new Promise((r) => setTimeout(r, 100)); // the access log is flushed every 20 ms
+    const lines = (await envoy.accessLogText()).slice(before).split('\n').filter((l) => l.includes('] guard "'));
+    expect(lines.map((l) => [/" (\d{3}) /.exec(l)?.[1], /rule=(\S+)/.exec(l)?.[1]])).toEqual([
+      ['403', 'deny_patterns[0]'],
+      ['403', 'deny_patterns[1]'],
+      ['200', '-'],
+    ]);
+  });
 });
 
 describe('chunked request bodies', () => {
