@@ -39,9 +39,12 @@ $(WASM): $(NPM_STAMP) $(PLUGIN_SOURCES)
 build-operator: $(NPM_STAMP)
 	npx tsc -p operator/tsconfig.json
 
+# demo/ and bench/ are checked against the declarations build-operator emits for the kit they run.
 typecheck: $(NPM_STAMP) build-operator
 	npx tsc -p test/harness/tsconfig.json
-	npx tsc -p test/support/tsconfig.json
+	npx tsc -p test/e2e/tsconfig.json
+	npx tsc -p demo/tsconfig.json
+	npx tsc -p bench/tsconfig.json
 
 # The whole suite: type checks, fast tests (real .wasm in a Node host and the operator's units),
 # end-to-end tests in real Envoy, and the operator against a real kube-apiserver.
@@ -59,6 +62,7 @@ test-kube: deps kube-tools build
 	npx vitest run --project kube
 
 # The filter alone in Envoy (with a mock guard), then a sample LlmGuardPolicy run whole by `llmguard dev`.
+# Both run on the compiled local-mesh kit (build/operator/localmesh).
 demo: deps build build-operator
 	node demo/run.mjs
 	node demo/policy-demo.mjs
@@ -67,7 +71,7 @@ demo: deps build build-operator
 demo-serve: deps build build-operator
 	node demo/policy-demo.mjs --serve
 
-bench: deps build
+bench: deps build build-operator
 	node bench/regex.bench.mjs
 	node bench/envoy-overhead.mjs
 

@@ -5,12 +5,10 @@
 // Prints p50/p99 per Envoy and the ratio filter/baseline. No pass/fail.
 //
 //   node bench/envoy-overhead.mjs [--n 2000] [--warmup 100]
+//
+// Needs build/llm_guard.wasm, Envoy and the compiled local-mesh kit (make build-operator).
 import http from 'node:http';
-import { existsSync } from 'node:fs';
-import { startEnvoy } from '../test/support/envoy_process.js';
-import { send } from '../test/support/http_client.js';
-import { startMockProvider } from '../test/support/mock_provider.js';
-import { ENVOY_BIN, WASM_PATH } from '../test/support/paths.js';
+import { buildBootstrap, defaultWasmPath, envoyBin, send, startEnvoy, startMockProvider } from '../build/operator/localmesh/index.js';
 
 const args = process.argv.slice(2);
 /** @param {string} name @param {number} def */
@@ -52,24 +50,27 @@ function quantile(xs, q) {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 }
 
-if (!existsSync(WASM_PATH) || !existsSync(ENVOY_BIN)) {
-  console.error(`Needs ${WASM_PATH} (npx asc plugin/index.ts --target release) and ${ENVOY_BIN}.`);
+/** @type {string} */
+let WASM_PATH;
+try {
+  WASM_PATH = defaultWasmPath();
+} catch (e) {
+  console.error(String(/** @type {Error} */ (e).message));
   process.exit(1);
 }
+const ENVOY_BIN = envoyBin();
 
 const mock = await startMockProvider({ keys: { [HOST]: KEY } });
 const common = { mockPort: mock.port, providerHosts: [HOST] };
-const baseline = await startEnvoy({
-  componentLogLevel: '',
-  bootstrap: { ...common, listeners: [{ name: 'outbound', wasm: null }] },
-});
-const guarded = await startEnvoy({
-  componentLogLevel: '',
-  bootstrap: {
+const quiet = { componentLogLevel: '' };
+const baseline = await startEnvoy(buildBootstrap({ ...common, listeners: [{ name: 'outbound', wasm: null }] }), quiet);
+const guarded = await startEnvoy(
+  buildBootstrap({
     ...common,
     listeners: [{ name: 'outbound', wasm: { wasmPath: WASM_PATH, namespace: 'bench', name: 'llm-guard', pluginConfig } }],
-  },
-});
+  }),
+  quiet,
+);
 
 /** @type {{name: string, port: number, headers: Record<string, string>, agent: http.Agent}[]} */
 const targets = [

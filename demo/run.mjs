@@ -9,15 +9,23 @@
 // {"result": "allow"|"deny", "reason": ...}), reached through the cluster outbound|80||guard.internal
 // as in the mesh.
 //
-// Needs build/llm_guard.wasm (npx asc plugin/index.ts --target release) and .venv/bin/envoy
-// (or ENVOY_BIN). Uses only test/support/ and Node's standard library.
-import { existsSync } from 'node:fs';
-import { OTHER_HOST } from '../test/support/envoy_config.js';
-import { startEnvoy } from '../test/support/envoy_process.js';
-import { chatBody, send } from '../test/support/http_client.js';
-import { allow, byConversation, deny, startMockGuard } from '../test/support/mock_guard.js';
-import { credentialsOf, startMockProvider } from '../test/support/mock_provider.js';
-import { ENVOY_BIN, WASM_PATH } from '../test/support/paths.js';
+// Needs build/llm_guard.wasm (npx asc plugin/index.ts --target release, or LLMGUARD_WASM),
+// .venv/bin/envoy (or ENVOY_BIN) and the compiled local-mesh kit (make build-operator). Uses only
+// that kit and Node's standard library.
+import {
+  OTHER_HOST,
+  allow,
+  buildBootstrap,
+  byConversation,
+  chatBody,
+  credentialsOf,
+  defaultWasmPath,
+  deny,
+  send,
+  startEnvoy,
+  startMockGuard,
+  startMockProvider,
+} from '../build/operator/localmesh/index.js';
 
 const args = process.argv.slice(2);
 const serve = args.includes('--serve');
@@ -85,16 +93,16 @@ function fit(s, n) {
   return out + ' '.repeat(Math.max(0, n - width(out)));
 }
 
-if (!existsSync(WASM_PATH)) {
-  console.error(`No ${WASM_PATH}: build it first with  npx asc plugin/index.ts --target release`);
-  process.exit(1);
-}
-if (!existsSync(ENVOY_BIN)) {
-  console.error(`No Envoy at ${ENVOY_BIN}: create the venv (make) or set ENVOY_BIN.`);
+/** @type {string} */
+let WASM_PATH;
+try {
+  WASM_PATH = defaultWasmPath();
+} catch (e) {
+  console.error(String(/** @type {Error} */ (e).message));
   process.exit(1);
 }
 
-/** @type {((rec: import('../test/support/mock_provider.js').RecordedRequest) => void) | undefined} */
+/** @type {((rec: import('../build/operator/localmesh/index.js').RecordedRequest) => void) | undefined} */
 let liveLog;
 const mock = await startMockProvider({
   keys: { [PROVIDER]: PROVIDER_KEY },
@@ -106,21 +114,23 @@ const guard = await startMockGuard({
 });
 let envoy;
 try {
-  envoy = await startEnvoy({
-    componentLogLevel: '',
-    bootstrap: {
-      mockPort: mock.port,
-      providerHosts: [PROVIDER],
-      extraClusters: [{ name: `outbound|80||${GUARD_HOST}`, port: guard.port }],
-      listeners: [
-        {
-          name: 'outbound',
-          port: fixedPort,
-          wasm: { wasmPath: WASM_PATH, namespace: 'demo', name: 'llm-guard', pluginConfig },
-        },
-      ],
-    },
-  });
+  envoy = await startEnvoy(
+    (run) =>
+      buildBootstrap({
+        accessLogPath: run.accessLogPath,
+        mockPort: mock.port,
+        providerHosts: [PROVIDER],
+        extraClusters: [{ name: `outbound|80||${GUARD_HOST}`, port: guard.port }],
+        listeners: [
+          {
+            name: 'outbound',
+            port: fixedPort,
+            wasm: { wasmPath: WASM_PATH, namespace: 'demo', name: 'llm-guard', pluginConfig },
+          },
+        ],
+      }),
+    { componentLogLevel: '' },
+  );
 } catch (e) {
   await mock.close();
   await guard.close();
@@ -194,7 +204,7 @@ for (const step of steps) {
   const recs = mock.requests.slice(before);
   const askedGuard = guard.requests.length > guardBefore;
   const complete = recs.filter((r) => r.complete);
-  /** @param {import('../test/support/mock_provider.js').RecordedRequest} r */
+  /** @param {import('../build/operator/localmesh/index.js').RecordedRequest} r */
   const keysOf = (r) =>
     Object.entries(r.headers)
       .filter(([k]) => ['authorization', 'x-api-key', 'api-key', 'x-goog-api-key'].includes(k))

@@ -2,13 +2,15 @@
 // (proxy_on_configure returns false), with a log line naming the field. With a static bootstrap
 // and FAIL_CLOSED, Envoy then refuses the whole config and exits: startEnvoy rejects with the log.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startEnvoy } from '../support/envoy_process.js';
-import { startMockProvider, type MockProvider } from '../support/mock_provider.js';
-import { WASM_PATH } from '../support/paths.js';
+import { startEnvoy } from '../../operator/src/localmesh/envoy.js';
+import { startMockProvider, type MockProvider } from '../../operator/src/localmesh/mock_provider.js';
+import { buildBootstrap } from '../../operator/src/localmesh/sidecar_bootstrap.js';
+import { defaultWasmPath } from '../../operator/src/wasm/module_path.js';
 
 // Envoy start-up, 3 MiB bodies and 100,000-deep JSON take longer than vitest's 5 s default.
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
 
+const WASM_PATH = defaultWasmPath();
 let mock: MockProvider;
 beforeAll(async () => {
   mock = await startMockProvider({});
@@ -22,13 +24,13 @@ const good = { hosts: ['api.openai.com'], api_key: 'sk-e2e-config-test-key', den
 /** Starts Envoy with this pluginConfig; resolves to its log if Envoy refused it, or null if it started. */
 async function tryConfig(pluginConfig: unknown, extra: { rawConfiguration?: string } = {}): Promise<string | null> {
   try {
-    const envoy = await startEnvoy({
-      bootstrap: {
+    const envoy = await startEnvoy(
+      buildBootstrap({
         mockPort: mock.port,
         providerHosts: ['api.openai.com'],
         listeners: [{ name: 'guard', wasm: { wasmPath: WASM_PATH, namespace: 'apps', name: 'llm-guard', pluginConfig, ...extra } }],
-      },
-    });
+      }),
+    );
     await envoy.stop();
     return null;
   } catch (e) {

@@ -4,11 +4,11 @@
 // Expected behaviour: docs/filter-config.md.
 import { gzipSync, brotliCompressSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { OTHER_HOST } from '../support/envoy_config.js';
-import { startEnvoy, type EnvoyProcess } from '../support/envoy_process.js';
-import { chatBody, send, sendRaw, splitBytes, type Reply, type SendOptions } from '../support/http_client.js';
-import { startMockProvider, type MockProvider, type RecordedRequest } from '../support/mock_provider.js';
-import { WASM_PATH } from '../support/paths.js';
+import { startEnvoy, type EnvoyProcess } from '../../operator/src/localmesh/envoy.js';
+import { chatBody, send, sendRaw, splitBytes, type Reply, type SendOptions } from '../../operator/src/localmesh/http_client.js';
+import { startMockProvider, type MockProvider, type RecordedRequest } from '../../operator/src/localmesh/mock_provider.js';
+import { buildBootstrap, OTHER_HOST } from '../../operator/src/localmesh/sidecar_bootstrap.js';
+import { defaultWasmPath } from '../../operator/src/wasm/module_path.js';
 
 // Envoy start-up, 3 MiB bodies and 100,000-deep JSON take longer than vitest's 5 s default.
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
@@ -52,6 +52,7 @@ const pluginConfig = {
   max_body_bytes: MAX_BODY,
 };
 
+const WASM_PATH = defaultWasmPath();
 let mock: MockProvider;
 let envoy: EnvoyProcess;
 
@@ -69,9 +70,9 @@ beforeAll(async () => {
     sseDelayMs: 25,
   });
   const plugin = { wasmPath: WASM_PATH, namespace: 'apps', name: 'llm-guard' };
-  envoy = await startEnvoy({
-    env: { LLM_GUARD_E2E_HOST_KEY: HOST_ENV_KEY },
-    bootstrap: {
+  envoy = await startEnvoy(
+    (run) => buildBootstrap({
+      accessLogPath: run.accessLogPath,
       mockPort: mock.port,
       providerHosts: [OPENAI, ANTHROPIC, AZURE, GEMINI, MISTRAL, ENV_HOST, HOST_ENV_HOST],
       listeners: [
@@ -106,8 +107,9 @@ beforeAll(async () => {
           wasm: { ...plugin, name: 'llm-guard-small', pluginConfig: { hosts: [OPENAI], api_key: OPENAI_KEY, deny_patterns: DENY_PATTERNS } },
         },
       ],
-    },
-  });
+    }),
+    { env: { LLM_GUARD_E2E_HOST_KEY: HOST_ENV_KEY } },
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -362,6 +364,20 @@ describe('denied requests', () => {
     expect(res.text.toLowerCase()).not.toContain('password');
     expect(res.text).not.toContain('4111');
     await expectNothingForwarded(recs);
+  });
+
+  it('the access log names the pattern that denied (filter state wasm.llm_guard.rule); an allowed request names none', async () => {
+    const before = (await envoy.accessLogText()).length;
+    await call({ json: chatBody(`pay with 4111 1111 1111 1111 ${CANARY}`) });
+    await call({ json: chatBody(`my password is hunter2 ${CANARY}`) });
+    await call({ json: chatBody('What is the capital of France?') });
+    await new Promise((r) => setTimeout(r, 100)); // the access log is flushed every 20 ms
+    const lines = (await envoy.accessLogText()).slice(before).split('\n').filter((l) => l.includes('] guard "'));
+    expect(lines.map((l) => [/" (\d{3}) /.exec(l)?.[1], /rule=(\S+)/.exec(l)?.[1]])).toEqual([
+      ['403', 'deny_patterns[0]'],
+      ['403', 'deny_patterns[1]'],
+      ['200', '-'],
+    ]);
   });
 });
 

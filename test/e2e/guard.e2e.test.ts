@@ -5,13 +5,10 @@
 // several outbound listeners, one per WasmPlugin variant (fail-closed / fail-open, short timeout,
 // a guard that is down, a guard cluster that doesn't exist).
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startEnvoy, type EnvoyProcess } from '../support/envoy_process.js';
-import { chatBody, send, type Reply } from '../support/http_client.js';
+import { startEnvoy, type EnvoyProcess } from '../../operator/src/localmesh/envoy.js';
 import {
   allow,
-  byConversation,
   choicesWithoutContent,
-  closedPort,
   deny,
   emptyChoices,
   garbage,
@@ -22,13 +19,14 @@ import {
   reset,
   resetBeforeHeaders,
   slow,
-  startMockGuard,
   status,
-  type GuardRequest,
-  type MockGuard,
-} from '../support/mock_guard.js';
-import { startMockProvider, type MockProvider, type RecordedRequest } from '../support/mock_provider.js';
-import { WASM_PATH } from '../support/paths.js';
+} from '../../operator/src/localmesh/guard_answers.js';
+import { chatBody, send, type Reply } from '../../operator/src/localmesh/http_client.js';
+import { byConversation, startMockGuard, type GuardRequest, type MockGuard } from '../../operator/src/localmesh/mock_guard.js';
+import { startMockProvider, type MockProvider, type RecordedRequest } from '../../operator/src/localmesh/mock_provider.js';
+import { closedPort } from '../../operator/src/localmesh/ports.js';
+import { buildBootstrap } from '../../operator/src/localmesh/sidecar_bootstrap.js';
+import { defaultWasmPath } from '../../operator/src/wasm/module_path.js';
 
 vi.setConfig({ testTimeout: 90_000, hookTimeout: 120_000 });
 
@@ -63,6 +61,7 @@ const M = {
   concDeny: '[guard:concurrent-deny]',
 } as const;
 
+const WASM_PATH = defaultWasmPath();
 const KINDS = ['timeout', 'connect_failure', 'non_200', 'unparseable', 'empty_choices', 'no_cluster'];
 
 let mock: MockProvider;
@@ -119,8 +118,9 @@ beforeAll(async () => {
       },
     },
   });
-  envoy = await startEnvoy({
-    bootstrap: {
+  envoy = await startEnvoy((run) =>
+    buildBootstrap({
+      accessLogPath: run.accessLogPath,
       mockPort: mock.port,
       providerHosts: [OPENAI],
       extraClusters: [
@@ -138,8 +138,8 @@ beforeAll(async () => {
         variant('nocluster_open', { host: 'missing-guard.internal', fail_mode: 'open' }),
         variant('moderation', { path: '/v1/moderations', model: 'omni-moderation-latest' }),
       ],
-    },
-  });
+    }),
+  );
 }, 120_000);
 
 afterAll(async () => {

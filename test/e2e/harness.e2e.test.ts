@@ -1,15 +1,16 @@
-// Checks the e2e harness itself with a tiny probe filter (source in test/support/probe_build.js),
-// independent of the product: the Istio-shaped bootstrap is accepted, the VM-failure detection
+// Checks the local-mesh kit itself with a tiny probe filter (source in test/support/probe_build.js),
+// independent of the guard filter: the Istio-shaped bootstrap is accepted, the VM-failure detection
 // used by filter.e2e.test.ts really sees a trap, a refused config fails startEnvoy with the log,
 // and it pins down how Envoy 1.40 forwards a request whose body a filter is still holding.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { wasmHttpFilter } from '../support/envoy_config.js';
-import { startEnvoy, type EnvoyProcess } from '../support/envoy_process.js';
-import { chatBody, send, splitBytes } from '../support/http_client.js';
-import { startMockProvider, type MockProvider } from '../support/mock_provider.js';
+import { wasmHttpFilter } from '../../operator/src/localmesh/bootstrap.js';
+import { startEnvoy, type EnvoyProcess } from '../../operator/src/localmesh/envoy.js';
+import { chatBody, send, splitBytes } from '../../operator/src/localmesh/http_client.js';
+import { startMockProvider, type MockProvider } from '../../operator/src/localmesh/mock_provider.js';
+import { buildBootstrap } from '../../operator/src/localmesh/sidecar_bootstrap.js';
 import { buildProbeFilter } from '../support/probe_build.js';
 
 // Envoy start-up, 3 MiB bodies and 100,000-deep JSON take longer than vitest's 5 s default.
@@ -24,16 +25,17 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'llm-guard-probe-'));
   probe = buildProbeFilter(dir);
   mock = await startMockProvider({});
-  envoy = await startEnvoy({
-    bootstrap: {
+  envoy = await startEnvoy((run) =>
+    buildBootstrap({
+      accessLogPath: run.accessLogPath,
       mockPort: mock.port,
       providerHosts: ['api.openai.com'],
       listeners: [
         { name: 'probe', wasm: { wasmPath: probe, pluginConfig: { any: 'thing' } }, holdRequest: false },
         { name: 'probe_held', wasm: { wasmPath: probe, name: 'probe-held', pluginConfig: { any: 'thing' } } },
       ],
-    },
-  });
+    }),
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -132,25 +134,25 @@ describe('harness', () => {
 
   it('a refused plugin config makes startEnvoy reject with the log tail', async () => {
     await expect(
-      startEnvoy({
-        bootstrap: {
+      startEnvoy(
+        buildBootstrap({
           mockPort: mock.port,
           providerHosts: ['api.openai.com'],
           listeners: [{ name: 'probe', wasm: { wasmPath: probe, pluginConfig: { 'probe-bad-field': 1 } } }],
-        },
-      }),
+        }),
+      ),
     ).rejects.toThrow(/probe: config rejected: probe-bad-field[\s\S]*Unable to create Wasm plugin default\.llm-guard/);
   });
 
   it('a module that does not exist makes startEnvoy reject', async () => {
     await expect(
-      startEnvoy({
-        bootstrap: {
+      startEnvoy(
+        buildBootstrap({
           mockPort: mock.port,
           providerHosts: ['api.openai.com'],
           listeners: [{ name: 'probe', wasm: { wasmPath: path.join(dir, 'missing.wasm'), pluginConfig: {} } }],
-        },
-      }),
+        }),
+      ),
     ).rejects.toThrow(/Envoy did not start[\s\S]*missing\.wasm/);
   });
 });

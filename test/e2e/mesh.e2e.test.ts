@@ -7,14 +7,16 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { startEnvoy, freePort, type DevEnvoy } from '../../operator/src/localmesh/envoy.js';
+import { startEnvoy, type EnvoyProcess } from '../../operator/src/localmesh/envoy.js';
+import { llamaGuard } from '../../operator/src/localmesh/guard_answers.js';
+import { chatBody, send } from '../../operator/src/localmesh/http_client.js';
 import { translate } from '../../operator/src/localmesh/istio_translate.js';
 import { loadAndRender } from '../../operator/src/localmesh/load.js';
-import { chatBody, send } from '../support/http_client.js';
-import { byConversation, llamaGuard } from '../support/mock_guard.js';
-import { credentialsOf } from '../support/mock_provider.js';
-import { WASM_PATH } from '../support/paths.js';
-import { makePki, startHttpsMockGuard, startHttpsMockProvider, type Pki } from '../support/tls.js';
+import { byConversation, startMockGuard, type MockGuard } from '../../operator/src/localmesh/mock_guard.js';
+import { credentialsOf, startMockProvider, type MockProvider } from '../../operator/src/localmesh/mock_provider.js';
+import { freePort } from '../../operator/src/localmesh/ports.js';
+import { makePki, type Pki } from '../../operator/src/localmesh/tls.js';
+import { defaultWasmPath } from '../../operator/src/wasm/module_path.js';
 
 vi.setConfig({ testTimeout: 90_000, hookTimeout: 120_000 });
 
@@ -28,11 +30,12 @@ const KEYS = ['sk-FAKE-openai-primary-0000000000000000', 'sk-FAKE-openai-seconda
 const GUARD_KEY = 'FAKE-guard-token-00000000';
 const ROTATED = ['sk-e2e-mesh-rotated-primary-7Hq2Zx9', 'sk-e2e-mesh-rotated-secondary-3Lp8Wc4'];
 const UNSAFE = 'zq-mesh-unsafe-topic';
+const WASM_PATH = defaultWasmPath();
 
 let pki: Pki;
-let provider: Awaited<ReturnType<typeof startHttpsMockProvider>>;
-let guard: Awaited<ReturnType<typeof startHttpsMockGuard>>;
-let envoy: DevEnvoy | undefined;
+let provider: MockProvider;
+let guard: MockGuard;
+let envoy: EnvoyProcess | undefined;
 let port = 0;
 
 async function startMeshEnvoy(secretFlags: string[] = []) {
@@ -48,21 +51,20 @@ async function startMeshEnvoy(secretFlags: string[] = []) {
     },
   });
   expect(t.unmatchedPatches).toEqual([]);
-  envoy = await startEnvoy(t.bootstrap, [port]);
+  envoy = await startEnvoy(t.bootstrap);
 }
 
 async function clusterStat(cluster: string, stat: string): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${envoy!.adminPort}/stats?filter=${encodeURIComponent(`^cluster\\.${cluster.replace(/[|.]/g, '\\$&')}\\.${stat}$`)}`);
-  const m = /: (\d+)/.exec(await res.text());
-  return m ? Number(m[1]) : 0;
+  const stats = await envoy!.stats(`^cluster\\.${cluster.replace(/[|.]/g, '\\$&')}\\.${stat}$`);
+  return [...stats.values()][0] ?? 0;
 }
 
 const ask = (text: string) => send({ port, host: OPENAI, json: chatBody(text) });
 
 beforeAll(async () => {
   pki = makePki([OPENAI, GUARD]);
-  provider = await startHttpsMockProvider(pki);
-  guard = await startHttpsMockGuard(pki, { behaviour: byConversation([[UNSAFE, llamaGuard('unsafe', 'S2')]], llamaGuard('safe')) });
+  provider = await startMockProvider({ tls: pki });
+  guard = await startMockGuard({ tls: pki, behaviour: byConversation([[UNSAFE, llamaGuard('unsafe', 'S2')]], llamaGuard('safe')) });
   port = await freePort();
   await startMeshEnvoy();
 });
@@ -78,7 +80,6 @@ describe('the sample policy as Istio would run it', () => {
   it('the app sends plain HTTP with no key; the provider gets TLS with SNI = the host and exactly one injected key', async () => {
     provider.reset();
     guard.reset();
-    guard.sni.length = 0;
     const seen: string[] = [];
     for (let i = 0; i < 2; i++) {
       const r = await ask(`What is the capital of France? (${i})`);
@@ -86,29 +87,28 @@ describe('the sample policy as Istio would run it', () => {
     }
     await provider.settle();
     expect(provider.requests).toHaveLength(2);
-    provider.requests.forEach((req, i) => {
-      expect(provider.sni[i]).toBe(OPENAI);
+    for (const req of provider.requests) {
+      expect(req.sni).toBe(OPENAI);
       expect(req.host.split(':')[0]).toBe(OPENAI);
       const creds = credentialsOf(req.headers);
       expect(creds).toHaveLength(1);
       expect(KEYS).toContain(creds[0]);
       expect(req.headers.authorization).toBe(`Bearer ${creds[0]}`);
       seen.push(creds[0]!);
-    });
+    }
     expect(new Set(seen)).toEqual(new Set(KEYS)); // round robin over both keys
   });
 
   it('the guard is reached through its own ServiceEntry cluster, over TLS with its SNI and its key only', async () => {
     guard.reset();
-    guard.sni.length = 0;
     const before = await clusterStat(`outbound|80||${GUARD}`, 'upstream_rq_total');
     const r = await ask('Tell me a fun fact about otters.');
     expect(r.status, r.text).toBe(200);
     expect(guard.requests.length).toBeGreaterThanOrEqual(1);
     expect(await clusterStat(`outbound|80||${GUARD}`, 'upstream_rq_total')).toBeGreaterThan(before);
     expect(await clusterStat(`outbound|80||${GUARD}`, 'ssl.handshake')).toBeGreaterThan(0);
-    for (const [i, g] of guard.requests.entries()) {
-      expect(guard.sni[i]).toBe(GUARD);
+    for (const g of guard.requests) {
+      expect(g.sni).toBe(GUARD);
       expect(g.host.split(':')[0]).toBe(GUARD);
       expect(g.headers.authorization).toBe(`Bearer ${GUARD_KEY}`);
       const raw = g.rawHeaders.join('\n') + g.text;

@@ -7,7 +7,9 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from './paths.js';
+import { fileURLToPath } from 'node:url';
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export const PROBE_SOURCE = `// A tiny proxy-wasm filter used only to check the e2e harness itself (not the product):
 // it holds the request body the way the guard must (Continue from headers, StopIterationAndBuffer

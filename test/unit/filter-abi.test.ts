@@ -1,5 +1,6 @@
-// The compiled filter against the ABI as Envoy implements it (see ../shared/notes/proxy-wasm-facts.md, beside this repository):
-// what it imports and exports, that it loads and configures under the real lifecycle.
+// The compiled filter against the ABI as Envoy implements it (../shared/notes/proxy-wasm-facts.md
+// from the repository root): what it imports and exports, that it loads and configures under the
+// real lifecycle.
 
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -5,12 +5,14 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { HttpStream } from '../../operator/src/wasm/index.js';
-import { REPO_ROOT } from '../support/paths.js';
 import { ANTHROPIC, ERROR_CODES, GEMINI, KEY, OPENAI, errorOf, loadGuard } from '../harness/llm.js';
 import { DENY_LITERAL, SHAPES } from '../fixtures/llm-bodies.js';
 import { seededRandom } from '../support/prng.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20240607);
 const BODIES = Number(process.env.FUZZ_BODIES ?? 100_000);

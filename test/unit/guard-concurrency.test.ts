@@ -4,7 +4,16 @@
 import { describe, expect, it } from 'vitest';
 import type { FilterHost, HttpCallRecord, HttpStream } from '../../operator/src/wasm/index.js';
 import { KEY, OPENAI, chat, errorOf, loadGuard, outcome, post, user } from '../harness/llm.js';
-import { allow, deny, emptyChoices, garbage, llamaGuard, playAnswer, status, type Answer } from '../support/mock_guard.js';
+import {
+  allow,
+  deny,
+  emptyChoices,
+  garbage,
+  llamaGuard,
+  status,
+  type Answer,
+} from '../../operator/src/localmesh/guard_answers.js';
+import { playAnswer } from '../support/play_answer.js';
 
 const CLUSTER = 'outbound|80||guard.internal';
 const GUARD = { host: 'guard.internal', port: 80, path: '/v1/chat/completions', model: 'guard-model', api_key: 'sk-guard-conc-0123456789' };

@@ -15,11 +15,11 @@ import {
   garbage,
   noChoices,
   nullContent,
-  playAnswer,
   reset,
   status,
   type Answer,
-} from '../support/mock_guard.js';
+} from '../../operator/src/localmesh/guard_answers.js';
+import { playAnswer } from '../support/play_answer.js';
 
 const GUARD_KEY = 'sk-guard-KEY-failures-1a2b3c4d';
 const CLUSTER = 'outbound|80||guard.internal';

@@ -1,14 +1,13 @@
-// The mock guard (test/support/mock_guard.js) itself, over real loopback HTTP: it must answer the
-// way each kind of guard model does, record what it was asked, fail the ways it claims to, and hold
-// answers back for out-of-order tests. The e2e guard tests rely on all of this.
+// The mock guard (operator/src/localmesh/mock_guard.ts, its answers in guard_answers.ts) itself,
+// over real loopback HTTP: it must answer the way each kind of guard model does, record what it was
+// asked, fail the ways it claims to, and hold answers back for out-of-order tests. The e2e guard
+// tests rely on all of this.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { send } from '../support/http_client.js';
+import { send } from '../../operator/src/localmesh/http_client.js';
 import {
   allow,
-  byConversation,
   choicesWithoutContent,
-  closedPort,
   deny,
   emptyChoices,
   garbage,
@@ -18,19 +17,17 @@ import {
   moderation,
   noChoices,
   nullContent,
-  playAnswer,
   qwenGuard,
   renderAnswer,
   reset,
   resetBeforeHeaders,
   slow,
-  startMockGuard,
   status,
   type Answer,
-  type Behaviour,
-  type GuardRequest,
-  type MockGuard,
-} from '../support/mock_guard.js';
+} from '../../operator/src/localmesh/guard_answers.js';
+import { byConversation, startMockGuard, type Behaviour, type GuardRequest, type MockGuard } from '../../operator/src/localmesh/mock_guard.js';
+import { closedPort } from '../../operator/src/localmesh/ports.js';
+import { playAnswer } from '../support/play_answer.js';
 
 let guard: MockGuard | null = null;
 afterEach(async () => {

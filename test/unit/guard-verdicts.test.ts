@@ -12,10 +12,10 @@ import {
   jsonVerdict,
   llamaGuard,
   moderation,
-  playAnswer,
   qwenGuard,
   type Answer,
-} from '../support/mock_guard.js';
+} from '../../operator/src/localmesh/guard_answers.js';
+import { playAnswer } from '../support/play_answer.js';
 
 const GUARD_KEY = 'sk-guard-KEY-verdicts-99aa88bb';
 const CLUSTER = 'outbound|80||guard.internal';

@@ -3,12 +3,12 @@
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { envoyBin, startEnvoy, type DevEnvoy } from '../localmesh/envoy.js';
+import { startEnvoy, type EnvoyProcess } from '../localmesh/envoy.js';
 import { translate, type Upstream } from '../localmesh/istio_translate.js';
 import { loadAndRender, serviceEntryHosts } from '../localmesh/load.js';
-import { UNSAFE_WORD, startMockGuard, startMockProvider, type MockServer, type Received } from '../localmesh/mocks.js';
-import { makePki, type TestPki } from '../localmesh/tls.js';
+import { makePki, type Pki } from '../localmesh/tls.js';
+import { defaultWasmPath, WasmModuleNotFoundError } from '../wasm/module_path.js';
+import { UNSAFE_WORD, startDevGuard, startDevProvider } from './dev_mocks.js';
 import { UsageError } from './inputs.js';
 import type { Io } from './main.js';
 
@@ -27,18 +27,24 @@ Options:
       --upstream MODE     mock (default): built-in HTTPS mock provider and guard, with a generated CA;
                           the mock guard flags any prompt containing "${UNSAFE_WORD}".
                           real: the real hosts (DNS, port 443, the system's CAs)
-      --wasm PATH         the compiled filter (default: build/llm_guard.wasm of this checkout)
+      --wasm PATH         the compiled filter (default: $LLMGUARD_WASM, else build/llm_guard.wasm of this checkout)
   -h, --help
 `;
 
-function defaultWasm(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const p = path.join(dir, 'build', 'llm_guard.wasm');
-    if (existsSync(p)) return p;
-    dir = path.dirname(dir);
+/** --wasm, else $LLMGUARD_WASM, else this checkout's build/llm_guard.wasm. */
+function wasmPathOf(flag: string | undefined): string {
+  const build = 'build it: npx asc plugin/index.ts --target release, or give --wasm';
+  if (flag) {
+    const wasmPath = path.resolve(flag);
+    if (!existsSync(wasmPath)) throw new UsageError(`no filter module at ${wasmPath} (${build})`);
+    return wasmPath;
   }
-  return path.resolve('build/llm_guard.wasm');
+  try {
+    return defaultWasmPath();
+  } catch (e) {
+    if (e instanceof WasmModuleNotFoundError) throw new UsageError(`no filter module at ${e.tried.join(' or ')} (${build})`);
+    throw e;
+  }
 }
 
 /** Resolves on SIGINT/SIGTERM (or when `stop` is called, for tests). */
@@ -81,8 +87,7 @@ export async function runDev(args: string[], io: Io): Promise<number> {
   if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw new UsageError(`--port ${portText}: expected a port number 1..65535`);
   const mode = values.upstream ?? 'mock';
   if (mode !== 'mock' && mode !== 'real') throw new UsageError(`--upstream ${mode}: expected mock or real`);
-  const wasmPath = path.resolve(values.wasm ?? defaultWasm());
-  if (!existsSync(wasmPath)) throw new UsageError(`no filter module at ${wasmPath} (build it: npx asc plugin/index.ts --target release, or give --wasm)`);
+  const wasmPath = wasmPathOf(values.wasm);
 
   const { policies, objects } = loadAndRender({ files: values.filename, secretFiles: values.secrets ?? [], secretFlags: values.secret ?? [] });
   const hosts = serviceEntryHosts(objects);
@@ -90,15 +95,11 @@ export async function runDev(args: string[], io: Io): Promise<number> {
   const providerHosts = hosts.filter((h) => !guardHosts.has(h));
   const guardFormat = policies.find((p) => p.spec.intelligentGuard)?.spec.intelligentGuard?.verdictFormat ?? 'auto';
 
-  const log = (r: Received) => {
-    const keys = r.credentials.length ? r.credentials.join(', ') : 'none';
-    const verdict = r.verdict ? ` -> ${r.verdict}` : '';
-    io.stdout.write(`[${r.server}] ${r.method} https://${r.host}${r.path} (SNI ${r.sni || '-'}) key: ${keys} prompt: ${JSON.stringify(r.prompt.slice(0, 80))}${verdict}\n`);
-  };
+  const print = (line: string) => io.stdout.write(`${line}\n`);
 
-  let pki: TestPki | undefined;
-  const mocks: MockServer[] = [];
-  let envoy: DevEnvoy | undefined;
+  let pki: Pki | undefined;
+  const mocks: { close(): Promise<void> }[] = [];
+  let envoy: EnvoyProcess | undefined;
   const cleanup = async () => {
     await envoy?.stop().catch(() => {});
     for (const m of mocks) await m.close().catch(() => {});
@@ -108,18 +109,18 @@ export async function runDev(args: string[], io: Io): Promise<number> {
     const upstreams: Record<string, Upstream> = {};
     if (mode === 'mock') {
       pki = makePki(hosts);
-      const provider = await startMockProvider(pki, log);
+      const provider = await startDevProvider(pki, print);
       mocks.push(provider);
       for (const h of providerHosts) upstreams[h] = { address: '127.0.0.1', portMap: { 443: provider.port }, caPem: pki.caPem };
       if (guardHosts.size) {
-        const guard = await startMockGuard(pki, guardFormat, log);
+        const guard = await startDevGuard(pki, guardFormat, print);
         mocks.push(guard);
         for (const h of guardHosts) upstreams[h] = { address: '127.0.0.1', portMap: { 443: guard.port }, caPem: pki.caPem };
       }
     }
     const t = translate(objects, { wasmPath, listenerPort: port, upstreams });
     for (const u of t.unmatchedPatches) io.stderr.write(`warning: ${u}\n`);
-    envoy = await startEnvoy(t.bootstrap, [port], { bin: envoyBin(), componentLogLevel: 'wasm:info' });
+    envoy = await startEnvoy(t.bootstrap, { componentLogLevel: 'wasm:info' });
 
     const host = providerHosts[0] ?? 'api.openai.com';
     const curl = (prompt: string) =>
@@ -135,10 +136,11 @@ export async function runDev(args: string[], io: Io): Promise<number> {
         'Ctrl-C stops.\n',
     );
     const stopped = untilStopped();
-    const died = new Promise<string>((resolve) => envoy!.child.once('exit', (code) => resolve(`envoy exited (${String(code)})`)));
+    const running = envoy;
+    const died = running.exited.then(() => `envoy exited (${String(running.exitCode ?? running.exitSignal)})`);
     const why = await Promise.race([stopped, died]);
     if (why.startsWith('envoy')) {
-      io.stderr.write(`error: ${why}\n${envoy.log().split('\n').slice(-30).join('\n')}\n`);
+      io.stderr.write(`error: ${why}\n${await envoy.logTail(30)}\n`);
       await cleanup();
       return 3;
     }

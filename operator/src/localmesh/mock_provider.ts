@@ -1,0 +1,375 @@
+// A local stand-in for OpenAI-compatible providers (and Anthropic's /v1/messages, Gemini's
+// generateContent, Azure OpenAI's deployment path), over HTTP or HTTPS. It records everything it
+// receives, including requests whose body never completed and the bytes that arrived on each
+// connection, so a test can prove what did NOT reach it.
+import { randomBytes } from 'node:crypto';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { closeServer, createMockServer, listenOnLoopback, sniOf, type MockHttpServer, type ServerTls } from './mock_server.js';
+
+export interface RecordedRequest {
+  /** Order of arrival (1-based). */
+  seq: number;
+  /** Id of the connection it came on. */
+  connection: number;
+  method: string;
+  /** Path and query as received. */
+  path: string;
+  /** The Host header ('' if none). */
+  host: string;
+  /** The TLS server name (null over plain HTTP or when none was sent). */
+  sni: string | null;
+  /** Lower-cased, as node parsed them. */
+  headers: IncomingHttpHeaders;
+  /** [name, value, name, value, ...] exactly as received. */
+  rawHeaders: string[];
+  /** The body bytes (set when the request completes or is aborted). */
+  body: Buffer;
+  /** The whole request (headers and body) arrived. */
+  complete: boolean;
+  /** The connection closed before the body ended. */
+  aborted: boolean;
+  /** Status the mock answered (0 if it never answered). */
+  status: number;
+  /** The exact bytes the mock wrote as the response body. */
+  responseBody: Buffer;
+}
+
+export interface RecordedConnection {
+  id: number;
+  /** Bytes received on it (updated on each request and at close). */
+  bytesRead: number;
+  /** Requests whose headers were parsed on it. */
+  requests: number;
+  closed: boolean;
+}
+
+export interface MockOptions {
+  /** Host -> accepted key(s); hosts not listed need none. */
+  keys?: Record<string, string | string[]>;
+  /** Pause between SSE events (default 5 ms). */
+  sseDelayMs?: number;
+  /**
+   * The assistant's text (default "Hello from the mock provider."); a function lets the mock play a
+   * model whose answer depends on the prompt.
+   */
+  reply?: string | ((rec: RecordedRequest, body: Record<string, unknown>) => string);
+  /** Called when a request completes or is aborted. */
+  onRecord?: (rec: RecordedRequest) => void;
+  /** Serve HTTPS with this certificate (default: plain HTTP). */
+  tls?: ServerTls;
+}
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+const B62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+function makeId(prefix: string, n = 24): string {
+  let s = '';
+  for (const b of randomBytes(n)) s += B62[b % 62];
+  return prefix + s;
+}
+
+/** Roughly OpenAI's count: ~4 characters a token. */
+const tokens = (text: string) => Math.max(1, Math.ceil(text.length / 4));
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Every credential value the request carries (Bearer token, x-api-key, api-key, x-goog-api-key). */
+export function credentialsOf(h: IncomingHttpHeaders): string[] {
+  const out: string[] = [];
+  const auth = h.authorization;
+  if (typeof auth === 'string') out.push(/^Bearer\s+(.+)$/i.exec(auth)?.[1] ?? auth);
+  for (const k of ['x-api-key', 'api-key', 'x-goog-api-key']) {
+    const v = h[k];
+    if (typeof v === 'string') out.push(v);
+    else if (Array.isArray(v)) out.push(...v);
+  }
+  return out;
+}
+
+export class MockProvider {
+  requests: RecordedRequest[] = [];
+  connections: RecordedConnection[] = [];
+  port = 0;
+  connectionCount = 0;
+  readonly server: MockHttpServer;
+  private readonly bySocket = new Map<Socket, RecordedConnection>();
+
+  constructor(readonly opts: MockOptions = {}) {
+    this.server = createMockServer((req, res) => this.handle(req, res), opts.tls, (socket) => this.track(socket));
+  }
+
+  async listen(): Promise<this> {
+    this.port = await listenOnLoopback(this.server);
+    return this;
+  }
+
+  close(): Promise<void> {
+    return closeServer(this.server);
+  }
+
+  /** Forget what was recorded (connections already open stay open). */
+  reset(): void {
+    this.requests = [];
+    this.connections = this.connections.filter((c) => !c.closed);
+  }
+
+  requestsTo(host: string): RecordedRequest[] {
+    return this.requests.filter((r) => r.host.split(':')[0]!.toLowerCase() === host.toLowerCase());
+  }
+
+  /** Total bytes that arrived on all recorded connections. */
+  bytesReceived(): number {
+    for (const [socket, conn] of this.bySocket) conn.bytesRead = Math.max(conn.bytesRead, socket.bytesRead);
+    return this.connections.reduce((n, c) => n + c.bytesRead, 0);
+  }
+
+  /** Waits until the requests recorded so far have finished (completed or aborted), for at most ms. */
+  async settle(ms = 2000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline && this.requests.some((r) => !r.complete && !r.aborted)) await sleep(10);
+    await sleep(20);
+  }
+
+  private track(socket: Socket): void {
+    const conn: RecordedConnection = { id: ++this.connectionCount, bytesRead: 0, requests: 0, closed: false };
+    this.connections.push(conn);
+    this.bySocket.set(socket, conn);
+    socket.on('close', () => {
+      conn.bytesRead = Math.max(conn.bytesRead, socket.bytesRead);
+      conn.closed = true;
+      this.bySocket.delete(socket);
+    });
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const conn = this.bySocket.get(req.socket);
+    if (conn) {
+      conn.requests += 1;
+      conn.bytesRead = Math.max(conn.bytesRead, req.socket.bytesRead);
+    }
+    const rec: RecordedRequest = {
+      seq: this.requests.length + 1,
+      connection: conn?.id ?? 0,
+      method: req.method ?? '',
+      path: req.url ?? '',
+      host: req.headers.host ?? '',
+      sni: sniOf(req),
+      headers: req.headers,
+      rawHeaders: req.rawHeaders,
+      body: Buffer.alloc(0),
+      complete: false,
+      aborted: false,
+      status: 0,
+      responseBody: Buffer.alloc(0),
+    };
+    this.requests.push(rec);
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('close', () => {
+      if (!rec.complete) {
+        rec.body = Buffer.concat(chunks);
+        rec.aborted = true;
+        this.opts.onRecord?.(rec);
+      }
+      if (conn) conn.bytesRead = Math.max(conn.bytesRead, req.socket?.bytesRead ?? 0);
+    });
+    req.on('end', () => {
+      rec.complete = true;
+      rec.body = Buffer.concat(chunks);
+      this.opts.onRecord?.(rec);
+      this.respond(rec, res).catch((e: unknown) => {
+        if (!res.headersSent) this.json(rec, res, 500, { error: { message: String(e), type: 'server_error' } });
+        else res.destroy();
+      });
+    });
+  }
+
+  private json(rec: RecordedRequest, res: ServerResponse, status: number, obj: unknown): void {
+    const body = Buffer.from(JSON.stringify(obj));
+    rec.status = status;
+    rec.responseBody = body;
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': body.length,
+      'x-request-id': makeId('req_', 16),
+      'openai-processing-ms': '1',
+    });
+    res.end(body);
+  }
+
+  /** Refuses a request without an accepted key, in the provider's own error shape; true if it did. */
+  private refusedKey(rec: RecordedRequest, res: ServerResponse, anthropic: boolean): boolean {
+    const accepted = this.opts.keys?.[rec.host.split(':')[0]!.toLowerCase()];
+    if (accepted === undefined) return false;
+    const want = Array.isArray(accepted) ? accepted : [accepted];
+    const got = credentialsOf(rec.headers);
+    if (got.some((k) => want.includes(k))) return false;
+    if (anthropic) {
+      this.json(rec, res, 401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } });
+    } else {
+      this.json(rec, res, 401, {
+        error: {
+          message: got.length ? 'Incorrect API key provided.' : "You didn't provide an API key.",
+          type: 'invalid_request_error',
+          param: null,
+          code: got.length ? 'invalid_api_key' : null,
+        },
+      });
+    }
+    return true;
+  }
+
+  private async respond(rec: RecordedRequest, res: ServerResponse): Promise<void> {
+    const p = new URL(rec.path, 'http://mock').pathname;
+    const anthropic = p === '/v1/messages';
+    if (this.refusedKey(rec, res, anthropic)) return;
+    // Test hook: answer with the given status in OpenAI's error shape.
+    const forced = /^\/mock\/status\/(\d{3})$/.exec(p);
+    if (forced) {
+      const status = Number(forced[1]);
+      return this.json(rec, res, status, {
+        error: {
+          message: `Mock error ${status}.`,
+          type: status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_request_error',
+          param: null,
+          code: status === 429 ? 'rate_limit_exceeded' : null,
+        },
+      });
+    }
+    if (rec.method === 'GET' && p === '/v1/models') {
+      return this.json(rec, res, 200, {
+        object: 'list',
+        data: ['gpt-4o-mini', 'gpt-4o', 'text-embedding-3-small'].map((id) => ({ id, object: 'model', created: 1715367049, owned_by: 'system' })),
+      });
+    }
+    if (rec.method !== 'POST') {
+      return this.json(rec, res, 404, {
+        error: { message: `Unknown request URL: ${rec.method} ${p}.`, type: 'invalid_request_error', param: null, code: 'unknown_url' },
+      });
+    }
+    let body: Json;
+    try {
+      body = JSON.parse(rec.body.toString('utf8')) as Json;
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
+    } catch {
+      return this.json(rec, res, 400, {
+        error: { message: 'We could not parse the JSON body of your request.', type: 'invalid_request_error', param: null, code: null },
+      });
+    }
+    const r = this.opts.reply ?? 'Hello from the mock provider.';
+    const reply = typeof r === 'function' ? r(rec, body) : r;
+    const model = typeof body.model === 'string' ? body.model : 'gpt-4o-mini';
+    const created = Math.floor(Date.now() / 1000);
+    const promptTokens = tokens(rec.body.toString('utf8'));
+    const usage: Usage = { prompt_tokens: promptTokens, completion_tokens: tokens(reply), total_tokens: promptTokens + tokens(reply) };
+    // OpenAI, and Azure OpenAI's deployment path.
+    if (p === '/v1/chat/completions' || /^\/openai\/deployments\/[^/]+\/chat\/completions$/.test(p)) {
+      const id = makeId('chatcmpl-');
+      if (body.stream === true) return this.sse(rec, res, { id, model, created, reply, usage, includeUsage: !!body.stream_options?.include_usage });
+      return this.json(rec, res, 200, {
+        id,
+        object: 'chat.completion',
+        created,
+        model,
+        choices: [{ index: 0, message: { role: 'assistant', content: reply, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+        usage,
+        system_fingerprint: 'fp_mock',
+      });
+    }
+    if (p === '/v1/completions') {
+      return this.json(rec, res, 200, {
+        id: makeId('cmpl-'),
+        object: 'text_completion',
+        created,
+        model,
+        choices: [{ text: reply, index: 0, logprobs: null, finish_reason: 'stop' }],
+        usage,
+      });
+    }
+    if (p === '/v1/embeddings') {
+      const inputs: unknown[] = Array.isArray(body.input) ? body.input : [body.input];
+      return this.json(rec, res, 200, {
+        object: 'list',
+        data: inputs.map((_, index) => ({ object: 'embedding', index, embedding: [0.0023, -0.0093, 0.0159] })),
+        model,
+        usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+      });
+    }
+    if (p === '/v1/responses') {
+      return this.json(rec, res, 200, {
+        id: makeId('resp_'),
+        object: 'response',
+        created_at: created,
+        status: 'completed',
+        model,
+        output: [
+          { type: 'message', id: makeId('msg_'), status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: reply, annotations: [] }] },
+        ],
+        usage: { input_tokens: promptTokens, output_tokens: tokens(reply), total_tokens: usage.total_tokens },
+      });
+    }
+    if (anthropic) {
+      return this.json(rec, res, 200, {
+        id: makeId('msg_'),
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [{ type: 'text', text: reply }],
+        stop_reason: 'end_turn',
+        stop_sequence: null,
+        usage: { input_tokens: promptTokens, output_tokens: tokens(reply) },
+      });
+    }
+    if (/^\/v1(beta)?\/models\/[^/]+:generateContent$/.test(p)) {
+      return this.json(rec, res, 200, {
+        candidates: [{ content: { role: 'model', parts: [{ text: reply }] }, finishReason: 'STOP', index: 0 }],
+        usageMetadata: { promptTokenCount: promptTokens, candidatesTokenCount: tokens(reply), totalTokenCount: usage.total_tokens },
+        modelVersion: model,
+      });
+    }
+    return this.json(rec, res, 404, {
+      error: { message: `Unknown request URL: POST ${p}.`, type: 'invalid_request_error', param: null, code: 'unknown_url' },
+    });
+  }
+
+  /** OpenAI's chat streaming: chunked text/event-stream, `data: {...}\n\n` events, `data: [DONE]`. */
+  private async sse(
+    rec: RecordedRequest,
+    res: ServerResponse,
+    a: { id: string; model: string; created: number; reply: string; usage: Usage; includeUsage: boolean },
+  ): Promise<void> {
+    rec.status = 200;
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': makeId('req_', 16) });
+    const sent: Buffer[] = [];
+    const send = async (text: string) => {
+      const b = Buffer.from(text);
+      sent.push(b);
+      rec.responseBody = Buffer.concat(sent);
+      res.write(b);
+      await sleep(this.opts.sseDelayMs ?? 5);
+    };
+    const head = { id: a.id, object: 'chat.completion.chunk', created: a.created, model: a.model, system_fingerprint: 'fp_mock' };
+    const chunk = (delta: Record<string, unknown>, finish: string | null) => ({
+      ...head,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+      ...(a.includeUsage ? { usage: null } : {}),
+    });
+    await send(`data: ${JSON.stringify(chunk({ role: 'assistant', content: '', refusal: null }, null))}\n\n`);
+    for (const piece of a.reply.match(/\S+\s*/g) ?? [a.reply]) await send(`data: ${JSON.stringify(chunk({ content: piece }, null))}\n\n`);
+    await send(`data: ${JSON.stringify(chunk({}, 'stop'))}\n\n`);
+    if (a.includeUsage) await send(`data: ${JSON.stringify({ ...head, choices: [], usage: a.usage })}\n\n`);
+    await send('data: [DONE]\n\n');
+    res.end();
+  }
+}
+
+/** Starts a mock provider on 127.0.0.1 and a free port. */
+export function startMockProvider(opts: MockOptions = {}): Promise<MockProvider> {
+  return new MockProvider(opts).listen();
+}
