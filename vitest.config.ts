@@ -1,7 +1,8 @@
 import { defineConfig } from "vitest/config";
 
-// Three projects:
-//   fast  the real .wasm in a Node host, and the operator's pure TypeScript units;
+// Three projects (tests sit beside the code they test; test/ holds the suites that span the
+// system and the fixtures):
+//   fast  the real .wasm in the in-process host (plugin/**), and the operator's units;
 //   e2e   the .wasm inside real Envoy;
 //   kube  the operator against a real kube-apiserver and etcd (started by the tests).
 // fast and e2e build the plugin once first (globalSetup; `make test` builds it before and skips it).
@@ -13,7 +14,7 @@ export default defineConfig({
           name: "fast",
           // Projects run one group after another: fast, then e2e, then kube (2 cores).
           sequence: { groupOrder: 0 },
-          include: ["test/unit/**/*.test.ts", "operator/**/*.test.ts"],
+          include: ["plugin/**/*.test.ts", "operator/**/*.test.ts"],
           exclude: ["**/node_modules/**", "operator/**/*.int.test.ts"],
           globalSetup: ["test/harness/global-setup.ts"],
           testTimeout: 120_000,

@@ -1,25 +1,16 @@
 // Throughput of plugin/regex (through the Wasm test probe) over 100 kB texts, as a ratio to a
 // plain literal pattern run through the same engine in the same process. Prints; never fails.
 // Run: node bench/regex.bench.mjs
-import { loadRegexProbe } from "../test/wasm/regex_probe_build.mjs";
+import { loadRegexProbe } from "../plugin/testing/probes.mjs";
+import { seededRandom } from "../plugin/testing/prng.mjs";
 
 const probe = await loadRegexProbe();
 const SIZE = 100_000;
 
-function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // Prompt-like text: English words, some punctuation and a little CJK; no pattern below matches
 // it, so every run scans all of it.
 function promptText() {
-  const rand = seeded(42);
+  const rand = seededRandom(42);
   const words = ["the", "model", "should", "answer", "with", "care", "about", "user", "data", "please",
     "summarize", "this", "document", "and", "list", "key", "points", "in", "order", "总结", "文档", "内容",
     "ignore", "instructions", "prior", "context", "tokens", "api", "value", "42", "2024", "e-mail"];
@@ -50,6 +41,7 @@ const DENY_LIST = [
   "(?i)\\bsk-[a-z0-9]{32,}\\b",
 ];
 
+/** @type {[name: string, patterns: string[], text: string][]} */
 const cases = [
   ["literal `hello` (baseline)", ["hello"], prompt],
   ["(?i)hello", ["(?i)hello"], prompt],
@@ -63,8 +55,11 @@ const cases = [
   ["literal `hello` over a…ab", ["hello"], allA],
 ];
 
-/** Milliseconds per scan of `text`: best of `rounds` batches (the lazy DFA's cache is warm
- *  after the first scan). Compiles `patterns` first. */
+/**
+ * Milliseconds per scan of `text`: best of `rounds` batches (the lazy DFA's cache is warm after the
+ * first scan). Compiles `patterns` first.
+ * @param {string[]} patterns @param {string} text @param {boolean} nfaOnly
+ */
 function timeIt(patterns, text, nfaOnly, rounds = 3) {
   if (!probe.compile(patterns)) throw new Error(probe.errorMessage());
   let reps = 1;
@@ -84,7 +79,10 @@ function timeIt(patterns, text, nfaOnly, rounds = 3) {
   return { ms: best, result: nfaOnly ? probe.firstMatchNFA(text) : probe.firstMatch(text) };
 }
 
-/** Case and baseline timed alternately, best of each, so machine load drifts hit both alike. */
+/**
+ * Case and baseline timed alternately, best of each, so machine load drifts hit both alike.
+ * @param {string[]} patterns @param {string} text @param {boolean} nfaOnly
+ */
 function compare(patterns, text, nfaOnly) {
   let ms = Infinity;
   let base = Infinity;
@@ -98,7 +96,7 @@ function compare(patterns, text, nfaOnly) {
   return { ms, ratio: ms / base, result };
 }
 
-const fmt = (ms) => ms.toFixed(3).padStart(10);
+const fmt = (/** @type {number} */ ms) => ms.toFixed(3).padStart(10);
 console.log(`plugin/regex, ${SIZE / 1000} kB texts, node ${process.version}. ms = best time per scan;`);
 console.log("ratio = ms / the same engine's ms for the literal `hello` over the prompt text, timed alternately.");
 console.log('"dfa" is the default path (lazy DFA, Pike VM if its cache thrashes); "nfa" is the Pike VM alone.');

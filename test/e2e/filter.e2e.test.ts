@@ -140,8 +140,8 @@ const CREDENTIAL_HEADERS = new Set(['authorization', 'x-api-key', 'api-key', 'x-
 function credentials(rec: RecordedRequest): [string, string][] {
   const out: [string, string][] = [];
   for (let i = 0; i < rec.rawHeaders.length; i += 2) {
-    const name = rec.rawHeaders[i].toLowerCase();
-    if (CREDENTIAL_HEADERS.has(name)) out.push([name, rec.rawHeaders[i + 1]]);
+    const name = rec.rawHeaders[i]!.toLowerCase();
+    if (CREDENTIAL_HEADERS.has(name)) out.push([name, rec.rawHeaders[i + 1]!]);
   }
   return out;
 }
@@ -149,7 +149,7 @@ function credentials(rec: RecordedRequest): [string, string][] {
 /** The one request the provider received for this call, complete. */
 function onlyComplete(recs: RecordedRequest[]): RecordedRequest {
   expect(recs.map((r) => ({ complete: r.complete, aborted: r.aborted }))).toEqual([{ complete: true, aborted: false }]);
-  return recs[0];
+  return recs[0]!;
 }
 
 /** A reply the filter wrote itself: OpenAI's error shape, JSON, nothing echoed. */
@@ -291,8 +291,8 @@ describe('keys', () => {
       expect(res.status).toBe(200);
       const creds = credentials(onlyComplete(recs()));
       expect(creds).toHaveLength(1);
-      expect(creds[0][0]).toBe('authorization');
-      used.push(creds[0][1].replace(/^Bearer /, ''));
+      expect(creds[0]![0]).toBe('authorization');
+      used.push(creds[0]![1].replace(/^Bearer /, ''));
     }
     expect(new Set(used)).toEqual(new Set(RR_KEYS));
     // one worker, one VM: strictly alternating
@@ -483,7 +483,7 @@ describe('bad input is answered as documented and never breaks the VM', () => {
   });
 
   it('malformed HTTP framing is refused by Envoy and the filter keeps serving', async () => {
-    const port = envoy.ports.guard;
+    const port = envoy.ports.guard!;
     const bad = [
       // chunk size that isn't hex
       'POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n',

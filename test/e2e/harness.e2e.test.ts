@@ -77,7 +77,7 @@ describe('harness', () => {
   });
 
   it('Envoy accepts the bootstrap and runs the filter', async () => {
-    const res = await send({ port: envoy.ports.probe, json: chatBody('hello') });
+    const res = await send({ port: envoy.ports.probe!, json: chatBody('hello') });
     expect(res.status).toBe(200);
     const rec = mock.requests.at(-1)!;
     expect(rec.headers['x-probe-seen']).toBe('headers');
@@ -89,7 +89,7 @@ describe('harness', () => {
     // on_request_body until end_of_stream (the only way to see a body in Envoy), then denies.
     mock.reset();
     const raw = JSON.stringify(chatBody('x'.repeat(300) + 'PROBE-DENY'));
-    const res = await send({ port: envoy.ports.probe, chunks: splitBytes(raw, 32), chunkDelayMs: 5, headers: { 'content-type': 'application/json' } });
+    const res = await send({ port: envoy.ports.probe!, chunks: splitBytes(raw, 32), chunkDelayMs: 5, headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(403);
     await mock.settle(1000);
     // What the provider saw: the request line and headers (with changes made in on_request_headers),
@@ -102,11 +102,11 @@ describe('harness', () => {
   it('with the hold filter after the wasm filter, a denied request sends nothing upstream', async () => {
     mock.reset();
     const raw = JSON.stringify(chatBody('x'.repeat(300) + 'PROBE-DENY'));
-    const res = await send({ port: envoy.ports.probe_held, chunks: splitBytes(raw, 32), chunkDelayMs: 5, headers: { 'content-type': 'application/json' } });
+    const res = await send({ port: envoy.ports.probe_held!, chunks: splitBytes(raw, 32), chunkDelayMs: 5, headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(403);
     await mock.settle(1000);
     expect(mock.requests).toEqual([]);
-    const ok = await send({ port: envoy.ports.probe_held, json: chatBody('hello') });
+    const ok = await send({ port: envoy.ports.probe_held!, json: chatBody('hello') });
     expect(ok.status).toBe(200);
     expect(mock.requests.filter((r) => r.complete)).toHaveLength(1);
   });
@@ -114,7 +114,7 @@ describe('harness', () => {
   it('header changes made from on_request_body are refused (BAD_ARGUMENT) and never reach upstream', async () => {
     mock.reset();
     const mark = await envoy.logMark();
-    const res = await send({ port: envoy.ports.probe, json: chatBody('hello') });
+    const res = await send({ port: envoy.ports.probe!, json: chatBody('hello') });
     expect(res.status).toBe(200);
     expect(mock.requests.at(-1)!.headers['x-probe-seen']).toBe('headers');
     await new Promise((r) => setTimeout(r, 80));
@@ -122,9 +122,9 @@ describe('harness', () => {
   });
 
   it('a trap is detected: log line, wasm_fail_stream, and 503 for every later request (FAIL_CLOSED)', async () => {
-    const trapped = await send({ port: envoy.ports.probe, json: chatBody('hello'), headers: { 'x-probe-trap': '1' } });
+    const trapped = await send({ port: envoy.ports.probe!, json: chatBody('hello'), headers: { 'x-probe-trap': '1' } });
     expect(trapped.status).toBe(503);
-    const later = await send({ port: envoy.ports.probe, json: chatBody('hello') });
+    const later = await send({ port: envoy.ports.probe!, json: chatBody('hello') });
     expect(later.status).toBe(503);
     const health = await envoy.vmHealth();
     expect(health.ok).toBe(false);

@@ -4,7 +4,7 @@
 // outbound HTTP connection manager, the access log, clusters and upstream TLS. Each shape lives
 // here once; buildBootstrap (sidecar_bootstrap.ts) and translate (istio_translate.ts) compose them.
 // Pure: no I/O.
-import { HOLD_FILTER_NAME } from '../render/hold_filter.js';
+import { HOLD_FILTER_NAME, holdFilter, holdFilterForRoute } from '../render/hold_filter.js';
 
 export type EnvoyConfig = Record<string, unknown>;
 
@@ -14,15 +14,15 @@ export const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.ht
 export const HCM_NAME = 'envoy.filters.network.http_connection_manager';
 export const ROUTER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 export const TLS_CONTEXT_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
-const BUFFER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer';
-const BUFFER_PER_ROUTE_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute';
 const FILE_LOG_TYPE = 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog';
 const PREVIOUS_HOSTS_TYPE = 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate';
 /** istiod puts the WasmPlugin's resource version in the VM env so that a new version gets a new VM. */
 const RESOURCE_VERSION_ENV = 'ISTIO_META_WASM_PLUGIN_RESOURCE_VERSION';
 /** Debian's bundle of the system's trusted CAs, what real upstreams are verified against. */
 export const SYSTEM_CA_FILE = '/etc/ssl/certs/ca-certificates.crt';
-export { HOLD_FILTER_NAME };
+// The hold filter (a buffer filter right after the guard, enabled per provider virtual host) is
+// what the operator's EnvoyFilter inserts: one statement of it, in render/hold_filter.ts.
+export { HOLD_FILTER_NAME, holdFilter, holdFilterForRoute };
 
 export type FailurePolicy = 'FAIL_CLOSED' | 'FAIL_OPEN' | 'FAIL_RELOAD';
 
@@ -78,22 +78,6 @@ export function wasmHttpFilter(spec: WasmPluginSpec): EnvoyConfig {
   };
 }
 
-/**
- * The buffer filter that holds a provider request until the guard has judged it. Under proxy-wasm
- * ABI 0.2.1 the guard must let the headers continue to read the body, and the router would then
- * send them upstream, injected key included; this filter right after the guard keeps them (and
- * the body) in the sidecar. Disabled by default, enabled per provider virtual host
- * (holdFilterForRoute), so other traffic keeps streaming. The operator renders the same filter in
- * an EnvoyFilter (operator/src/render/hold_filter.ts). Requests over maxBytes get 413 while held.
- */
-export function holdFilter(maxBytes: number): EnvoyConfig {
-  return { name: HOLD_FILTER_NAME, disabled: true, typed_config: { '@type': BUFFER_TYPE, max_request_bytes: maxBytes } };
-}
-
-/** A virtual host's typed_per_filter_config that enables the hold filter there. */
-export function holdFilterForRoute(maxBytes: number): EnvoyConfig {
-  return { [HOLD_FILTER_NAME]: { '@type': BUFFER_PER_ROUTE_TYPE, buffer: { max_request_bytes: maxBytes } } };
-}
 
 export function routerFilter(): EnvoyConfig {
   return { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } };

@@ -13,6 +13,16 @@ const BUFFER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3
 const BUFFER_PER_ROUTE_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute';
 export const DEFAULT_MAX_BODY_BYTES = 1048576;
 
+/** The buffer filter, disabled unless a route enables it; requests over maxBytes get 413 while held. */
+export function holdFilter(maxBytes: number): Record<string, unknown> {
+  return { name: HOLD_FILTER_NAME, disabled: true, typed_config: { '@type': BUFFER_TYPE, max_request_bytes: maxBytes } };
+}
+
+/** A virtual host's typed_per_filter_config that enables the hold filter there. */
+export function holdFilterForRoute(maxBytes: number): Record<string, unknown> {
+  return { [HOLD_FILTER_NAME]: { '@type': BUFFER_PER_ROUTE_TYPE, buffer: { max_request_bytes: maxBytes } } };
+}
+
 export function renderHoldFilter(policy: LlmGuardPolicy): Record<string, unknown> {
   const maxBytes = policy.spec.inspection?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const context = policy.spec.targetRefs?.length ? 'GATEWAY' : 'SIDECAR_OUTBOUND';
@@ -29,7 +39,7 @@ export function renderHoldFilter(policy: LlmGuardPolicy): Record<string, unknown
       },
       patch: {
         operation: 'INSERT_AFTER',
-        value: { name: HOLD_FILTER_NAME, disabled: true, typed_config: { '@type': BUFFER_TYPE, max_request_bytes: maxBytes } },
+        value: holdFilter(maxBytes),
       },
     },
   ];
@@ -40,9 +50,7 @@ export function renderHoldFilter(policy: LlmGuardPolicy): Record<string, unknown
       patch: {
         operation: 'MERGE',
         value: {
-          typed_per_filter_config: {
-            [HOLD_FILTER_NAME]: { '@type': BUFFER_PER_ROUTE_TYPE, buffer: { max_request_bytes: maxBytes } },
-          },
+          typed_per_filter_config: holdFilterForRoute(maxBytes),
         },
       },
     });

@@ -1,10 +1,10 @@
 // Test probe for plugin/json and plugin/inspect: exported functions callable
 // from JS (ESM bindings). Results are returned as JSON text.
 //
-// Built by test/wasm/json_probe_build.mjs into build/test/json_probe.{wasm,js}.
+// Built by plugin/testing/probes.mjs into build/test/json_probe.{wasm,js}.
 
-import { JsonKind, JsonLimits, JsonValue, parseJson } from "../../plugin/json/index";
-import { extractPromptText, roleName } from "../../plugin/inspect/index";
+import { JsonKind, JsonLimits, JsonValue, parseJson } from "../json";
+import { extractPromptText, roleName } from "../inspect";
 
 /** Minimal UTF-16 string builder (amortized growth, one copy at the end). */
 class Builder {

@@ -1,9 +1,9 @@
-// plugin/regex, run as Wasm through the test probe (test/wasm/regex_probe.ts).
+// plugin/regex, run as Wasm through the test probe (plugin/testing/regex_probe.ts).
 // Expected results follow Go's regexp (RE2 syntax); the tables were checked against Go.
 import { beforeAll, describe, expect, it } from "vitest";
 // @ts-ignore -- plain ESM build helper without type declarations
-import { loadRegexProbe } from "../wasm/regex_probe_build.mjs";
-import { seededRandom } from '../support/prng.js';
+import { loadRegexProbe } from "../testing/probes.mjs";
+import { seededRandom } from '../testing/prng.mjs';
 
 interface Probe {
   compile(patterns: string[]): boolean;
@@ -594,7 +594,7 @@ interface Gen {
 }
 
 function makeGenerator(rand: () => number, fold: boolean) {
-  const pick = <T,>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
+  const pick = <T,>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
   let groupId = 0;
   const same = (s: string): Gen => ({ go: s, js: s });
   const atoms = (): Gen => {
@@ -668,7 +668,7 @@ describe("regex: differential against Node's RegExp", () => {
     let compared = 0;
     const failures: string[] = [];
     for (let i = 0; i < 1500; i++) {
-      const [goFlags, jsFlags] = FLAG_SETS[i % FLAG_SETS.length];
+      const [goFlags, jsFlags] = FLAG_SETS[i % FLAG_SETS.length]!;
       const g = makeGenerator(rand, jsFlags.includes("i"))();
       const re = new RegExp(g.js, "u" + jsFlags);
       compileOk([goFlags + g.go]);

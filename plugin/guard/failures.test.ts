@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { FilterHost, HttpCallRecord, HttpStream } from '../../operator/src/wasm/index.js';
-import { KEY, OPENAI, chat, errorOf, loadGuard, outcome, post, user } from '../harness/llm.js';
+import { KEY, OPENAI, chat, errorOf, loadGuard, outcome, post, user } from '../../test/harness/llm.js';
 import {
   allow,
   chatContent,
@@ -19,7 +19,7 @@ import {
   status,
   type Answer,
 } from '../../operator/src/localmesh/guard_answers.js';
-import { playAnswer } from '../support/play_answer.js';
+import { playAnswer } from '../../test/support/play_answer.js';
 
 const GUARD_KEY = 'sk-guard-KEY-failures-1a2b3c4d';
 const CLUSTER = 'outbound|80||guard.internal';

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { FilterHost, HttpCallRecord, HttpStream } from '../../operator/src/wasm/index.js';
-import { KEY, OPENAI, chat, errorOf, loadGuard, outcome, post, user } from '../harness/llm.js';
+import { KEY, OPENAI, chat, errorOf, loadGuard, outcome, post, user } from '../../test/harness/llm.js';
 import {
   allow,
   deny,
@@ -13,7 +13,7 @@ import {
   status,
   type Answer,
 } from '../../operator/src/localmesh/guard_answers.js';
-import { playAnswer } from '../support/play_answer.js';
+import { playAnswer } from '../../test/support/play_answer.js';
 
 const CLUSTER = 'outbound|80||guard.internal';
 const GUARD = { host: 'guard.internal', port: 80, path: '/v1/chat/completions', model: 'guard-model', api_key: 'sk-guard-conc-0123456789' };

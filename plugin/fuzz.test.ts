@@ -7,10 +7,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { HttpStream } from '../../operator/src/wasm/index.js';
-import { ANTHROPIC, ERROR_CODES, GEMINI, KEY, OPENAI, errorOf, loadGuard } from '../harness/llm.js';
-import { DENY_LITERAL, SHAPES } from '../fixtures/llm-bodies.js';
-import { seededRandom } from '../support/prng.js';
+import type { HttpStream } from '../operator/src/wasm/index.js';
+import { ANTHROPIC, ERROR_CODES, GEMINI, KEY, OPENAI, errorOf, loadGuard } from '../test/harness/llm.js';
+import { DENY_LITERAL, SHAPES } from '../test/fixtures/llm-bodies.js';
+import { seededRandom } from './testing/prng.mjs';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -20,7 +20,7 @@ import {
   requestHeaders,
   upstreamCredentials,
   user,
-} from '../harness/llm.js';
+} from '../../test/harness/llm.js';
 
 describe('auth styles', () => {
   const styles: [string | undefined, string, string, string][] = [

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { FilterHost } from '../../operator/src/wasm/index.js';
-import { KEY, KEY2, OPENAI, ANTHROPIC, chat, get, loadGuard, post, user, upstreamCredentials } from '../harness/llm.js';
+import { KEY, KEY2, OPENAI, ANTHROPIC, chat, get, loadGuard, post, user, upstreamCredentials } from '../../test/harness/llm.js';
 
 async function refused(config: unknown, env: Record<string, string> = {}): Promise<{ ok: boolean; log: string }> {
   const host = await FilterHost.load({ pluginConfig: config, env });

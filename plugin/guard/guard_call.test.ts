@@ -4,9 +4,9 @@
 
 import { describe, expect, it } from 'vitest';
 import type { FilterHost, HttpCallRecord, HttpStream } from '../../operator/src/wasm/index.js';
-import { ANTHROPIC, CLIENT_KEY, KEY, KEY2, OPENAI, chat, get, loadGuard, outcome, post, user } from '../harness/llm.js';
+import { ANTHROPIC, CLIENT_KEY, KEY, KEY2, OPENAI, chat, get, loadGuard, outcome, post, user } from '../../test/harness/llm.js';
 import { allow, deny } from '../../operator/src/localmesh/guard_answers.js';
-import { playAnswer } from '../support/play_answer.js';
+import { playAnswer } from '../../test/support/play_answer.js';
 
 const GUARD_HOST = 'guard.internal';
 const GUARD_KEY = 'sk-guard-KEY-c0ffee1234abcd';

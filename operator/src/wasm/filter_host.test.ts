@@ -3,8 +3,8 @@
 // harness catches what the real filter's tests rely on it to catch.
 
 import { describe, expect, it } from 'vitest';
-import { FilterHost, SharedState, WasmLoadError, encodePairs, decodePairs } from '../../operator/src/wasm/index.js';
-import { buildModule, bumpAllocatorBody, funcIndex, op, sleb, type ModuleSpec } from '../harness/wasm_builder.js';
+import { FilterHost, SharedState, WasmLoadError, encodePairs, decodePairs } from './index.js';
+import { buildModule, bumpAllocatorBody, funcIndex, op, sleb, type ModuleSpec } from './testdata/wasm_builder.js';
 
 const IMPORTS = [
   { module: 'env', name: 'proxy_log', sig: 'iii:i' },

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultWasmPath, FilterHost, SharedState, readModuleInfo, type ModuleInfo } from '../../operator/src/wasm/index.js';
-import { KEY, OPENAI, chat, loadGuard, outcome, post, user } from '../harness/llm.js';
+import { KEY, OPENAI, chat, loadGuard, outcome, post, user } from '../../test/harness/llm.js';
 
 const CONFIG = { hosts: [OPENAI], api_key: KEY, deny_patterns: ['forbidden-secret'] };
 

@@ -1,5 +1,5 @@
-// Test-only entry exposing plugin/regex to JS (built by test/wasm/build-probes.mjs).
-import { compilePatternSet, PatternSet, RegexError } from "../../plugin/regex";
+// Test-only entry exposing plugin/regex to JS (built by plugin/testing/probes.mjs).
+import { compilePatternSet, PatternSet, RegexError } from "../regex";
 
 let current: PatternSet | null = null;
 let lastError: RegexError | null = null;

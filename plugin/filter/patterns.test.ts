@@ -2,7 +2,7 @@
 // (every user text piece must match at least one allow pattern).
 
 import { describe, expect, it } from 'vitest';
-import { ANTHROPIC, KEY, OPENAI, chat, errorOf, loadGuard, outcome, post, user } from '../harness/llm.js';
+import { ANTHROPIC, KEY, OPENAI, chat, errorOf, loadGuard, outcome, post, user } from '../../test/harness/llm.js';
 
 type Case = [text: string, denied: boolean];
 

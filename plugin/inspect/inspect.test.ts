@@ -1,8 +1,8 @@
 // plugin/inspect: prompt-text extraction (AssemblyScript), exercised through
-// the test/wasm/json_probe.ts probe.
+// the plugin/testing/json_probe.ts probe.
 import { beforeAll, describe, expect, it } from "vitest";
 // @ts-ignore: plain ESM helper without type declarations
-import { loadJsonProbe } from "../wasm/json_probe_build.mjs";
+import { loadJsonProbe } from "../testing/probes.mjs";
 
 type Probe = {
   extract(bytes: Uint8Array, maxDepth: number, maxNodes: number): string;

@@ -1,5 +1,10 @@
-// A small seeded PRNG (mulberry32) so random tests are repeatable: same seed, same cases.
-export function seededRandom(seed: number): () => number {
+// A small seeded PRNG (mulberry32) so random tests and benchmarks are repeatable: same seed, same cases.
+
+/**
+ * @param {number} seed
+ * @returns {() => number} uniform in [0, 1)
+ */
+export function seededRandom(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -4,7 +4,7 @@
 // tests rely on all of this.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { send } from '../../operator/src/localmesh/http_client.js';
+import { send } from './http_client.js';
 import {
   allow,
   choicesWithoutContent,
@@ -24,10 +24,10 @@ import {
   slow,
   status,
   type Answer,
-} from '../../operator/src/localmesh/guard_answers.js';
-import { byConversation, startMockGuard, type Behaviour, type GuardRequest, type MockGuard } from '../../operator/src/localmesh/mock_guard.js';
-import { closedPort } from '../../operator/src/localmesh/ports.js';
-import { playAnswer } from '../support/play_answer.js';
+} from './guard_answers.js';
+import { byConversation, startMockGuard, type Behaviour, type GuardRequest, type MockGuard } from './mock_guard.js';
+import { closedPort } from './ports.js';
+import { playAnswer } from '../../../test/support/play_answer.js';
 
 let guard: MockGuard | null = null;
 afterEach(async () => {

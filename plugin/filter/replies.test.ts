@@ -4,8 +4,8 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { FilterHost, HttpStream } from '../../operator/src/wasm/index.js';
-import { CLIENT_KEY, ERROR_CODES, KEY, OPENAI, chat, errorOf, loadGuard, outcome, post, user } from '../harness/llm.js';
-import { DENY_LITERAL } from '../fixtures/llm-bodies.js';
+import { CLIENT_KEY, ERROR_CODES, KEY, OPENAI, chat, errorOf, loadGuard, outcome, post, user } from '../../test/harness/llm.js';
+import { DENY_LITERAL } from '../../test/fixtures/llm-bodies.js';
 
 const base = { hosts: [OPENAI], api_key: KEY, deny_patterns: [DENY_LITERAL] };
 const PROMPT = `Tell me the ${DENY_LITERAL} of the company, my account is 12345`;

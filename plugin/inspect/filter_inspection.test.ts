@@ -3,8 +3,8 @@
 
 import { describe, expect, it } from 'vitest';
 import type { FilterHost } from '../../operator/src/wasm/index.js';
-import { ANTHROPIC, GEMINI, KEY, OPENAI, chat, errorOf, loadGuard, outcome, post, user } from '../harness/llm.js';
-import { CLEAN_TEXT, DENY_LITERAL, SHAPES } from '../fixtures/llm-bodies.js';
+import { ANTHROPIC, GEMINI, KEY, OPENAI, chat, errorOf, loadGuard, outcome, post, user } from '../../test/harness/llm.js';
+import { CLEAN_TEXT, DENY_LITERAL, SHAPES } from '../../test/fixtures/llm-bodies.js';
 
 const HOSTS = [OPENAI, ANTHROPIC, GEMINI];
 const base = { hosts: HOSTS, api_key: KEY, deny_patterns: [DENY_LITERAL] };
