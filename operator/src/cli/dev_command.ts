@@ -9,7 +9,7 @@ import { loadAndRender, serviceEntryHosts } from '../localmesh/load.js';
 import { makePki, type Pki } from '../localmesh/tls.js';
 import { defaultWasmPath, WasmModuleNotFoundError } from '../wasm/module_path.js';
 import { UNSAFE_WORD, startDevGuard, startDevProvider } from './dev_mocks.js';
-import { UsageError } from './inputs.js';
+import { INPUT_OPTIONS, UsageError } from './inputs.js';
 import type { Io } from './main.js';
 
 export const DEV_HELP = `Usage: llmguard dev -f FILE [-f FILE ...] [--secrets FILE] [--port PORT] [--upstream mock|real]
@@ -23,6 +23,7 @@ Options:
   -f, --filename FILE     policy YAML (Secret documents in it are used too; repeatable)
       --secrets FILE      YAML holding Secret documents (repeatable)
       --secret REF=VALUE  a Secret value: [namespace/]name/key=value (repeatable)
+  -n, --namespace NS      namespace of documents that have none (default: default)
       --port PORT         the listener's port (default 10000)
       --upstream MODE     mock (default): built-in HTTPS mock provider and guard, with a generated CA;
                           the mock guard flags any prompt containing "${UNSAFE_WORD}".
@@ -66,13 +67,10 @@ export async function runDev(args: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      filename: { type: 'string', short: 'f', multiple: true },
-      secrets: { type: 'string', multiple: true },
-      secret: { type: 'string', multiple: true },
+      ...INPUT_OPTIONS,
       port: { type: 'string' },
       upstream: { type: 'string' },
       wasm: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: false,
     strict: true,
@@ -89,7 +87,7 @@ export async function runDev(args: string[], io: Io): Promise<number> {
   if (mode !== 'mock' && mode !== 'real') throw new UsageError(`--upstream ${mode}: expected mock or real`);
   const wasmPath = wasmPathOf(values.wasm);
 
-  const { policies, objects } = loadAndRender({ files: values.filename, secretFiles: values.secrets ?? [], secretFlags: values.secret ?? [] });
+  const { policies, objects } = loadAndRender({ files: values.filename, secretFiles: values.secrets ?? [], secretFlags: values.secret ?? [], namespace: values.namespace });
   const hosts = serviceEntryHosts(objects);
   const guardHosts = new Set(policies.map((p) => p.spec.intelligentGuard?.host).filter((h): h is string => !!h));
   const providerHosts = hosts.filter((h) => !guardHosts.has(h));

@@ -6,6 +6,15 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { KIND } from '../api/v1alpha1/llm_guard_policy.js';
 import { secretRefKey, type SecretValues } from '../render/plugin_config.js';
 
+/** The options every command that reads policies and Secrets takes (parseArgs form). */
+export const INPUT_OPTIONS = {
+  filename: { type: 'string', short: 'f', multiple: true },
+  secrets: { type: 'string', multiple: true },
+  secret: { type: 'string', multiple: true },
+  namespace: { type: 'string', short: 'n' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 /** Problems with the invocation itself (exit code 2). */
 export class UsageError extends Error {}
 /** Problems with what the inputs say (exit code 1). */

@@ -5,7 +5,7 @@ import { API_VERSION, type LlmGuardPolicy } from '../api/v1alpha1/llm_guard_poli
 import { renderPolicy, secretRefs } from '../render/index.js';
 import { secretRefKey } from '../render/plugin_config.js';
 import { validatePolicy } from '../validate/policy.js';
-import { InputError, UsageError, describe, policyRef, readInputs, toYamlDocuments } from './inputs.js';
+import { describe, INPUT_OPTIONS, InputError, policyRef, readInputs, toYamlDocuments, UsageError } from './inputs.js';
 import type { Io } from './main.js';
 
 export const RENDER_HELP = `Usage: llmguard render -f FILE [-f FILE ...] [secret options] [-n NAMESPACE]
@@ -37,12 +37,8 @@ export function runRender(args: string[], io: Io): number {
   const { values } = parseArgs({
     args,
     options: {
-      filename: { type: 'string', short: 'f', multiple: true },
-      secrets: { type: 'string', multiple: true },
-      secret: { type: 'string', multiple: true },
+      ...INPUT_OPTIONS,
       'placeholder-secrets': { type: 'boolean' },
-      namespace: { type: 'string', short: 'n' },
-      help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: false,
     strict: true,

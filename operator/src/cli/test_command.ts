@@ -8,7 +8,7 @@ import { FilterConfigError, PolicyTester, formatReport, type PolicyTestResult } 
 import { validatePolicy } from '../validate/policy.js';
 import { ensureLoadable } from '../wasm/filter_host.js';
 import { parseArgs } from 'node:util';
-import { InputError, UsageError, policyNamespace, policyRef, readInputs } from './inputs.js';
+import { INPUT_OPTIONS, InputError, policyNamespace, policyRef, readInputs, UsageError } from './inputs.js';
 import type { Io } from './main.js';
 
 export const TEST_HELP = `Usage: llmguard test -f POLICY.yaml --cases CASES.yaml [options]
@@ -38,16 +38,12 @@ export async function runTest(args: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      filename: { type: 'string', short: 'f', multiple: true },
+      ...INPUT_OPTIONS,
       cases: { type: 'string' },
       policy: { type: 'string' },
       junit: { type: 'string' },
-      secrets: { type: 'string', multiple: true },
-      secret: { type: 'string', multiple: true },
-      namespace: { type: 'string', short: 'n' },
       wasm: { type: 'string' },
       verbose: { type: 'boolean', short: 'v' },
-      help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: false,
     strict: true,

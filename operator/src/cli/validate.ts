@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { API_VERSION } from '../api/v1alpha1/llm_guard_policy.js';
 import { checkPolicy, type PolicyIssue } from '../validate/index.js';
 import { ensureLoadable } from '../wasm/filter_host.js';
-import { InputError, UsageError, describe, policyNamespace, policyRef, readInputs } from './inputs.js';
+import { describe, INPUT_OPTIONS, InputError, policyNamespace, policyRef, readInputs, UsageError } from './inputs.js';
 import type { Io } from './main.js';
 
 export const VALIDATE_HELP = `Usage: llmguard validate -f FILE [-f FILE ...] [options]
@@ -44,14 +44,10 @@ export async function runValidate(args: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      filename: { type: 'string', short: 'f', multiple: true },
-      secrets: { type: 'string', multiple: true },
-      secret: { type: 'string', multiple: true },
-      namespace: { type: 'string', short: 'n' },
+      ...INPUT_OPTIONS,
       wasm: { type: 'string' },
       'skip-filter-check': { type: 'boolean' },
       output: { type: 'string', short: 'o' },
-      help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: false,
     strict: true,

@@ -14,13 +14,13 @@ import { startHttpEndpoints, type HttpEndpoints } from './http.js';
 import { LeaderElector } from './leader.js';
 import { createLogger, parseLevel, type Level } from './log.js';
 import { Metrics } from './metrics.js';
-import { PolicyController } from './policy_controller.js';
+import { PolicyController, type QueueTuning } from './policy_controller.js';
 import { FilterConfigCheck } from './validate.js';
 
 export { FIELD_MANAGER } from './reconcile.js';
 export { RENDER_HASH_ANNOTATION } from './drift.js';
 
-export interface ControllerOptions {
+export interface ControllerOptions extends QueueTuning {
   /** Path of a kubeconfig; default $KUBECONFIG, ~/.kube/config, then in-cluster. */
   kubeconfig?: string;
   /** An already loaded kubeconfig (programmatic use); wins over `kubeconfig`. */
@@ -47,12 +47,6 @@ export interface ControllerOptions {
   /** Release the Lease when stopping (default true). */
   releaseOnStop?: boolean;
 
-  workers?: number;
-  resyncPeriodMs?: number;
-  queueBaseDelayMs?: number;
-  queueMaxDelayMs?: number;
-  informerBaseDelayMs?: number;
-  informerMaxDelayMs?: number;
   /** Default $LLMGUARD_LOG_LEVEL, else info. */
   logLevel?: Level;
   /** Where JSON log lines go; default stdout. */

@@ -18,14 +18,8 @@ import { SecretIndex } from './secret_index.js';
 import { referencedSecretNames, type SecretLike } from './secrets.js';
 import type { FilterConfigCheck } from './validate.js';
 
-export interface PolicyControllerOptions {
-  kubeConfig: KubeConfig;
-  api: ObjectApi;
-  /** Watch one namespace; all when undefined. */
-  namespace?: string;
-  log: Logger;
-  metrics: Metrics;
-  events: EventRecorder;
+/** How the work queue and the informers run: the operator's own options pass these through. */
+export interface QueueTuning {
   workers?: number;
   /** Re-queue every policy this often (drift repair); 0 turns it off. Default 10 min. */
   resyncPeriodMs?: number;
@@ -33,6 +27,16 @@ export interface PolicyControllerOptions {
   queueMaxDelayMs?: number;
   informerBaseDelayMs?: number;
   informerMaxDelayMs?: number;
+}
+
+export interface PolicyControllerOptions extends QueueTuning {
+  kubeConfig: KubeConfig;
+  api: ObjectApi;
+  /** Watch one namespace; all when undefined. */
+  namespace?: string;
+  log: Logger;
+  metrics: Metrics;
+  events: EventRecorder;
   filterCheck?: FilterConfigCheck;
 }
 
