@@ -2,7 +2,8 @@
 # Installs the real Kubernetes control-plane binaries that the operator's integration tests
 # start (test/kube/control_plane.ts), into the git-ignored .tools/kube/bin/:
 #
-#   kube-apiserver, kubectl, etcd   built from the Go module proxy by the wrapper module
+#   kube-apiserver, kube-controller-manager (for garbage collection of owned objects), kubectl,
+#   etcd                            built from the Go module proxy by the wrapper module
 #                                   tools/kube/apiserver (go.mod pins k8s.io/kubernetes and
 #                                   replaces every k8s.io/* staging module by its v0.Y.Z
 #                                   release; etcd is go.etcd.io/etcd/server/v3 at the version
@@ -27,18 +28,14 @@ STAMP_DIR="$BIN_DIR/.stamps"
 JOBS="${KUBE_TOOLS_JOBS:-1}"
 ETCD_SOURCE="${KUBE_ETCD_SOURCE:-go}"
 
-export GOMAXPROCS="${GOMAXPROCS:-2}"
-export CGO_ENABLED=0 # static binaries, as Kubernetes releases its server binaries
-export GOWORK=off   # the wrapper module alone, whatever go.work may appear above it
-
 log() { printf '[kube-tools] %s\n' "$*" >&2; }
+# shellcheck source=../go_build.sh
+source "$ROOT/tools/go_build.sh"
 die() { log "ERROR: $*"; exit 1; }
 
 command -v go >/dev/null || die "go is not on PATH (needed to build kube-apiserver, kubectl and etcd)"
 mkdir -p "$BIN_DIR" "$STAMP_DIR"
 cd "$MOD_DIR"
-
-modver() { go list -m -f '{{if .Replace}}{{.Replace.Version}}{{else}}{{.Version}}{{end}}' "$1"; }
 K8S_VERSION="$(modver k8s.io/kubernetes)"     # e.g. v1.36.2
 ETCD_VERSION="$(modver go.etcd.io/etcd/server/v3)"
 [[ "$K8S_VERSION" =~ ^v([0-9]+)\.([0-9]+)\. ]] || die "unexpected k8s.io/kubernetes version '$K8S_VERSION'"
@@ -57,24 +54,6 @@ kube_ldflags() {
 		flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$BUILD_DATE"
 	done
 	printf '%s' "$flags"
-}
-
-# build NAME PACKAGE LDFLAGS: go build into $BIN_DIR/NAME unless its stamp is current.
-build() {
-	local name="$1" pkg="$2" ldflags="$3" stamp want start
-	stamp="$STAMP_DIR/$name"
-	want="$(printf '%s\n' "$pkg" "$ldflags" "$(go version)" "$(cat go.mod go.sum)" | sha256sum | cut -d' ' -f1)"
-	if [[ -x "$BIN_DIR/$name" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-		log "$name is up to date"
-		return
-	fi
-	log "building $name from $pkg (go build -p $JOBS; this takes several minutes from a cold cache)"
-	start=$SECONDS
-	rm -f "$stamp"
-	nice -n 19 go build -p "$JOBS" -trimpath -ldflags "$ldflags" -o "$BIN_DIR/$name.tmp" "$pkg"
-	mv -f "$BIN_DIR/$name.tmp" "$BIN_DIR/$name"
-	printf '%s\n' "$want" >"$stamp"
-	log "built $name in $((SECONDS - start)) s"
 }
 
 install_debian_etcd() {
@@ -100,10 +79,11 @@ install_debian_etcd() {
 	printf '%s\n' "$want" >"$stamp"
 }
 
-build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$(kube_ldflags)"
-build kubectl k8s.io/kubernetes/cmd/kubectl "$(kube_ldflags)"
+go_build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$(kube_ldflags)"
+go_build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$(kube_ldflags)"
+go_build kubectl k8s.io/kubernetes/cmd/kubectl "$(kube_ldflags)"
 case "$ETCD_SOURCE" in
-go) build etcd go.etcd.io/etcd/server/v3 "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=module-${ETCD_VERSION}" ;;
+go) go_build etcd go.etcd.io/etcd/server/v3 "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=module-${ETCD_VERSION}" ;;
 debian) install_debian_etcd ;;
 *) die "KUBE_ETCD_SOURCE must be go or debian, not '$ETCD_SOURCE'" ;;
 esac
@@ -111,5 +91,6 @@ esac
 first_line() { local out; out="$("$@")"; printf '%s\n' "${out%%$'\n'*}"; }
 log "installed in $BIN_DIR:"
 first_line "$BIN_DIR/kube-apiserver" --version
+first_line "$BIN_DIR/kube-controller-manager" --version
 first_line "$BIN_DIR/kubectl" version --client=true
 first_line "$BIN_DIR/etcd" --version

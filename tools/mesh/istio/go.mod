@@ -1,6 +1,6 @@
 // Wrapper module that builds istiod (pilot-discovery) and the sidecar agent (pilot-agent) from
 // the Go module proxy. The proxy serves istio.io/istio only as pseudo-versions of master.
-module llm-egress-guard/tools/istio/mesh
+module llm-egress-guard/tools/mesh/istio
 
 go 1.26.0
 
