@@ -170,6 +170,7 @@ export function parsePolicy(configBytes: Uint8Array, env: EnvLookup): ConfigResu
   policy.maxBodyBytes = <u32>f.integer("max_body_bytes", 1048576, 1, 16777216);
   policy.maxJsonDepth = <i32>f.integer("max_json_depth", 64, 1, 512);
   policy.logPrompts = f.boolean("log_prompts", false);
+  policy.requireHold = f.boolean("require_hold", false);
 
   const g = f.object("intelligent_guard");
   if (g != null) policy.guard = readGuard(g, errors);

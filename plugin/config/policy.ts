@@ -38,6 +38,8 @@ export class Policy {
   maxBodyBytes: u32 = 1048576;
   maxJsonDepth: i32 = 64;
   logPrompts: bool = false;
+  /** Refuse inspected requests on routes where the operator's request hold is not installed. */
+  requireHold: bool = false;
   guard: GuardSettings | null = null;
 
   providerFor(a: Authority): Provider | null {

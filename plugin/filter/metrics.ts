@@ -10,6 +10,7 @@ export class RequestMetrics {
   readonly deniedByGuard: u32 = defineMetric(MetricType.Counter, "llm_guard.requests_denied_by_guard");
   readonly refused: u32 = defineMetric(MetricType.Counter, "llm_guard.requests_refused_uninspectable");
   readonly passedUninspected: u32 = defineMetric(MetricType.Counter, "llm_guard.requests_passed_uninspected");
+  readonly refusedNoHold: u32 = defineMetric(MetricType.Counter, "llm_guard.requests_refused_no_hold");
 
   count(id: u32): void { incrementMetric(id, 1); }
 }

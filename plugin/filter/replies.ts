@@ -57,6 +57,11 @@ export function unsupportedBody(): Refusal {
     "The request body is not JSON, so the LLM egress policy could not inspect it.");
 }
 
+export function holdNotInstalled(): Refusal {
+  return new Refusal(503, "service_unavailable", "hold_not_installed",
+    "The LLM egress policy's request hold is not installed on this route, so the request was not sent.");
+}
+
 export function guardUnavailable(): Refusal {
   return new Refusal(503, "service_unavailable", "guard_unavailable",
     "The LLM egress policy could not get a verdict from its guard model; the request was not sent.");

@@ -15,7 +15,8 @@ import { TextPiece } from "../inspect";
 import { RequestMetrics } from "./metrics";
 import { Configured } from "./configured";
 import { evaluateBody } from "./evaluate";
-import { Refusal, sendRefusal, bodyTooLarge, unsupportedEncoding, guardUnavailable, deniedByGuard } from "./replies";
+import { Refusal, sendRefusal, bodyTooLarge, unsupportedEncoding, guardUnavailable, deniedByGuard, holdNotInstalled } from "./replies";
+import { holdInstalled } from "./hold_check";
 
 /** Filter state naming the rule that denied a request (access logs: %FILTER_STATE(wasm.llm_guard.rule:PLAIN)%). */
 const RULE_PROPERTY = "llm_guard.rule";
@@ -48,6 +49,14 @@ export class GuardStream extends HttpContext {
     injectKey(provider);
 
     if (!policy.inspectsBodies || endOfStream) return HeadersAction.Continue;
+    if (policy.requireHold && !holdInstalled()) {
+      // Continuing would let Envoy send the headers, key included, before the body is judged.
+      this.finished = true;
+      this.metrics.count(this.metrics.refusedNoHold);
+      logWarn("llm-guard: refused a request to " + authority + ": the request hold is not installed on its route (require_hold)");
+      sendRefusal(holdNotInstalled());
+      return HeadersAction.StopIteration;
+    }
     const encoding = getHeader(MapType.HttpRequestHeaders, "content-encoding");
     if (encoding != null && encoding.trim().length > 0 && encoding.trim().toLowerCase() != "identity") {
       if (policy.onUninspectable == Uninspectable.Allow) {

@@ -100,6 +100,10 @@ beforeAll(async () => {
             pluginConfig: { hosts: [HOST_ENV_HOST], api_key_env: 'LLM_GUARD_E2E_HOST_KEY', deny_patterns: DENY_PATTERNS },
           },
         },
+        // require_hold, as the operator renders it: with the hold (and its mark) on the provider
+        // virtual hosts, and on a listener where the hold is missing.
+        { name: 'hold_required', wasm: { ...plugin, name: 'llm-guard-hold', pluginConfig: { ...pluginConfig, require_hold: true } } },
+        { name: 'hold_missing', holdRequest: false, wasm: { ...plugin, name: 'llm-guard-no-hold', pluginConfig: { ...pluginConfig, require_hold: true } } },
         // Envoy's own buffer limit below max_body_bytes' default (1 MiB).
         {
           name: 'small_buffer',
@@ -378,6 +382,32 @@ describe('denied requests', () => {
       ['403', 'deny_patterns[1]'],
       ['200', '-'],
     ]);
+  });
+});
+
+describe('require_hold', () => {
+  it('with the hold installed, requests are judged and forwarded as usual', async () => {
+    const ok = await call({ listener: 'hold_required', host: OPENAI, json: chatBody('a harmless question') });
+    expect(ok.res.status, ok.res.text).toBe(200);
+    await mock.settle();
+    expect(credentials(onlyComplete(ok.recs()))).toEqual([['authorization', `Bearer ${OPENAI_KEY}`]]);
+  });
+
+  it('without it, an inspected request is refused with 503 hold_not_installed and nothing reaches the provider', async () => {
+    const bytesBefore = mock.bytesReceived();
+    const r = await call({ listener: 'hold_missing', host: OPENAI, json: chatBody('a harmless question') });
+    expectGuardError(r.res, 503, 'service_unavailable', 'hold_not_installed');
+    await mock.settle();
+    expect(r.recs()).toEqual([]);
+    expect(mock.bytesReceived()).toBe(bytesBefore);
+    expect((await envoy.stats('requests_refused_no_hold')).get('wasmcustom.llm_guard.requests_refused_no_hold')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('without it, a request with no body to judge still gets its key and goes on', async () => {
+    const r = await call({ listener: 'hold_missing', host: OPENAI, method: 'GET', path: '/v1/models' });
+    expect(r.res.status, r.res.text).toBe(200);
+    await mock.settle();
+    expect(credentials(onlyComplete(r.recs()))).toEqual([['authorization', `Bearer ${OPENAI_KEY}`]]);
   });
 });
 

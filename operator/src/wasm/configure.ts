@@ -3,7 +3,7 @@
 // the config check behind `llmguard validate`, `llmguard test` and the operator. A refusal carries
 // the filter's own report (field path, code, message), read from its llm_guard_config_error export.
 import { describeRefusal, pluginConfigJson, parseRefusal, type ConfigRefusal } from '../api/pluginconfig/index.js';
-import { FilterHost, WasmLoadError } from './filter_host.js';
+import { FilterHost, WasmLoadError, type FilterHostOptions } from './filter_host.js';
 
 export const CONFIG_ERROR_EXPORT = 'llm_guard_config_error';
 
@@ -21,6 +21,8 @@ export interface ConfigureOptions {
   env?: Record<string, string>;
   /** Clusters the filter may call (`outbound|80||guard.example`), as Istio's ServiceEntries make them. */
   clusters?: string[];
+  /** Properties Envoy would give the filter (e.g. `xds.virtual_host_metadata`). */
+  properties?: FilterHostOptions['properties'];
 }
 
 export interface ConfigCheckResult {
@@ -49,7 +51,7 @@ export function configureFilter(pluginConfig: unknown, opts: ConfigureOptions = 
   const text = configText(pluginConfig);
   let host: FilterHost;
   try {
-    host = FilterHost.loadSync({ wasmPath: opts.wasmPath, pluginConfig: text, env: opts.env, clusters: opts.clusters });
+    host = FilterHost.loadSync({ wasmPath: opts.wasmPath, pluginConfig: text, env: opts.env, clusters: opts.clusters, properties: opts.properties });
   } catch (e) {
     if (!(e instanceof WasmLoadError)) throw e;
     const refusal: ConfigRefusal = { path: '', code: 'module_not_loadable', message: e.message };

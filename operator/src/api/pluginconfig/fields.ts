@@ -52,6 +52,8 @@ export const FIELDS: readonly FieldSpec[] = [
   { path: 'max_body_bytes', table: 'extensions', type: 'int', default: '1048576', range: [1, 16777216], policy: 'spec.inspection.maxBodyBytes' },
   { path: 'max_json_depth', table: 'extensions', type: 'int', default: '64', range: [1, 512], policy: 'spec.inspection.maxJsonDepth' },
   { path: 'log_prompts', table: 'extensions', type: 'bool', default: 'false', policy: 'spec.inspection.logPrompts' },
+  // Always true from the operator, which installs the hold.
+  { path: 'require_hold', table: 'extensions', type: 'bool', default: 'false' },
   { path: 'intelligent_guard.host', table: 'guard', type: 'string', default: 'required', policy: 'spec.intelligentGuard.host' },
   { path: 'intelligent_guard.port', table: 'guard', type: 'int', default: '443', range: [1, 65535], policy: 'spec.intelligentGuard.port' },
   { path: 'intelligent_guard.path', table: 'guard', type: 'string', default: '/compatible-mode/v1/chat/completions', policy: 'spec.intelligentGuard.path' },

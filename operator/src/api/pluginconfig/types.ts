@@ -55,5 +55,6 @@ export interface PluginConfig extends Partial<ProviderConfig> {
   max_body_bytes?: number;
   max_json_depth?: number;
   log_prompts?: boolean;
+  require_hold?: boolean;
   intelligent_guard?: GuardConfig;
 }
