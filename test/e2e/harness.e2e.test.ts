@@ -68,7 +68,7 @@ describe('harness', () => {
           },
           configuration: {
             '@type': 'type.googleapis.com/google.protobuf.StringValue',
-            value: '{"hosts":["a"],"api_key":"k"}',
+            value: '{"api_key":"k","hosts":["a"]}',
           },
           failure_policy: 'FAIL_CLOSED',
         },

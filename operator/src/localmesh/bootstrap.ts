@@ -4,7 +4,8 @@
 // outbound HTTP connection manager, the access log, clusters and upstream TLS. Each shape lives
 // here once; buildBootstrap (sidecar_bootstrap.ts) and translate (istio_translate.ts) compose them.
 // Pure: no I/O.
-import { HOLD_FILTER_NAME, holdFilter, holdFilterForRoute } from '../render/hold_filter.js';
+import { pluginConfigJson } from '../api/pluginconfig/json.js';
+import { HOLD_FILTER_NAME, holdFilter, holdFilterForRoute, holdVirtualHostPatch } from '../render/hold_filter.js';
 
 export type EnvoyConfig = Record<string, unknown>;
 
@@ -22,7 +23,7 @@ const RESOURCE_VERSION_ENV = 'ISTIO_META_WASM_PLUGIN_RESOURCE_VERSION';
 export const SYSTEM_CA_FILE = '/etc/ssl/certs/ca-certificates.crt';
 // The hold filter (a buffer filter right after the guard, enabled per provider virtual host) is
 // what the operator's EnvoyFilter inserts: one statement of it, in render/hold_filter.ts.
-export { HOLD_FILTER_NAME, holdFilter, holdFilterForRoute };
+export { HOLD_FILTER_NAME, holdFilter, holdFilterForRoute, holdVirtualHostPatch };
 
 export type FailurePolicy = 'FAIL_CLOSED' | 'FAIL_OPEN' | 'FAIL_RELOAD';
 
@@ -46,10 +47,12 @@ export interface WasmPluginSpec {
   hostEnvKeys?: string[];
   /** From failStrategy (default FAIL_CLOSED, i.e. FAIL_CLOSE). */
   failurePolicy?: FailurePolicy;
-  /** Send this text instead of JSON.stringify(pluginConfig). */
+  /** Send this text instead of pluginConfig serialised as istiod does (keys sorted). */
   rawConfiguration?: string;
-  /** The HTTP filter's name; istiod names it `extensions.istio.io/wasmplugin/<ns>.<name>` (ECDS). */
+  /** The HTTP filter's name, as istiod names the ECDS resource (istio_names.ts). */
   filterName?: string;
+  /** The PluginConfig's name (default `<namespace>.<name>`). */
+  configName?: string;
 }
 
 /** The `envoy.filters.http.wasm` HTTP filter exactly as istiod emits a WasmPlugin. */
@@ -63,7 +66,7 @@ export function wasmHttpFilter(spec: WasmPluginSpec): EnvoyConfig {
     typed_config: {
       '@type': WASM_FILTER_TYPE,
       config: {
-        name: `${namespace}.${name}`,
+        name: spec.configName ?? `${namespace}.${name}`,
         root_id: spec.pluginName ?? '',
         vm_config: {
           vm_id: spec.vmId ?? '',
@@ -71,7 +74,7 @@ export function wasmHttpFilter(spec: WasmPluginSpec): EnvoyConfig {
           code: { local: { filename: spec.wasmPath } },
           environment_variables: environmentVariables,
         },
-        configuration: { '@type': STRING_VALUE_TYPE, value: spec.rawConfiguration ?? JSON.stringify(spec.pluginConfig ?? {}) },
+        configuration: { '@type': STRING_VALUE_TYPE, value: spec.rawConfiguration ?? pluginConfigJson(spec.pluginConfig ?? {}) },
         failure_policy: spec.failurePolicy ?? 'FAIL_CLOSED',
       },
     },
@@ -97,7 +100,6 @@ export interface VirtualHostSpec {
   name: string;
   domains: string[];
   cluster: string;
-  typedPerFilterConfig?: EnvoyConfig;
 }
 
 /** A virtual host with one catch-all route to the cluster, with Istio's defaults (no timeout, its retries). */
@@ -105,7 +107,6 @@ export function virtualHost(spec: VirtualHostSpec): EnvoyConfig {
   return {
     name: spec.name,
     domains: spec.domains,
-    ...(spec.typedPerFilterConfig ? { typed_per_filter_config: spec.typedPerFilterConfig } : {}),
     routes: [
       {
         name: 'default',
@@ -213,8 +214,8 @@ export function isIpAddress(address: string): boolean {
 
 export interface OutboundClusterSpec {
   name: string;
-  /** An IP (a STATIC cluster) or a DNS name (a LOGICAL_DNS cluster). */
-  address: string;
+  /** IPs (a STATIC cluster), one DNS name (LOGICAL_DNS) or several (STRICT_DNS, as Istio's `resolution: DNS`). */
+  address: string | string[];
   port: number;
   /** A transport socket (upstreamTls). */
   transportSocket?: EnvoyConfig;
@@ -222,16 +223,17 @@ export interface OutboundClusterSpec {
 
 /** An outbound cluster with one endpoint, with Istio's connect timeout. */
 export function outboundCluster(spec: OutboundClusterSpec): EnvoyConfig {
-  const ip = isIpAddress(spec.address);
+  const addresses = typeof spec.address === 'string' ? [spec.address] : spec.address;
+  const ip = addresses.every(isIpAddress);
   return {
     name: spec.name,
-    type: ip ? 'STATIC' : 'LOGICAL_DNS',
+    type: ip ? 'STATIC' : addresses.length > 1 ? 'STRICT_DNS' : 'LOGICAL_DNS',
     ...(ip ? {} : { dns_lookup_family: 'V4_PREFERRED' }),
     connect_timeout: '10s',
     lb_policy: 'ROUND_ROBIN',
     load_assignment: {
       cluster_name: spec.name,
-      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: spec.address, port_value: spec.port } } } }] }],
+      endpoints: [{ lb_endpoints: addresses.map((address) => ({ endpoint: { address: { socket_address: { address, port_value: spec.port } } } })) }],
     },
     ...(spec.transportSocket ? { transport_socket: spec.transportSocket } : {}),
   };

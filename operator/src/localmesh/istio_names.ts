@@ -1,5 +1,23 @@
-// Names istiod gives what it makes of our resources, in one place: the Envoy cluster of a
-// ServiceEntry port, and the clusters a set of rendered objects makes.
+// Names istiod gives what it makes of our resources, in one place: the HTTP filter of a
+// WasmPlugin, the Envoy cluster of a ServiceEntry port, and the clusters a set of rendered objects
+// makes.
+
+/**
+ * How istiod names a WasmPlugin's filter: up to 1.29 under the WasmPlugin's own name
+ * (`extensions.istio.io/wasmplugin/<ns>.<name>`); from 1.30 (master) every WasmPlugin is first
+ * translated into a TrafficExtension, whose name carries a marker
+ * (`extensions.istio.io/trafficextension/<ns>.<name>~istio-translated-wasmplugin`).
+ */
+export type WasmPluginNaming = 'wasmplugin' | 'trafficextension';
+
+export const TRAFFIC_EXTENSION_MARKER = '~istio-translated-wasmplugin';
+
+/** The HTTP filter's name (the ECDS resource) and its PluginConfig's name. */
+export function wasmPluginFilterNames(namespace: string, name: string, naming: WasmPluginNaming): { filterName: string; configName: string } {
+  if (naming === 'wasmplugin') return { filterName: `extensions.istio.io/wasmplugin/${namespace}.${name}`, configName: `${namespace}.${name}` };
+  const translated = `${name}${TRAFFIC_EXTENSION_MARKER}`;
+  return { filterName: `extensions.istio.io/trafficextension/${namespace}.${translated}`, configName: `${namespace}.${translated}` };
+}
 
 /** Istio's outbound cluster for a host's port: `outbound|80||api.openai.com`. */
 export function clusterName(host: string, port: number): string {

@@ -27,17 +27,17 @@ function build() {
 }
 
 describe('translate', () => {
-  it('puts the wasm filter under its ECDS name, the hold filter right after it, then the router', () => {
+  it('puts the wasm filter under its ECDS name (master: the TrafficExtension it becomes), the hold filter right before the router', () => {
     const t = build();
     expect(t.unmatchedPatches).toEqual([]);
     const hcm = (t.bootstrap as Any).static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
     expect(hcm.http_filters.map((f: Any) => f.name)).toEqual([
-      'extensions.istio.io/wasmplugin/default.openai-chat',
+      'extensions.istio.io/trafficextension/default.openai-chat~istio-translated-wasmplugin',
       'llm-guard.hold-request',
       'envoy.filters.http.router',
     ]);
     const cfg = hcm.http_filters[0].typed_config.config;
-    expect(cfg.name).toBe('default.openai-chat');
+    expect(cfg.name).toBe('default.openai-chat~istio-translated-wasmplugin');
     expect(cfg.root_id).toBe('');
     expect(cfg.failure_policy).toBe('FAIL_CLOSED');
     expect(cfg.vm_config.runtime).toBe('envoy.wasm.runtime.v8');
@@ -53,6 +53,7 @@ describe('translate', () => {
     expect(openai.domains).toEqual(['api.openai.com', 'api.openai.com:80']);
     expect(openai.routes[0].route.cluster).toBe('outbound|80||api.openai.com');
     expect(Object.keys(openai.typed_per_filter_config)).toEqual(['llm-guard.hold-request']);
+    expect(openai.metadata).toEqual({ filter_metadata: { 'llm-guard.hold-request': { enabled: true } } });
     expect(vh.find((v: Any) => v.name === `${GUARD}:80`).typed_per_filter_config).toBeUndefined();
   });
 
@@ -83,11 +84,22 @@ describe('translate', () => {
     expect(c.transport_socket.typed_config.common_tls_context.validation_context.trusted_ca).toEqual({ filename: '/etc/ssl/certs/ca-certificates.crt' });
   });
 
-  it('reports patches that match no Istio name, and maps every failStrategy', () => {
+  it('names the filter as 1.29 did, and holds the request whatever the filter is called', () => {
+    const old = translate(objects, { wasmPath: '/x.wasm', listenerPort: 1, upstreams: {}, naming: 'wasmplugin' });
+    const filters = (old.bootstrap as Any).static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters;
+    expect(filters.map((f: Any) => f.name)).toEqual(['extensions.istio.io/wasmplugin/default.openai-chat', 'llm-guard.hold-request', 'envoy.filters.http.router']);
+    expect(filters[0].typed_config.config.name).toBe('default.openai-chat');
     const renamed = objects.map((o) => (o.kind === 'WasmPlugin' ? { ...o, metadata: { ...(o.metadata as object), name: 'other' } } : o));
-    const t = translate(renamed, { wasmPath: '/x.wasm', listenerPort: 1, upstreams: {} });
+    expect(translate(renamed, { wasmPath: '/x.wasm', listenerPort: 1, upstreams: {} }).unmatchedPatches).toEqual([]);
+  });
+
+  it('reports patches that match no Istio name, and maps every failStrategy', () => {
+    const moved = objects.map((o) =>
+      o.kind === 'ServiceEntry' ? { ...o, spec: { ...(o.spec as object), ports: [{ number: 8080, name: 'http-8080', protocol: 'HTTP', targetPort: 443 }] } } : o,
+    );
+    const t = translate(moved, { wasmPath: '/x.wasm', listenerPort: 1, upstreams: {} });
     expect(t.unmatchedPatches).toHaveLength(1);
-    expect(t.unmatchedPatches[0]).toContain('no HTTP filter named extensions.istio.io/wasmplugin/default.openai-chat');
+    expect(t.unmatchedPatches[0]).toContain('no virtual host named api.openai.com:80');
     for (const [from, to] of [['FAIL_OPEN', 'FAIL_OPEN'], ['FAIL_RELOAD', 'FAIL_RELOAD'], ['FAIL_CLOSE', 'FAIL_CLOSED']]) {
       const o = objects.map((x) => (x.kind === 'WasmPlugin' ? { ...x, spec: { ...(x.spec as object), failStrategy: from } } : x));
       const b = translate(o, { wasmPath: '/x.wasm', listenerPort: 1, upstreams: {} }).bootstrap as Any;

@@ -19,13 +19,12 @@ import {
   type TlsTrust,
 } from './bootstrap.js';
 import { applyEnvoyFilter, TranslateError } from './envoy_filter_patch.js';
-import { clusterName } from './istio_names.js';
+import { clusterName, wasmPluginFilterNames, type WasmPluginNaming } from './istio_names.js';
 import { arr, isObj, obj, str, type Obj } from './untyped.js';
 
 export { clusterName } from './istio_names.js';
 export { mergeInto, TranslateError } from './envoy_filter_patch.js';
 
-export const WASM_PLUGIN_PREFIX = 'extensions.istio.io/wasmplugin/';
 
 /** Where an external host really is, locally. */
 export interface Upstream extends TlsTrust {
@@ -48,6 +47,11 @@ export interface TranslateOptions {
   adminPort?: number;
   /** File access log path. */
   accessLogPath?: string;
+  /**
+   * How istiod names the WasmPlugin's filter: `trafficextension` (default: master, which
+   * tools/mesh pins and the mesh tests check this translation against) or `wasmplugin` (1.29).
+   */
+  naming?: WasmPluginNaming;
 }
 
 export interface Translation {
@@ -61,7 +65,7 @@ export interface Translation {
 const FAILURE_POLICY: Record<string, FailurePolicy> = { FAIL_CLOSE: 'FAIL_CLOSED', FAIL_OPEN: 'FAIL_OPEN', FAIL_RELOAD: 'FAIL_RELOAD' };
 
 /** The HTTP filter istiod pushes (over ECDS) for a WasmPlugin, here inlined. */
-export function wasmFilterOf(plugin: Obj, wasmPath: string): EnvoyConfig {
+export function wasmFilterOf(plugin: Obj, wasmPath: string, naming: WasmPluginNaming = 'trafficextension'): EnvoyConfig {
   const meta = obj(plugin.metadata);
   const spec = obj(plugin.spec);
   const namespace = str(meta.namespace) ?? 'default';
@@ -79,7 +83,7 @@ export function wasmFilterOf(plugin: Obj, wasmPath: string): EnvoyConfig {
   const failurePolicy = FAILURE_POLICY[failStrategy];
   if (!failurePolicy) throw new TranslateError(`WasmPlugin ${namespace}/${name}: unknown failStrategy ${failStrategy}`);
   return wasmHttpFilter({
-    filterName: `${WASM_PLUGIN_PREFIX}${namespace}.${name}`,
+    ...wasmPluginFilterNames(namespace, name, naming),
     wasmPath,
     namespace,
     name,
@@ -101,22 +105,43 @@ function outboundPlugins(plugins: Obj[]): Obj[] {
     .sort((a, b) => Number(obj(b.spec).priority ?? 0) - Number(obj(a.spec).priority ?? 0));
 }
 
-/** Host -> ports with TLS origination (SIMPLE) from DestinationRules; -1 stands for every port. */
-function tlsPortsOf(destinationRules: Obj[]): Map<string, Set<number>> {
-  const tlsPorts = new Map<string, Set<number>>();
+/** TLS origination a DestinationRule asks for on a port: SIMPLE, with its CA (file or Secret). */
+interface OriginatedTls {
+  caFile?: string;
+  credentialName?: string;
+}
+
+/** Host -> port -> TLS origination (SIMPLE) from DestinationRules; port -1 stands for every port. */
+function tlsPortsOf(destinationRules: Obj[]): Map<string, Map<number, OriginatedTls>> {
+  const tlsPorts = new Map<string, Map<number, OriginatedTls>>();
+  const originated = (tls: Obj): OriginatedTls | undefined => {
+    if (str(tls.mode) !== 'SIMPLE') return undefined;
+    const caFile = str(tls.caCertificates);
+    const credentialName = str(tls.credentialName);
+    return { ...(caFile ? { caFile } : {}), ...(credentialName ? { credentialName } : {}) };
+  };
   for (const dr of destinationRules) {
     const spec = obj(dr.spec);
     const host = str(spec.host);
     if (!host) continue;
-    const ports = tlsPorts.get(host) ?? new Set<number>();
+    const ports = tlsPorts.get(host) ?? new Map<number, OriginatedTls>();
     const policy = obj(spec.trafficPolicy);
     for (const pls of arr(policy.portLevelSettings)) {
-      if (str(obj(obj(pls).tls).mode) === 'SIMPLE') ports.add(Number(obj(obj(pls).port).number));
+      const t = originated(obj(obj(pls).tls));
+      if (t) ports.set(Number(obj(obj(pls).port).number), t);
     }
-    if (str(obj(policy.tls).mode) === 'SIMPLE') ports.add(-1);
+    const all = originated(obj(policy.tls));
+    if (all) ports.set(-1, all);
     tlsPorts.set(host, ports);
   }
   return tlsPorts;
+}
+
+/** The addresses a ServiceEntry gives for its hosts (`endpoints`), none when Istio resolves the host. */
+function endpointAddresses(serviceEntry: Obj): string[] {
+  return arr(obj(serviceEntry.spec).endpoints)
+    .map((e) => str(obj(e).address))
+    .filter((a): a is string => !!a);
 }
 
 interface ServicePort {
@@ -139,7 +164,7 @@ export function translate(objects: unknown[], opts: TranslateOptions): Translati
   const servicePort = opts.servicePort ?? 80;
   const routeName = String(servicePort);
   const byKind = (kind: string) => objects.filter(isObj).filter((o) => o.kind === kind);
-  const filters = outboundPlugins(byKind('WasmPlugin')).map((p) => wasmFilterOf(p, opts.wasmPath));
+  const filters = outboundPlugins(byKind('WasmPlugin')).map((p) => wasmFilterOf(p, opts.wasmPath, opts.naming));
   filters.push(routerFilter());
 
   const tlsPorts = tlsPortsOf(byKind('DestinationRule'));
@@ -148,6 +173,7 @@ export function translate(objects: unknown[], opts: TranslateOptions): Translati
   const seen = new Set<string>();
   for (const se of byKind('ServiceEntry')) {
     const ports = servicePortsOf(se);
+    const endpoints = endpointAddresses(se);
     for (const host of arr(obj(se.spec).hosts).map(str)) {
       if (!host) continue;
       const up = opts.upstreams[host];
@@ -156,14 +182,18 @@ export function translate(objects: unknown[], opts: TranslateOptions): Translati
         if (seen.has(name)) continue;
         seen.add(name);
         const endpointPort = port.targetPort ?? port.number;
-        const tls = tlsPorts.get(host);
-        const originatesTls = tls !== undefined && (tls.has(port.number) || tls.has(-1));
+        const tls = tlsPorts.get(host)?.get(port.number) ?? tlsPorts.get(host)?.get(-1);
+        if (tls?.credentialName && !up?.caPem && !up?.caFile) {
+          throw new TranslateError(
+            `DestinationRule for ${host}: tls.credentialName ${tls.credentialName} needs istiod to serve the Secret; locally give the CA as a file (caCertificates)`,
+          );
+        }
         clusters.push(
           outboundCluster({
             name,
-            address: up?.address ?? host,
+            address: up?.address ?? (endpoints.length ? endpoints : host),
             port: up?.portMap?.[endpointPort] ?? endpointPort,
-            ...(originatesTls ? { transportSocket: upstreamTls(host, { caPem: up?.caPem, caFile: up?.caFile }) } : {}),
+            ...(tls ? { transportSocket: upstreamTls(host, { caPem: up?.caPem, caFile: up?.caFile ?? tls.caFile }) } : {}),
           }),
         );
         if (port.number === servicePort && (port.protocol === 'HTTP' || port.protocol === 'HTTP2')) {

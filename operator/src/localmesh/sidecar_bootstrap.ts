@@ -4,7 +4,7 @@
 // bench run the filter in. Pure: start it with startEnvoy (envoy.ts).
 import {
   holdFilter,
-  holdFilterForRoute,
+  holdVirtualHostPatch,
   httpListener,
   outboundCluster,
   outboundConnectionManager,
@@ -68,14 +68,11 @@ function listener(spec: ListenerSpec, opts: BootstrapOptions): EnvoyConfig {
   if (hold) httpFilters.push(holdFilter(bufferLimit));
   httpFilters.push(routerFilter());
   // Istio lists `host` and `host:80`; `host:*` lets a test send any port in the Host header.
-  const providerVhosts = opts.providerHosts.map((host) =>
-    virtualHost({
-      name: `${host}:${SERVICE_PORT}`,
-      domains: [host, `${host}:*`],
-      cluster: clusterName(host, SERVICE_PORT),
-      ...(hold ? { typedPerFilterConfig: holdFilterForRoute(bufferLimit) } : {}),
-    }),
-  );
+  // With the hold, each provider virtual host gets what the operator's EnvoyFilter merges into it.
+  const providerVhosts = opts.providerHosts.map((host) => ({
+    ...virtualHost({ name: `${host}:${SERVICE_PORT}`, domains: [host, `${host}:*`], cluster: clusterName(host, SERVICE_PORT) }),
+    ...(hold ? holdVirtualHostPatch(bufferLimit) : {}),
+  }));
   const otherHost = opts.otherHost ?? OTHER_HOST;
   const catchAll = virtualHost({ name: `${otherHost}:${SERVICE_PORT}`, domains: ['*'], cluster: clusterName(otherHost, SERVICE_PORT) });
   return httpListener({

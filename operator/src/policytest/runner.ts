@@ -10,6 +10,8 @@ import { configureFilter, LOG_LEVEL_NAMES, type FilterLogLine } from '../wasm/co
 import type { HttpStream } from '../wasm/stream.js';
 import type { HeaderPair } from '../wasm/header_map.js';
 import { serviceEntryClusters } from '../localmesh/istio_names.js';
+import { HOLD_FILTER_NAME, holdMarkFields } from '../render/hold_filter.js';
+import { encodeMetadata } from '../wasm/metadata.js';
 import type { CaseGuard, Decision, TestCase } from './cases.js';
 
 /** The filter refused the policy's rendered configuration. */
@@ -129,7 +131,12 @@ export class PolicyTester {
   /** Configures a VM now (throws FilterConfigError when the filter refuses the config). */
   start(): FilterHost {
     if (this.host) return this.host;
-    const { host, result } = configureFilter(this.pluginConfig, { wasmPath: this.opts.wasmPath, clusters: this.clusters });
+    const { host, result } = configureFilter(this.pluginConfig, {
+      wasmPath: this.opts.wasmPath,
+      clusters: this.clusters,
+      // The provider virtual hosts carry the hold's mark, as the operator's EnvoyFilter leaves it.
+      properties: { 'xds.virtual_host_metadata': encodeMetadata({ [HOLD_FILTER_NAME]: holdMarkFields() }) },
+    });
     if (!host) throw new FilterConfigError(result.refusal ? describeRefusal(result.refusal) : 'refused');
     this.host = host;
     return host;

@@ -35,7 +35,9 @@ export function renderPluginConfig(policy: LlmGuardPolicy, secrets: SecretValues
     auth_style: p.authStyle ?? 'bearer',
     api_keys: p.apiKeys.map((k) => valueOf(secrets, k.secretKeyRef.name, k.secretKeyRef.key, missing)),
   }));
-  const config: PluginConfig = { providers };
+  // The operator always installs the hold (render/hold_filter.ts): the filter refuses a request on
+  // a route where it is missing instead of letting its headers go before the body is judged.
+  const config: PluginConfig = { providers, require_hold: true };
   if (spec.denyPatterns?.length) config.deny_patterns = spec.denyPatterns;
   if (spec.allowPatterns?.length) config.allow_patterns = spec.allowPatterns;
   const i = spec.inspection;

@@ -7,16 +7,6 @@ export function wasmPluginName(policy: LlmGuardPolicy): string {
   return policy.metadata.name;
 }
 
-/**
- * The name of the plugin's HTTP filter in the listener istiod builds: the ECDS resource name
- * `extensions.istio.io/wasmplugin/<namespace>.<name>` (istio pilot/pkg/model/extensions.go,
- * WasmPluginResourceNamePrefix; the filter's toEnvoyHTTPFilter uses that ResourceName). Only the
- * PluginConfig inside it is named `<namespace>.<name>`. EnvoyFilter subFilter matches use this.
- */
-export function envoyFilterNameOf(policy: LlmGuardPolicy): string {
-  return `extensions.istio.io/wasmplugin/${policy.metadata.namespace}.${wasmPluginName(policy)}`;
-}
-
 /** A label map with its keys sorted, so the input's key order never changes the output. */
 export function sortedLabels(labels: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
