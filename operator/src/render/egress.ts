@@ -1,7 +1,10 @@
 // ServiceEntry + DestinationRule per external host: apps send plain HTTP on port 80; the sidecar
 // originates TLS to the host on 443 (cluster outbound|80||host with an UpstreamTlsContext, SNI
 // and SAN checks from the :authority). A 443/HTTPS port stays for apps that do TLS themselves.
-import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
+// With `endpoints` the traffic goes to those addresses instead of the host's DNS (TLS still names
+// the host); with `tls` the sidecar checks the certificate against the given CA.
+import { isIP } from 'node:net';
+import type { Destination, LlmGuardPolicy, UpstreamTls } from '../api/v1alpha1/llm_guard_policy.js';
 import { childMetadata } from './labels.js';
 import { childName } from './names.js';
 
@@ -10,6 +13,12 @@ export interface ExternalHost {
   port: number;
   tlsUpgrade: boolean;
   targetPort: number;
+  endpoints?: string[];
+  tls?: UpstreamTls;
+}
+
+function destination(d: Destination): Pick<ExternalHost, 'endpoints' | 'tls'> {
+  return { ...(d.endpoints?.length ? { endpoints: d.endpoints } : {}), ...(d.tls ? { tls: d.tls } : {}) };
 }
 
 /** Every external host the policy needs: its providers, then its guard. Duplicates merged. */
@@ -19,10 +28,10 @@ export function externalHosts(policy: LlmGuardPolicy): ExternalHost[] {
     if (!out.some((o) => o.host === h.host)) out.push(h);
   };
   for (const p of policy.spec.providers) {
-    add({ host: p.host, port: p.port ?? 80, tlsUpgrade: p.tlsUpgrade ?? true, targetPort: p.targetPort ?? 443 });
+    add({ host: p.host, port: p.port ?? 80, tlsUpgrade: p.tlsUpgrade ?? true, targetPort: p.targetPort ?? 443, ...destination(p) });
   }
   const g = policy.spec.intelligentGuard;
-  if (g) add({ host: g.host, port: g.port ?? 80, tlsUpgrade: g.tlsUpgrade ?? true, targetPort: g.targetPort ?? 443 });
+  if (g) add({ host: g.host, port: g.port ?? 80, tlsUpgrade: g.tlsUpgrade ?? true, targetPort: g.targetPort ?? 443, ...destination(g) });
   return out;
 }
 
@@ -41,8 +50,10 @@ export function renderServiceEntry(policy: LlmGuardPolicy, h: ExternalHost): Rec
       hosts: [h.host],
       exportTo: ['.'],
       location: 'MESH_EXTERNAL',
-      resolution: 'DNS',
+      // Istio resolves a host by DNS; given addresses are used as they are (STATIC only for IPs).
+      resolution: h.endpoints && h.endpoints.every((e) => isIP(e) !== 0) ? 'STATIC' : 'DNS',
       ports,
+      ...(h.endpoints ? { endpoints: h.endpoints.map((address) => ({ address })) } : {}),
     },
   };
 }
@@ -57,7 +68,7 @@ export function renderDestinationRule(policy: LlmGuardPolicy, h: ExternalHost): 
       exportTo: ['.'],
       trafficPolicy: {
         // No sni: Istio then sets auto_sni and auto SAN validation from the request's :authority.
-        portLevelSettings: [{ port: { number: h.port }, tls: { mode: 'SIMPLE' } }],
+        portLevelSettings: [{ port: { number: h.port }, tls: { mode: 'SIMPLE', ...(h.tls ?? {}) } }],
       },
     },
   };

@@ -6,7 +6,6 @@ import { checkPluginConfig } from '../wasm/configure.js';
 import { externalHosts } from './egress.js';
 import { MissingSecretError, renderPolicy, secretRefs } from './index.js';
 import { childName } from './names.js';
-import { envoyFilterNameOf } from './wasm_plugin.js';
 
 function samplePolicy(): LlmGuardPolicy {
   return {
@@ -48,6 +47,7 @@ const meta = (name: string) => ({ name, namespace: 'apps', labels: LABELS });
 
 const EXPECTED_PLUGIN_CONFIG = {
   providers: [{ hosts: ['api.openai.com'], auth_style: 'bearer', api_keys: ['sk-primary', 'sk-secondary'] }],
+  require_hold: true,
   deny_patterns: ['(?i)ignore previous instructions', '\\bAKIA[0-9A-Z]{16}\\b'],
   inspect_roles: ['user', 'tool'],
   deny_status: 451,
@@ -93,13 +93,13 @@ const EXPECTED = [
               filterChain: {
                 filter: {
                   name: 'envoy.filters.network.http_connection_manager',
-                  subFilter: { name: 'extensions.istio.io/wasmplugin/apps.openai-chat' },
+                  subFilter: { name: 'envoy.filters.http.router' },
                 },
               },
             },
           },
           patch: {
-            operation: 'INSERT_AFTER',
+            operation: 'INSERT_BEFORE',
             value: {
               name: 'llm-guard.hold-request',
               disabled: true,
@@ -113,6 +113,7 @@ const EXPECTED = [
           patch: {
             operation: 'MERGE',
             value: {
+              metadata: { filter_metadata: { 'llm-guard.hold-request': { enabled: true } } },
               typed_per_filter_config: {
                 'llm-guard.hold-request': {
                   '@type': 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute',
@@ -275,10 +276,6 @@ describe('renderPolicy', () => {
     ]);
   });
 
-  it('matches the filter istiod names for the WasmPlugin (ECDS resource name)', () => {
-    expect(envoyFilterNameOf(samplePolicy())).toBe('extensions.istio.io/wasmplugin/apps.openai-chat');
-  });
-
   it('for gateways: targetRefs on both, GATEWAY context, no workload selector', () => {
     const p = samplePolicy();
     delete p.spec.selector;
@@ -321,6 +318,24 @@ describe('renderPolicy', () => {
       failStrategy: 'FAIL_OPEN',
     });
     expect((objects[0]!.spec as { pluginConfig: { intelligent_guard: { port: number } } }).pluginConfig.intelligent_guard.port).toBe(8080);
+  });
+
+  it('sends to given endpoints (STATIC for addresses, DNS with a name) and checks TLS against the given CA', () => {
+    const p = samplePolicy();
+    p.spec.providers[0]!.endpoints = ['10.0.0.5', '10.0.0.6'];
+    p.spec.providers[0]!.tls = { caCertificates: '/etc/llm-egress/ca.pem' };
+    p.spec.intelligentGuard!.endpoints = ['guard-lb.internal.example', '10.0.0.7'];
+    p.spec.intelligentGuard!.tls = { credentialName: 'guard-ca' };
+    const objects = renderPolicy(p, SECRETS);
+    const se = (host: string) => objects.find((o) => o.kind === 'ServiceEntry' && (o.spec as { hosts: string[] }).hosts[0] === host)!.spec as Record<string, unknown>;
+    const dr = (host: string) => objects.find((o) => o.kind === 'DestinationRule' && (o.spec as { host: string }).host === host)!.spec as Record<string, any>;
+    expect(se('api.openai.com')).toMatchObject({ resolution: 'STATIC', endpoints: [{ address: '10.0.0.5' }, { address: '10.0.0.6' }] });
+    expect(se('guard.internal.example')).toMatchObject({ resolution: 'DNS', endpoints: [{ address: 'guard-lb.internal.example' }, { address: '10.0.0.7' }] });
+    expect(dr('api.openai.com').trafficPolicy.portLevelSettings).toEqual([{ port: { number: 80 }, tls: { mode: 'SIMPLE', caCertificates: '/etc/llm-egress/ca.pem' } }]);
+    expect(dr('guard.internal.example').trafficPolicy.portLevelSettings).toEqual([{ port: { number: 80 }, tls: { mode: 'SIMPLE', credentialName: 'guard-ca' } }]);
+    const plain = renderPolicy(samplePolicy(), SECRETS).find((o) => o.kind === 'ServiceEntry')!.spec as Record<string, unknown>;
+    expect(plain.resolution).toBe('DNS');
+    expect(plain.endpoints).toBeUndefined();
   });
 
   it('lists external hosts providers first, then the guard', () => {

@@ -23,7 +23,22 @@ export interface ApiKeySource {
   secretKeyRef: SecretKeyRef;
 }
 
-export interface Provider {
+/** How the sidecar trusts a host's certificate when it originates TLS. */
+export interface UpstreamTls {
+  /** A CA bundle file on the proxy. */
+  caCertificates?: string;
+  /** A Secret in the policy's namespace holding the CA (ca.crt). */
+  credentialName?: string;
+}
+
+/** Where the sidecar sends a host's traffic, and how it trusts it. */
+export interface Destination {
+  /** Addresses (IPs or DNS names) instead of resolving the host. */
+  endpoints?: string[];
+  tls?: UpstreamTls;
+}
+
+export interface Provider extends Destination {
   /** The provider's host, as apps address it (plain HTTP): e.g. api.openai.com. */
   host: string;
   /** The port apps send plain HTTP to. Default 80. */
@@ -52,7 +67,7 @@ export interface GuardCache {
   maxEntries?: number;
 }
 
-export interface IntelligentGuard {
+export interface IntelligentGuard extends Destination {
   host: string;
   /** The port the filter calls (plain HTTP through the sidecar). Default 80. */
   port?: number;

@@ -21,11 +21,16 @@ export const PATTERNS = {
   token: '^[!-~]+$',
   path: '^/[!-~]*$',
   sha256: '^[a-f0-9]{64}$',
+  /** An IPv4 or IPv6 address, or a lower-case DNS name. */
+  endpoint: '^([0-9]{1,3}(\\.[0-9]{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*)$',
+  /** An absolute path. */
+  filePath: '^/[!-~]*$',
   conditionReason: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$',
 } as const;
 
 export const LIMITS = {
   hostLength: 253,
+  endpoints: 16,
   providers: 16,
   apiKeys: 8,
   patterns: 128,
@@ -67,6 +72,55 @@ const port = (description: string, dflt: number): Schema => ({
   maximum: 65535,
   default: dflt,
 });
+
+/** Where the sidecar sends a host's traffic instead of resolving the host, and how it trusts it. */
+const destinationFields = (what: string): Record<string, Schema> => ({
+  endpoints: {
+    type: 'array',
+    description:
+      `Addresses (IPs or DNS names) to send ${what} traffic to instead of resolving the host: a private ` +
+      'endpoint or a forward proxy. TLS still names the host (SNI, certificate check). Default: DNS of the host.',
+    minItems: 1,
+    maxItems: LIMITS.endpoints,
+    'x-kubernetes-list-type': 'set',
+    items: { type: 'string', minLength: 1, maxLength: LIMITS.hostLength, pattern: PATTERNS.endpoint },
+  },
+  tls: {
+    type: 'object',
+    description: `How the sidecar checks ${what} certificate when it originates TLS. Default: the system's CAs.`,
+    minProperties: 1,
+    properties: {
+      caCertificates: {
+        type: 'string',
+        description: 'A file of CA certificates (PEM) on the proxy, e.g. mounted from a ConfigMap.',
+        minLength: 1,
+        maxLength: 1024,
+        pattern: PATTERNS.filePath,
+      },
+      credentialName: {
+        type: 'string',
+        description: "A Secret in the policy's namespace holding the CA (key ca.crt, or cacert), which istiod serves the proxy.",
+        minLength: 1,
+        maxLength: 253,
+        pattern: PATTERNS.dnsSubdomain,
+      },
+    },
+    'x-kubernetes-validations': [
+      {
+        rule: '!(has(self.caCertificates) && has(self.credentialName))',
+        message: 'give caCertificates or credentialName, not both',
+        check: (self) => !(has(self, 'caCertificates') && has(self, 'credentialName')),
+      },
+    ],
+  },
+});
+
+const tlsOnlyWithUpgradeRule: CelRule = {
+  rule: '!has(self.tls) || self.tlsUpgrade',
+  message: 'tls applies only when the sidecar originates TLS (tlsUpgrade: true)',
+  fieldPath: '.tls',
+  check: (self) => !has(self, 'tls') || get(self, 'tlsUpgrade') === true,
+};
 
 const tlsUpgradeRule: CelRule = {
   rule: '!self.tlsUpgrade || self.port != self.targetPort',
@@ -148,6 +202,7 @@ export const specSchema: Schema = {
             default: true,
           },
           targetPort: port("The provider's HTTPS port.", 443),
+          ...destinationFields("the provider's"),
           authStyle: {
             type: 'string',
             description:
@@ -169,7 +224,7 @@ export const specSchema: Schema = {
             },
           },
         },
-        'x-kubernetes-validations': [tlsUpgradeRule],
+        'x-kubernetes-validations': [tlsUpgradeRule, tlsOnlyWithUpgradeRule],
       },
       'x-kubernetes-validations': [
         {
@@ -223,6 +278,7 @@ export const specSchema: Schema = {
         port: port('The port the filter calls (plain HTTP through the sidecar).', 80),
         tlsUpgrade: { type: 'boolean', description: 'Originate TLS to the guard in the sidecar.', default: true },
         targetPort: port("The guard's HTTPS port.", 443),
+        ...destinationFields("the guard's"),
         path: {
           type: 'string',
           description: 'A chat-completions path, or a moderations path (/v1/moderations). Filter default /compatible-mode/v1/chat/completions.',
@@ -256,7 +312,7 @@ export const specSchema: Schema = {
           },
         },
       },
-      'x-kubernetes-validations': [tlsUpgradeRule],
+      'x-kubernetes-validations': [tlsUpgradeRule, tlsOnlyWithUpgradeRule],
     },
     plugin: {
       type: 'object',

@@ -19,6 +19,8 @@ export function fullPolicy(): Record<string, unknown> {
           port: 80,
           tlsUpgrade: true,
           targetPort: 443,
+          endpoints: ['10.0.0.5', '10.0.0.6'],
+          tls: { caCertificates: '/etc/llm-egress/ca.pem' },
           authStyle: 'bearer',
           apiKeys: [{ secretKeyRef: { name: 'openai', key: 'primary' } }, { secretKeyRef: { name: 'openai', key: 'secondary' } }],
         },
@@ -43,6 +45,8 @@ export function fullPolicy(): Record<string, unknown> {
         port: 80,
         tlsUpgrade: true,
         targetPort: 443,
+        endpoints: ['guard-lb.internal.example'],
+        tls: { credentialName: 'guard-ca' },
         path: '/v1/chat/completions',
         model: 'llama-guard-3-8b',
         apiKeySecretRef: { name: 'guard', key: 'token' },
@@ -139,6 +143,7 @@ export const SCHEMA_CASES: SchemaCase[] = [
       p.spec.providers[0].port = 8080;
       p.spec.providers[0].targetPort = 8080;
       p.spec.providers[0].tlsUpgrade = false;
+      delete p.spec.providers[0].tls;
     },
     expect: [],
   },
@@ -159,6 +164,54 @@ export const SCHEMA_CASES: SchemaCase[] = [
     expect: [
       'spec.intelligentGuard.targetPort: Invalid value: tlsUpgrade needs port and targetPort to differ: plain HTTP arrives on port, TLS leaves for targetPort',
     ],
+  },
+  {
+    name: 'tls with both a CA file and a CA Secret',
+    change: (p) => {
+      p.spec.providers[0].tls.credentialName = 'openai-ca';
+    },
+    expect: ['spec.providers[0].tls: Invalid value: give caCertificates or credentialName, not both'],
+  },
+  {
+    name: 'tls for a provider the sidecar does not originate TLS to',
+    change: (p) => {
+      p.spec.providers[0].tlsUpgrade = false;
+      p.spec.providers[0].targetPort = 80;
+    },
+    expect: ['spec.providers[0].tls: Invalid value: tls applies only when the sidecar originates TLS (tlsUpgrade: true)'],
+  },
+  {
+    name: 'tls for a guard the sidecar does not originate TLS to',
+    change: (p) => {
+      p.spec.intelligentGuard.tlsUpgrade = false;
+      p.spec.intelligentGuard.targetPort = 80;
+    },
+    expect: ['spec.intelligentGuard.tls: Invalid value: tls applies only when the sidecar originates TLS (tlsUpgrade: true)'],
+  },
+  {
+    name: 'endpoints that are neither addresses nor DNS names, and a relative CA path',
+    change: (p) => {
+      p.spec.providers[0].endpoints = ['10.0.0.5', 'https://proxy.example'];
+      p.spec.providers[0].tls.caCertificates = 'certs/ca.pem';
+    },
+    expect: [
+      `spec.providers[0].endpoints[1]: Invalid value: "https://proxy.example": spec.providers[0].endpoints[1] in body should match '^([0-9]{1,3}(\\.[0-9]{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*)$'`,
+      `spec.providers[0].tls.caCertificates: Invalid value: "certs/ca.pem": spec.providers[0].tls.caCertificates in body should match '^/[!-~]*$'`,
+    ],
+  },
+  {
+    name: 'the same endpoint twice',
+    change: (p) => {
+      p.spec.providers[0].endpoints = ['10.0.0.5', '10.0.0.5'];
+    },
+    expect: ['spec.providers[0].endpoints[1]: Duplicate value: "10.0.0.5"'],
+  },
+  {
+    name: 'an empty tls',
+    change: (p) => {
+      p.spec.intelligentGuard.tls = {};
+    },
+    expect: ['spec.intelligentGuard.tls: Invalid value: 0: spec.intelligentGuard.tls in body should have at least 1 properties'],
   },
   {
     name: 'an https plugin url without sha256',
