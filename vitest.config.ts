@@ -45,6 +45,19 @@ export default defineConfig({
           maxWorkers: 2,
         },
       },
+      {
+        test: {
+          name: "mesh",
+          sequence: { groupOrder: 3 },
+          include: ["test/mesh/**/*.mesh.test.ts"],
+          globalSetup: ["test/harness/global-setup.ts", "test/kube/global-setup.ts", "test/mesh/global-setup.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
+          pool: "forks",
+          // One sidecar at a time: pilot-agent's ports (15000, 15020, 15021, 15090...) are fixed.
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

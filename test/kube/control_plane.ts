@@ -1,23 +1,25 @@
 // A real Kubernetes control plane for the operator's integration tests: etcd + kube-apiserver,
 // both the real binaries that `make kube-tools` (tools/kube/install.sh) puts in .tools/kube/bin.
-// No controller-manager and no scheduler run, so there is NO garbage collector, no namespace
-// controller (deleted namespaces stay Terminating), no default ServiceAccount per namespace and
-// no Pods for Deployments: tests see exactly what the operator itself writes.
+// No scheduler runs, and kube-controller-manager only on request (`controllerManager`, then with
+// the garbage collector and the namespace controller alone): by default there is NO garbage
+// collector, no namespace controller (deleted namespaces stay Terminating), no default
+// ServiceAccount per namespace and no Pods for Deployments: tests see exactly what the operator
+// itself writes.
 //
 // Each control plane gets its own temp folder (etcd data, serving certs, token file,
 // service-account keys, kubeconfig, logs) and free loopback ports, so test files may run in
 // parallel. A start failure throws with the tail of each process's log: tests fail, never skip.
 
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { request as httpsRequest } from 'node:https';
-import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LOG_TAIL_LINES, ManagedProcess, distinctFreePorts, httpGet, waitFor } from './processes.js';
+
+export { freePort } from './processes.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** Where tools/kube/install.sh puts etcd, kube-apiserver and kubectl (override: KUBE_TOOLS_BIN). */
@@ -37,6 +39,11 @@ export interface ControlPlaneOptions {
   readyTimeoutMs?: number;
   /** Keep the temp folder after stop() (also: KUBE_KEEP_TMP=1), for post-mortems. */
   keepTmpDir?: boolean;
+  /**
+   * Also run kube-controller-manager with the garbage collector (owned objects go with their
+   * owner) and the namespace controller. Default false.
+   */
+  controllerManager?: boolean;
 }
 
 export interface ControlPlane {
@@ -53,132 +60,11 @@ export interface ControlPlane {
   /** The control plane's temp folder. */
   tmpDir: string;
   /** Process ids, so tests can check nothing is left behind. */
-  pids: { etcd: number; apiserver: number };
+  pids: { etcd: number; apiserver: number; controllerManager?: number };
   /** Stops kube-apiserver, then etcd (SIGTERM, SIGKILL after 10 s), and removes tmpDir. Idempotent. */
   stop(): Promise<void>;
   /** Everything both processes logged so far. */
   logs(): string;
-}
-
-const LOG_TAIL_LINES = 50;
-
-/** A child process whose output goes to a file and to an in-memory buffer. */
-class ManagedProcess {
-  readonly child: ChildProcess;
-  private output = '';
-  private readonly file: WriteStream;
-  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  private readonly exited: Promise<void>;
-
-  constructor(readonly name: string, bin: string, args: string[], logPath: string, cwd: string) {
-    this.file = createWriteStream(logPath);
-    this.child = spawn(bin, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
-    const onData = (chunk: Buffer): void => {
-      const text = chunk.toString('utf8');
-      this.output += text;
-      // Bound memory: keep the last 4 MiB (the file keeps everything).
-      if (this.output.length > 8 * 1024 * 1024) this.output = this.output.slice(-4 * 1024 * 1024);
-      this.file.write(text);
-    };
-    this.child.stdout?.on('data', onData);
-    this.child.stderr?.on('data', onData);
-    this.exited = new Promise((resolveExit) => {
-      this.child.once('error', (err) => {
-        onData(Buffer.from(`[${name}] failed to start: ${err.message}\n`));
-        this.exitInfo ??= { code: null, signal: null };
-        resolveExit();
-      });
-      this.child.once('exit', (code, signal) => {
-        this.exitInfo = { code, signal };
-        resolveExit();
-      });
-    });
-    liveChildren.add(this.child);
-    void this.exited.then(() => liveChildren.delete(this.child));
-  }
-
-  get pid(): number {
-    return this.child.pid ?? -1;
-  }
-  get hasExited(): boolean {
-    return this.exitInfo !== undefined;
-  }
-  describeExit(): string {
-    if (!this.exitInfo) return `${this.name} is running (pid ${this.pid})`;
-    const { code, signal } = this.exitInfo;
-    return `${this.name} exited (${signal ? `signal ${signal}` : `code ${code}`})`;
-  }
-  logs(): string {
-    return this.output;
-  }
-  tail(lines = LOG_TAIL_LINES): string {
-    const all = this.output.trimEnd().split('\n');
-    return all.slice(-lines).join('\n');
-  }
-  /** SIGTERM, then SIGKILL after graceMs; resolves once the process is gone. */
-  async stop(graceMs = 10_000): Promise<void> {
-    if (!this.hasExited && this.child.pid !== undefined) {
-      this.child.kill('SIGTERM');
-      const timer = setTimeout(() => {
-        if (!this.hasExited) this.child.kill('SIGKILL');
-      }, graceMs);
-      await this.exited;
-      clearTimeout(timer);
-    }
-    await new Promise<void>((done) => this.file.end(() => done()));
-  }
-  /** Resolves when the process exits (for racing against readiness checks). */
-  whenExited(): Promise<void> {
-    return this.exited;
-  }
-}
-
-// Kill whatever is still running if the test process goes away without calling stop():
-// on a normal exit, and on SIGINT/SIGTERM/SIGHUP (re-raised afterwards when nobody else
-// handles the signal, so the default "terminate" still happens).
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function killAllChildren(): void {
-  for (const child of liveChildren) {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-}
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', killAllChildren);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = (): void => {
-      killAllChildren();
-      if (process.listenerCount(sig) === 1) {
-        process.removeListener(sig, onSignal);
-        process.kill(process.pid, sig);
-      }
-    };
-    process.on(sig, onSignal);
-  }
-}
-
-/** A loopback port that was free a moment ago (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string') {
-        srv.close();
-        reject(new Error('could not get a free port'));
-        return;
-      }
-      srv.close(() => resolvePort(addr.port));
-    });
-  });
 }
 
 function binPath(name: string): string {
@@ -189,60 +75,6 @@ function binPath(name: string): string {
     );
   }
   return p;
-}
-
-interface HttpResult {
-  status: number;
-  body: string;
-}
-
-function httpGet(url: string, opts: { token?: string; ca?: string; insecure?: boolean } = {}): Promise<HttpResult> {
-  return new Promise((resolveGet, reject) => {
-    const u = new URL(url);
-    const headers: Record<string, string> = {};
-    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-    const onResponse = (res: import('node:http').IncomingMessage): void => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolveGet({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    };
-    const req =
-      u.protocol === 'https:'
-        ? httpsRequest(u, { headers, ca: opts.ca, rejectUnauthorized: !opts.insecure, timeout: 5_000 }, onResponse)
-        : httpRequest(u, { headers, timeout: 5_000 }, onResponse);
-    req.on('timeout', () => req.destroy(new Error(`timeout GET ${url}`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Polls `check` until it returns true, `deadline` passes (throws) or one of `procs` exits (throws).
- * Returns the last error message seen, for diagnostics.
- */
-async function waitFor(
-  what: string,
-  deadline: number,
-  procs: ManagedProcess[],
-  check: () => Promise<boolean>,
-): Promise<void> {
-  let lastError = '';
-  for (;;) {
-    for (const p of procs) {
-      if (p.hasExited) throw new Error(`${p.describeExit()} while waiting for ${what}`);
-    }
-    try {
-      if (await check()) return;
-    } catch (e) {
-      lastError = (e as Error).message;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`);
-    await sleep(250);
-  }
 }
 
 function startFailure(cause: Error, procs: ManagedProcess[], keptTmp: string | undefined): Error {
@@ -270,7 +102,6 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 async function startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
   const etcdBin = binPath('etcd');
   const apiserverBin = binPath('kube-apiserver');
-  installExitHook();
 
   const tmp = await mkdtemp(join(tmpdir(), 'kube-cp-'));
   const certDir = join(tmp, 'certs');
@@ -396,6 +227,24 @@ async function startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
   // JSON is YAML: kubectl and @kubernetes/client-node read it as is.
   await writeFile(kubeconfigPath, JSON.stringify(kubeconfig, null, 2), { mode: 0o600 });
 
+  let controllerManager: ManagedProcess | undefined;
+  if (options.controllerManager) {
+    controllerManager = new ManagedProcess(
+      'kube-controller-manager',
+      binPath('kube-controller-manager'),
+      [
+        `--kubeconfig=${kubeconfigPath}`,
+        '--controllers=garbage-collector-controller,namespace-controller',
+        '--leader-elect=false',
+        '--secure-port=0',
+        '--v=1',
+      ],
+      join(tmp, 'kube-controller-manager.log'),
+      tmp,
+    );
+    procs.push(controllerManager);
+  }
+
   const api = apiserver;
   let stopping: Promise<void> | undefined;
   return {
@@ -405,10 +254,11 @@ async function startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
     caPem,
     etcdUrl,
     tmpDir: tmp,
-    pids: { etcd: etcd.pid, apiserver: api.pid },
+    pids: { etcd: etcd.pid, apiserver: api.pid, ...(controllerManager ? { controllerManager: controllerManager.pid } : {}) },
     logs: () => procs.map((p) => `----- ${p.name} -----\n${p.logs()}`).join('\n'),
     stop: () => {
       stopping ??= (async () => {
+        await controllerManager?.stop();
         await api.stop();
         await etcd.stop();
         if (!keep) await rm(tmp, { recursive: true, force: true });
@@ -430,11 +280,6 @@ function etcdSupportsNoFsync(bin: string): boolean {
   return ok;
 }
 
-async function distinctFreePorts(n: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < n) ports.add(await freePort());
-  return [...ports];
-}
 
 export interface KubectlResult {
   code: number;

@@ -101,7 +101,7 @@ async function pushBlob(client: RegistryClient, repo: string, b: Blob): Promise<
   const target = new URL(client.url(location));
   target.searchParams.set('digest', b.digest);
   const put = await client.request('PUT', target.toString(), {
-    headers: { 'content-type': 'application/octet-stream', 'content-length': String(b.size) },
+    headers: { 'content-type': 'application/octet-stream' },
     body: b.bytes,
   });
   if (put.status !== 201) throw await failure(put, `uploading ${b.digest}`);

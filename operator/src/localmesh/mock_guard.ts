@@ -101,6 +101,8 @@ export interface MockGuardOptions {
   behaviour?: Behaviour;
   /** Serve HTTPS with this certificate (default: plain HTTP). */
   tls?: ServerTls;
+  /** The loopback address to listen on (default 127.0.0.1). */
+  address?: string;
 }
 
 export class MockGuard {
@@ -114,7 +116,7 @@ export class MockGuard {
   private answerWaiters: { pred: (r: GuardRequest) => boolean; resolve: (r: GuardRequest) => void }[] = [];
   private answerCount = 0;
 
-  constructor(opts: MockGuardOptions = {}) {
+  constructor(private readonly opts: MockGuardOptions = {}) {
     this.behaviour = opts.behaviour ?? allow();
     this.server = createMockServer((req, res) => this.handle(req, res), opts.tls, (socket) => {
       this.sockets.add(socket);
@@ -123,7 +125,7 @@ export class MockGuard {
   }
 
   async listen(port = 0): Promise<this> {
-    this.port = await listenOnLoopback(this.server, port);
+    this.port = await listenOnLoopback(this.server, port, this.opts.address);
     return this;
   }
 

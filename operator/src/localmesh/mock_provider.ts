@@ -58,6 +58,8 @@ export interface MockOptions {
   onRecord?: (rec: RecordedRequest) => void;
   /** Serve HTTPS with this certificate (default: plain HTTP). */
   tls?: ServerTls;
+  /** The loopback address to listen on (default 127.0.0.1). */
+  address?: string;
 }
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -105,7 +107,7 @@ export class MockProvider {
   }
 
   async listen(): Promise<this> {
-    this.port = await listenOnLoopback(this.server);
+    this.port = await listenOnLoopback(this.server, 0, this.opts.address);
     return this;
   }
 

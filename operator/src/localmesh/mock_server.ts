@@ -28,11 +28,14 @@ export function createMockServer(
   return server;
 }
 
-/** Listens on 127.0.0.1 (port 0: a free one) and resolves to the port. */
-export async function listenOnLoopback(server: MockHttpServer, port = 0): Promise<number> {
+/**
+ * Listens on a loopback address (default 127.0.0.1; another 127.x address keeps the mock clear of
+ * a sidecar that binds the same port on 127.0.0.1) and resolves to the port (0: a free one).
+ */
+export async function listenOnLoopback(server: MockHttpServer, port = 0, host = '127.0.0.1'): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+    server.listen(port, host, () => resolve());
   });
   const address = server.address();
   if (!address || typeof address === 'string') throw new Error('mock server has no port');
