@@ -65,9 +65,13 @@ function patchVirtualHost(where: string, match: Obj, op: string | undefined, val
   const rc = obj(match.routeConfiguration);
   if (rc.portNumber !== undefined && rc.portNumber !== t.servicePort) return null;
   if (rc.name !== undefined && rc.name !== t.routeName) return null;
+  // As istiod matches: by the virtual host's name and/or one of its domains.
   const vhName = str(obj(rc.vhost).name);
-  const hits = t.vhosts.filter((v) => vhName === undefined || v.name === vhName);
-  if (!hits.length) return `${where}: no virtual host named ${String(vhName)}`;
+  const domain = str(obj(rc.vhost).domainName);
+  const hits = t.vhosts.filter(
+    (v) => (vhName === undefined || v.name === vhName) && (domain === undefined || arr(v.domains).includes(domain)),
+  );
+  if (!hits.length) return `${where}: no virtual host ${vhName !== undefined ? `named ${vhName}` : `serving ${String(domain)}`}`;
   if (op === 'MERGE') for (const v of hits) mergeInto(v, value);
   else if (op === 'REMOVE') for (const v of hits) t.vhosts.splice(t.vhosts.indexOf(v), 1);
   else throw new TranslateError(`${where}: operation not supported by the dev translation`);

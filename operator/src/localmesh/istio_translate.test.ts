@@ -99,7 +99,7 @@ describe('translate', () => {
     );
     const t = translate(moved, { wasmPath: '/x.wasm', listenerPort: 1, upstreams: {} });
     expect(t.unmatchedPatches).toHaveLength(1);
-    expect(t.unmatchedPatches[0]).toContain('no virtual host named api.openai.com:80');
+    expect(t.unmatchedPatches[0]).toContain('no virtual host serving api.openai.com');
     for (const [from, to] of [['FAIL_OPEN', 'FAIL_OPEN'], ['FAIL_RELOAD', 'FAIL_RELOAD'], ['FAIL_CLOSE', 'FAIL_CLOSED']]) {
       const o = objects.map((x) => (x.kind === 'WasmPlugin' ? { ...x, spec: { ...(x.spec as object), failStrategy: from } } : x));
       const b = translate(o, { wasmPath: '/x.wasm', listenerPort: 1, upstreams: {} }).bootstrap as Any;

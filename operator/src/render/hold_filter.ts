@@ -68,7 +68,9 @@ export function renderHoldFilter(policy: LlmGuardPolicy): Record<string, unknown
   for (const p of policy.spec.providers) {
     configPatches.push({
       applyTo: 'VIRTUAL_HOST',
-      match: { context, routeConfiguration: { vhost: { name: `${p.host}:${p.port ?? 80}` } } },
+      // By domain, not by istiod's virtual-host name (`host:port` on a sidecar): the same patch finds
+      // the host on a gateway listener, whatever its port.
+      match: { context, routeConfiguration: { vhost: { domainName: p.host } } },
       patch: {
         operation: 'MERGE',
         value: holdVirtualHostPatch(maxBytes),

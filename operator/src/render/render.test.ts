@@ -109,7 +109,7 @@ const EXPECTED = [
         },
         {
           applyTo: 'VIRTUAL_HOST',
-          match: { context: 'SIDECAR_OUTBOUND', routeConfiguration: { vhost: { name: 'api.openai.com:80' } } },
+          match: { context: 'SIDECAR_OUTBOUND', routeConfiguration: { vhost: { domainName: 'api.openai.com' } } },
           patch: {
             operation: 'MERGE',
             value: {
