@@ -360,11 +360,12 @@ describe('LlmGuardPolicy controller', () => {
     expect(ctl.metrics.apiRequests.get({ method: 'PATCH', code: '200' })).toBe(0);
   });
 
-  it('drift: an owned object edited or deleted by hand is restored by the periodic resync', async () => {
+  it('drift: an owned object edited or deleted by hand is restored at once, from its watch', async () => {
     await ctl.stop();
-    ctl = env.startTestController({ resyncPeriodMs: 1_000 });
+    ctl = env.startTestController({ resyncPeriodMs: 10 * 60_000 }); // no resync within this test
     await ctl.ready;
     await eventually('startup reconciles done', async () => reconciles(ctl) >= 2 && ctl.metrics.queueDepth.get() === 0);
+    const before = reconciles(ctl);
     // A hand edit of a field we own, and a deleted ServiceEntry; the policy itself doesn't change.
     await env.api.client.request('PATCH', objectPath(WASM_PLUGIN, NS, 'guard'), {
       body: { spec: { url: 'oci://ghcr.io/someone/else:1' } },
@@ -374,7 +375,13 @@ describe('LlmGuardPolicy controller', () => {
     await eventually('the WasmPlugin url restored and the ServiceEntry recreated', async () => {
       const o = await ownedObjects(env.api, NS, 'guard');
       return (o.get('WasmPlugin/guard')?.spec as { url: string }).url === guardSpec.plugin.url && o.has('ServiceEntry/guard-api-anthropic-com');
-    });
+    }, 10_000);
+    expect(reconciles(ctl)).toBeGreaterThan(before);
+    // Our own writes come back as watch events; they must settle, not feed a loop.
+    await sleep(1_500);
+    const settled = reconciles(ctl);
+    await sleep(1_500);
+    expect(reconciles(ctl)).toBe(settled);
   });
 
   it('delete: the owned objects carry the controller owner reference the garbage collector follows', async () => {

@@ -19,6 +19,8 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   /** Watch path, e.g. /api/v1/secrets or /api/v1/namespaces/ns/secrets. */
   path: string;
   list: () => Promise<KubernetesListObject<T>>;
+  /** Watch only objects with these labels (the list must select the same). */
+  labelSelector?: string;
   handlers: InformerHandlers<T>;
   log: Logger;
   baseDelayMs?: number;
@@ -41,7 +43,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   constructor(opts: ResilientInformerOptions<T>) {
     this.opts = opts;
     this.synced = new Promise((resolve) => (this.resolveSynced = resolve));
-    this.informer = makeInformer<T>(opts.kubeConfig, opts.path, opts.list);
+    this.informer = makeInformer<T>(opts.kubeConfig, opts.path, opts.list, opts.labelSelector);
     const guard = (fn?: (obj: T) => void) => (obj: T) => {
       if (!this.stopped && fn) fn(obj);
     };

@@ -6,7 +6,8 @@
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import type { KubeObject, ObjectApi } from '../kube/objects.js';
-import { collectionPath, POLICY, SECRET } from '../kube/resources.js';
+import { collectionPath, OWNED_TYPES, POLICY, SECRET } from '../kube/resources.js';
+import { MANAGED_BY, POLICY_LABEL } from '../render/labels.js';
 import { errorMessage } from '../kube/errors.js';
 import type { EventRecorder } from './events.js';
 import { ResilientInformer } from './informer.js';
@@ -42,6 +43,7 @@ export interface PolicyControllerOptions extends QueueTuning {
 
 type PolicyObject = LlmGuardPolicy & KubernetesObject;
 type SecretObject = SecretLike & KubernetesObject;
+type OwnedObject = KubernetesObject;
 
 const keyOf = (o: { metadata?: { namespace?: string; name?: string } }) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
@@ -52,6 +54,8 @@ export class PolicyController {
   private readonly seen = new Map<string, { uid: string | undefined; generation: number | undefined }>();
   private readonly policies: ResilientInformer<PolicyObject>;
   private readonly secrets: ResilientInformer<SecretObject>;
+  /** What the operator owns (WasmPlugins, EnvoyFilters, ServiceEntries, DestinationRules), by its label. */
+  private readonly owned: ResilientInformer<OwnedObject>[];
   private readonly log: Logger;
   private workers: Promise<void>[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -89,6 +93,24 @@ export class PolicyController {
       maxDelayMs: o.informerMaxDelayMs,
       onRestart: () => o.metrics.informerRestarts.inc({ resource: 'secrets' }),
     });
+    // An owned object edited or deleted by someone else re-queues its policy, so drift is repaired
+    // at once rather than at the next resync (controller-runtime's Owns()).
+    const selector = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
+    this.owned = OWNED_TYPES.map(
+      (rt) =>
+        new ResilientInformer<OwnedObject>({
+          name: rt.plural,
+          kubeConfig: o.kubeConfig,
+          path: collectionPath(rt, o.namespace),
+          list: () => o.api.list(rt, o.namespace, { labelSelector: selector }) as unknown as Promise<KubernetesListObject<OwnedObject>>,
+          labelSelector: selector,
+          handlers: { update: (obj) => this.onOwned(obj), delete: (obj) => this.onOwned(obj) },
+          log: o.log,
+          baseDelayMs: o.informerBaseDelayMs,
+          maxDelayMs: o.informerMaxDelayMs,
+          onRestart: () => o.metrics.informerRestarts.inc({ resource: rt.plural }),
+        }),
+    );
     this.reconciler = new Reconciler({
       api: o.api,
       getPolicy: (ns, name) => this.policies.get(name, ns),
@@ -121,6 +143,7 @@ export class PolicyController {
   start(): void {
     this.policies.start();
     this.secrets.start();
+    for (const i of this.owned) i.start();
   }
 
   async stop(): Promise<void> {
@@ -128,7 +151,7 @@ export class PolicyController {
     this.stopped = true;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.queue.shutdown();
-    await Promise.all([this.policies.stop(), this.secrets.stop()]);
+    await Promise.all([this.policies.stop(), this.secrets.stop(), ...this.owned.map((i) => i.stop())]);
     await Promise.all(this.workers); // in-flight reconciles finish
     this.workers = [];
   }
@@ -172,6 +195,16 @@ export class PolicyController {
       this.log.debug('secret changed; queueing policy', { secret: `${ns}/${name}`, policy: key });
       this.queue.add(key);
     }
+  }
+
+  private onOwned(obj: OwnedObject): void {
+    const policy = obj.metadata?.labels?.[POLICY_LABEL];
+    const ns = obj.metadata?.namespace;
+    if (!policy || !ns) return;
+    const key = `${ns}/${policy}`;
+    if (!this.policies.get(policy, ns)) return; // being deleted: the garbage collector takes the rest
+    this.log.debug('owned object changed; queueing policy', { object: `${obj.kind ?? ''}/${obj.metadata?.name ?? ''}`, policy: key });
+    this.queue.add(key);
   }
 
   private async work(): Promise<void> {
