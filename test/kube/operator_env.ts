@@ -2,6 +2,7 @@
 // Istio's CRDs and ours installed, a kube client for assertions, and polling helpers.
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { installIstioCrds, kubectl, REPO_ROOT, startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control_plane.js';
 import { KubeClient } from '../../operator/src/kube/client.js';
@@ -81,6 +82,32 @@ export async function setupKube(namespaces: string[], opts: { installCrd?: boole
       if (process.env.OPERATOR_TEST_LOG) appendFileSync(process.env.OPERATOR_TEST_LOG, logs.join(''));
     },
   };
+}
+
+/** The operator's RBAC as a cluster gets it (manifests/deployment/namespace.yaml and manifests/rbac). */
+export async function installOperatorRbac(cp: ControlPlane): Promise<void> {
+  for (const f of ['deployment/namespace.yaml', 'rbac/service_account.yaml', 'rbac/cluster_role.yaml', 'rbac/cluster_role_binding.yaml', 'rbac/leader_election.yaml']) {
+    await kubectl(cp, ['apply', '-f', join(REPO_ROOT, 'manifests', f)]);
+  }
+}
+
+/** A kubeconfig (written into the control plane's temp folder) that acts as a ServiceAccount, with a fresh token. */
+export async function serviceAccountKubeconfig(cp: ControlPlane, namespace: string, serviceAccount: string): Promise<string> {
+  const token = (await kubectl(cp, ['create', 'token', serviceAccount, '-n', namespace, '--duration=2h'])).stdout.trim();
+  const path = join(cp.tmpDir, `${namespace}.${serviceAccount}.kubeconfig`);
+  await writeFile(
+    path,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'kube-test', cluster: { server: cp.server, 'certificate-authority-data': Buffer.from(cp.caPem).toString('base64') } }],
+      users: [{ name: serviceAccount, user: { token } }],
+      contexts: [{ name: serviceAccount, context: { cluster: 'kube-test', user: serviceAccount } }],
+      'current-context': serviceAccount,
+    }),
+    { mode: 0o600 },
+  );
+  return path;
 }
 
 /** Polls `fn` until it returns a value other than undefined/false (or stops throwing). */

@@ -2,13 +2,11 @@
 // real kube-apiserver with OwnerReferencesPermissionEnforcement on (as OpenShift and hardened
 // clusters run): every call the controller makes must be allowed, including setting
 // blockOwnerDeletion owner references on what it creates.
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, REPO_ROOT } from './control_plane.js';
+import { kubectl } from './control_plane.js';
 import type { KubeObject } from '../../operator/src/kube/objects.js';
 import { LEASE, POLICY } from '../../operator/src/kube/resources.js';
-import { conditionOf, eventsFor, eventually, ownedObjects, putSecret, setupKube, type KubeEnv } from './operator_env.js';
+import { conditionOf, eventsFor, eventually, installOperatorRbac, ownedObjects, putSecret, serviceAccountKubeconfig, setupKube, type KubeEnv } from './operator_env.js';
 
 const NS = 'apps';
 const OPERATOR_NS = 'llmguard-system';
@@ -37,25 +35,10 @@ subjects:
 
 beforeAll(async () => {
   env = await setupKube([NS], { controlPlane: { apiserverArgs: ['--enable-admission-plugins=OwnerReferencesPermissionEnforcement'] } });
-  for (const f of ['deployment/namespace.yaml', 'rbac/service_account.yaml', 'rbac/cluster_role.yaml', 'rbac/cluster_role_binding.yaml', 'rbac/leader_election.yaml']) {
-    await kubectl(env.cp, ['apply', '-f', join(REPO_ROOT, 'manifests', f)]);
-  }
+  await installOperatorRbac(env.cp);
   const canI = await kubectl(env.cp, ['auth', 'can-i', 'update', 'llmguardpolicies.llmguard.io', '--subresource=finalizers', `--as=${SA}`, '-n', NS], { allowFailure: true });
   canSetFinalizers = canI.stdout.trim() === 'yes';
-  const token = (await kubectl(env.cp, ['create', 'token', 'llmguard-operator', '-n', OPERATOR_NS, '--duration=1h'])).stdout.trim();
-  saKubeconfig = join(env.cp.tmpDir, 'operator-sa.kubeconfig');
-  await writeFile(
-    saKubeconfig,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'kube-test', cluster: { server: env.cp.server, 'certificate-authority-data': Buffer.from(env.cp.caPem).toString('base64') } }],
-      users: [{ name: 'operator', user: { token } }],
-      contexts: [{ name: 'operator', context: { cluster: 'kube-test', user: 'operator' } }],
-      'current-context': 'operator',
-    }),
-    { mode: 0o600 },
-  );
+  saKubeconfig = await serviceAccountKubeconfig(env.cp, OPERATOR_NS, 'llmguard-operator');
   await putSecret(env.api, NS, 'openai', { 'api-key': 'sk-rbac-test' });
 });
 

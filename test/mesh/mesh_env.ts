@@ -1,0 +1,204 @@
+// The whole system on one machine, as a cluster runs it: a real kube-apiserver with etcd and
+// kube-controller-manager (garbage collection), Istio's CRDs and istiod, a real OCI registry
+// holding the filter's image (pushed with `llmguard image push`), the operator as a process under
+// its own ServiceAccount and shipped RBAC, and, outside the mesh, HTTPS mocks of an LLM provider
+// and of a guard model that trust nothing but a test CA. Sidecars and gateways are started by the
+// tests (pilot-agent's ports are fixed: one at a time).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { llamaGuard } from '../../operator/src/localmesh/guard_answers.js';
+import { byConversation, startMockGuard, type MockGuard } from '../../operator/src/localmesh/mock_guard.js';
+import { startMockProvider, type MockProvider } from '../../operator/src/localmesh/mock_provider.js';
+import { makePki, type Pki } from '../../operator/src/localmesh/tls.js';
+import { defaultWasmPath } from '../../operator/src/wasm/module_path.js';
+import { REPO_ROOT, kubectl, startControlPlane, type ControlPlane } from '../kube/control_plane.js';
+import { installCrd, installOperatorRbac, serviceAccountKubeconfig } from '../kube/operator_env.js';
+import { freePort, httpGet, waitFor } from '../kube/processes.js';
+import { startIstiod, type Istiod } from './istiod.js';
+import { istioFile } from './mesh_tools.js';
+import { startRegistry, type Registry } from './registry.js';
+
+export const NS = 'apps';
+export const OPERATOR_NS = 'llmguard-system';
+export const PROVIDER_HOST = 'api.openai.com';
+export const GUARD_HOST = 'guard.llm.internal';
+/** The ports apps send plain HTTP to (ServiceEntry ports: the sidecar binds them on 127.0.0.1). */
+export const PROVIDER_PORT = 18080;
+export const GUARD_PORT = 18081;
+/** The mocks listen here, clear of the sidecar's listeners on 127.0.0.1. */
+export const UPSTREAM_ADDRESS = '127.0.0.2';
+/** Any conversation containing this is judged unsafe by the mock guard (Llama Guard format). */
+export const UNSAFE = 'zq-mesh-unsafe-topic';
+export const GUARD_KEY = 'guard-mesh-token-4fd1a9';
+
+const CLI_OUT = join(REPO_ROOT, 'build', 'llmguard-mesh-test');
+
+export interface Mesh {
+  cp: ControlPlane;
+  istiod: Istiod;
+  registry: Registry;
+  /** The filter's image as a policy names it. */
+  image: { url: string; sha256: string };
+  pki: Pki;
+  /** The test CA as a file on the proxy's filesystem (the policies' tls.caCertificates). */
+  caFile: string;
+  provider: MockProvider;
+  guard: MockGuard;
+  /** The compiled CLI (`node <cli> ...`). */
+  cli: string;
+  operatorLogs(): string;
+  /** The operator down (SIGTERM, it releases its Lease) and back up, as a rollout or an outage would. */
+  stopOperator(): Promise<void>;
+  startOperator(): Promise<void>;
+  /** kubectl apply of objects (JSON is YAML). */
+  apply(...objects: object[]): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A policy for these mocks: the provider, and (unless `guard: false`) the guard. */
+export function meshPolicy(mesh: Pick<Mesh, 'image' | 'caFile' | 'provider' | 'guard'>, o: { name?: string; denyPatterns?: string[]; guard?: boolean; spec?: object } = {}): Record<string, any> {
+  const upstream = (port: number) => ({ endpoints: [UPSTREAM_ADDRESS], targetPort: port, tls: { caCertificates: mesh.caFile } });
+  return {
+    apiVersion: 'llmguard.io/v1alpha1',
+    kind: 'LlmGuardPolicy',
+    metadata: { name: o.name ?? 'chat', namespace: NS },
+    spec: {
+      selector: { matchLabels: { app: 'chat' } },
+      providers: [{ host: PROVIDER_HOST, port: PROVIDER_PORT, ...upstream(mesh.provider.port), apiKeys: [{ secretKeyRef: { name: 'openai', key: 'key' } }] }],
+      denyPatterns: o.denyPatterns ?? ['(?i)ignore\\s+previous\\s+instructions'],
+      ...(o.guard === false
+        ? {}
+        : {
+            intelligentGuard: {
+              host: GUARD_HOST,
+              port: GUARD_PORT,
+              ...upstream(mesh.guard.port),
+              path: '/v1/chat/completions',
+              model: 'llama-guard-3-8b',
+              verdictFormat: 'llama_guard',
+              systemPrompt: '',
+              timeoutMs: 5000,
+              apiKeySecretRef: { name: 'guard', key: 'token' },
+            },
+          }),
+      plugin: { url: mesh.image.url, sha256: mesh.image.sha256 },
+      ...(o.spec ?? {}),
+    },
+  };
+}
+
+export function secretObject(name: string, data: Record<string, string>): object {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: NS }, type: 'Opaque', stringData: data };
+}
+
+function compileCli(): string {
+  const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  execFileSync(process.execPath, [tsc, '-p', 'operator/tsconfig.json', '--outDir', CLI_OUT], { cwd: REPO_ROOT, stdio: 'pipe' });
+  return join(CLI_OUT, 'cli', 'main.js');
+}
+
+interface OperatorProcess {
+  child: ChildProcess;
+  logs: () => string;
+  stop: () => Promise<void>;
+}
+
+async function startOperator(cp: ControlPlane, cli: string, wasm: string): Promise<OperatorProcess> {
+  const kubeconfig = await serviceAccountKubeconfig(cp, OPERATOR_NS, 'llmguard-operator');
+  const [metrics, health] = [await freePort(), await freePort()];
+  let out = '';
+  const child = spawn(process.execPath, [cli, 'run', '--kubeconfig', kubeconfig, '--leader-elect', '--wasm', wasm, '--metrics-port', String(metrics), '--health-port', String(health)], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, POD_NAMESPACE: OPERATOR_NS, POD_NAME: 'llmguard-operator-mesh-0', KUBECONFIG: '', LLMGUARD_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  process.once('exit', () => child.kill('SIGKILL'));
+  await waitFor('the operator /readyz', Date.now() + 60_000, [], async () => {
+    if (child.exitCode !== null) throw new Error(`the operator exited (${child.exitCode}):\n${out.slice(-3000)}`);
+    return (await httpGet(`http://127.0.0.1:${health}/readyz`)).status === 200;
+  });
+  const stop = async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+  };
+  return { child, logs: () => out, stop };
+}
+
+export async function startMesh(): Promise<Mesh> {
+  const stops: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  };
+  try {
+    const cli = compileCli();
+    const cp = await startControlPlane({ controllerManager: true });
+    stops.push(() => cp.stop());
+    await kubectl(cp, ['apply', '--server-side', '-f', istioFile('crds.yaml')]);
+    await installCrd(cp);
+    await installOperatorRbac(cp);
+    await kubectl(cp, ['create', 'namespace', NS]);
+
+    const registry = await startRegistry();
+    stops.push(() => registry.stop());
+    const wasm = defaultWasmPath();
+    // As a team would: `llmguard image push` (make image), then the digest it prints in the policy.
+    const pushed = execFileSync(process.execPath, [cli, 'image', 'push', `${registry.host}/llm-guard:mesh`, '--wasm', wasm], { encoding: 'utf8' }).trim();
+    const digest = /@sha256:([a-f0-9]{64})$/.exec(pushed)?.[1];
+    if (!digest) throw new Error(`llmguard image push printed ${JSON.stringify(pushed)}`);
+
+    const pki = makePki([PROVIDER_HOST, GUARD_HOST]);
+    stops.push(async () => pki.remove());
+    const dir = await mkdtemp(join(tmpdir(), 'mesh-ca-'));
+    stops.push(() => rm(dir, { recursive: true, force: true }));
+    const caFile = join(dir, 'ca.pem');
+    await writeFile(caFile, pki.caPem);
+    const tls = { certPem: pki.certPem, keyPem: pki.keyPem };
+    const provider = await startMockProvider({ tls, address: UPSTREAM_ADDRESS });
+    stops.push(() => provider.close());
+    const guard = await startMockGuard({ tls, address: UPSTREAM_ADDRESS, behaviour: byConversation([[UNSAFE, llamaGuard('unsafe', 'S2')]], llamaGuard('safe')) });
+    stops.push(() => guard.close());
+
+    const istiod = await startIstiod(cp);
+    stops.push(() => istiod.stop());
+    let operator = await startOperator(cp, cli, wasm);
+    let earlierLogs = '';
+    stops.push(() => operator.stop());
+
+    const apply = async (...objects: object[]) => {
+      await kubectl(cp, ['apply', '-f', '-'], { input: objects.map((o) => JSON.stringify(o)).join('\n---\n') });
+    };
+    return {
+      cp,
+      istiod,
+      registry,
+      image: { url: `oci://${registry.host}/llm-guard:mesh`, sha256: digest },
+      pki,
+      caFile,
+      provider,
+      guard,
+      cli,
+      operatorLogs: () => earlierLogs + operator.logs(),
+      stopOperator: () => operator.stop(),
+      startOperator: async () => {
+        if (operator.child.exitCode === null) throw new Error('the operator is still running');
+        earlierLogs += operator.logs();
+        operator = await startOperator(cp, cli, wasm);
+      },
+      apply,
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** The module the mesh runs, read back (to compare with what the agent cached). */
+export function wasmBytes(): Buffer {
+  return readFileSync(defaultWasmPath());
+}
