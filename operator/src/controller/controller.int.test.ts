@@ -6,6 +6,7 @@ import type { ControllerHandle } from './index.js';
 import { ApiError } from '../kube/errors.js';
 import { MERGE_PATCH, type KubeObject } from '../kube/objects.js';
 import { objectPath, POLICY, SERVICE_ENTRY, WASM_PLUGIN } from '../kube/resources.js';
+import { kubectl } from '../../../test/kube/control_plane.js';
 import { conditionOf, deleteSecret, ensureWasm, eventsFor, eventually, ownedObjects, putSecret, scrape, setupKube, sleep, type KubeEnv } from '../../../test/kube/operator_env.js';
 
 const NS = 'apps';
@@ -230,6 +231,57 @@ describe('LlmGuardPolicy controller', () => {
       (await eventsFor(env.api, NS, 'lookahead')).some((e) => e.type === 'Warning' && e.reason === 'FilterRejectedConfig'),
     );
     await env.api.delete(POLICY, NS, 'lookahead');
+  });
+
+  it('a hold the cluster refuses (an admission policy forbidding EnvoyFilters): HoldNotInstalled, not Ready, until it is allowed', async () => {
+    // As platforms that forbid EnvoyFilter do, here with a ValidatingAdmissionPolicy limited to this policy's objects.
+    const forbid = [
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicy',
+        metadata: { name: 'no-envoyfilters' },
+        spec: {
+          failurePolicy: 'Fail',
+          matchConstraints: { resourceRules: [{ apiGroups: ['networking.istio.io'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['envoyfilters'] }] },
+          matchConditions: [{ name: 'this-test', expression: "object.metadata.name.startsWith('nohold-')" }],
+          validations: [{ expression: 'false', message: 'EnvoyFilters are not allowed in this cluster' }],
+        },
+      },
+      { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding', metadata: { name: 'no-envoyfilters' }, spec: { policyName: 'no-envoyfilters', validationActions: ['Deny'] } },
+    ];
+    await kubectl(env.cp, ['apply', '-f', '-'], { input: forbid.map((o) => JSON.stringify(o)).join('\n---\n') });
+    // The binding takes effect once the apiserver has loaded it.
+    await eventually('the admission policy in force', async () => {
+      const probe = { apiVersion: 'networking.istio.io/v1alpha3', kind: 'EnvoyFilter', metadata: { name: 'nohold-probe', namespace: NS }, spec: {} };
+      const r = await kubectl(env.cp, ['apply', '--dry-run=server', '-f', '-'], { input: JSON.stringify(probe), allowFailure: true });
+      return r.code !== 0 && r.stderr.includes('not allowed in this cluster');
+    });
+
+    await env.api.create(POLICY, NS, policyObject('nohold', guardSpec));
+    const p = await waitReady('nohold', 'False');
+    const programmed = conditionOf(p, 'Programmed');
+    expect(programmed).toMatchObject({ status: 'False', reason: 'HoldNotInstalled' });
+    expect(programmed!.message).toContain('EnvoyFilter nohold-hold');
+    expect(programmed!.message).toContain('EnvoyFilters are not allowed in this cluster');
+    expect(conditionOf(p, 'Ready')).toMatchObject({ status: 'False', reason: 'HoldNotInstalled' });
+    // The filter went first: on the proxy without its hold it refuses inspected requests (require_hold).
+    const owned = await ownedObjects(env.api, NS, 'nohold');
+    expect(owned.has('WasmPlugin/nohold')).toBe(true);
+    expect(owned.has('EnvoyFilter/nohold-hold')).toBe(false);
+    await eventually('a HoldNotInstalled warning', async () =>
+      (await eventsFor(env.api, NS, 'nohold')).some((e) => e.type === 'Warning' && e.reason === 'HoldNotInstalled'),
+    );
+
+    await kubectl(env.cp, ['delete', 'validatingadmissionpolicybinding', 'no-envoyfilters']);
+    await kubectl(env.cp, ['delete', 'validatingadmissionpolicy', 'no-envoyfilters']);
+    await waitReady('nohold', 'True', 60_000);
+    expect((await ownedObjects(env.api, NS, 'nohold')).has('EnvoyFilter/nohold-hold')).toBe(true);
+    await env.api.delete(POLICY, NS, 'nohold');
+    // No garbage collector in this control plane: remove what it owned, as the GC would.
+    for (const [id] of await ownedObjects(env.api, NS, 'nohold')) {
+      const [kind, name] = id.split('/');
+      await kubectl(env.cp, ['delete', kind!.toLowerCase(), '-n', NS, name!]);
+    }
   });
 
   it('a missing Secret: ResolvedRefs=False, a Warning event, nothing applied; creating the Secret converges', async () => {

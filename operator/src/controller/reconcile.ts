@@ -8,7 +8,7 @@ import type { RenderedObject } from '../render/index.js';
 import { MANAGED_BY, POLICY_LABEL } from '../render/labels.js';
 import { ApiError, errorMessage, isNotFound } from '../kube/errors.js';
 import type { KubeObject, ObjectApi } from '../kube/objects.js';
-import { OWNED_TYPES, POLICY, resourceTypeOf } from '../kube/resources.js';
+import { ENVOY_FILTER, OWNED_TYPES, POLICY, resourceTypeOf } from '../kube/resources.js';
 import { nextStatus, nowTimestamp, readyCondition, statusDiffers, type ConditionInput } from './conditions.js';
 import { driftReason, withRenderHash } from './drift.js';
 import type { EventRecorder, EventTarget } from './events.js';
@@ -19,6 +19,8 @@ import { referencedSecretNames, resolveSecrets, type SecretLike } from './secret
 import { pluginConfigOf, renderChecked, type FilterConfigCheck } from './validate.js';
 
 export const FIELD_MANAGER = 'llmguard-operator';
+/** The kind of the request hold (render/hold_filter.ts). */
+const HOLD_KIND = ENVOY_FILTER.kind;
 
 export interface ReconcilerDeps {
   api: ObjectApi;
@@ -41,6 +43,37 @@ export interface ReconcileOutcome {
 
 /** An owned object's name is taken by another controller's object. */
 class ConflictError extends Error {}
+
+/** A write (or the list before it) of one owned object failed; says which. */
+class ObjectWriteError extends Error {
+  constructor(
+    readonly kind: string,
+    readonly objectName: string | undefined,
+    readonly serverMessage: string,
+  ) {
+    super(`${kind}${objectName ? ` ${objectName}` : 's'}: ${serverMessage}`);
+  }
+}
+
+async function writing<T>(kind: string, name: string | undefined, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw new ObjectWriteError(kind, name, err instanceof ApiError ? err.serverMessage : errorMessage(err));
+  }
+}
+
+/** Why a failed apply left the policy unprogrammed, as its Programmed reason and message. */
+function applyFailure(err: unknown): { reason: string; message: string } {
+  if (err instanceof ConflictError) return { reason: 'Conflict', message: err.message };
+  if (err instanceof ObjectWriteError && err.kind === HOLD_KIND) {
+    // Not Ready, and no bypass meanwhile: a filter already on the proxy refuses inspected requests
+    // on a route without the hold (503 hold_not_installed) rather than letting their headers go.
+    return { reason: 'HoldNotInstalled', message: `The request hold could not be applied: ${err.message}` };
+  }
+  if (err instanceof ObjectWriteError) return { reason: 'ApplyFailed', message: err.message };
+  return { reason: 'ApplyFailed', message: err instanceof ApiError ? err.serverMessage : errorMessage(err) };
+}
 
 interface ProgramSummary {
   total: number;
@@ -172,9 +205,9 @@ export class Reconciler {
         }
       } catch (err) {
         result = 'error';
-        const conflict = err instanceof ConflictError;
-        const reason = conflict ? 'Conflict' : 'ApplyFailed';
-        const msg = redact(err instanceof ApiError ? err.serverMessage : errorMessage(err), secretValues);
+        const failure = applyFailure(err);
+        const reason = failure.reason;
+        const msg = redact(failure.message, secretValues);
         programmed = { type: 'Programmed', status: 'False', reason, message: msg };
         log.error('apply failed', { reason, error: msg });
         await this.deps.events.record(target, 'Warning', reason, msg);
@@ -221,7 +254,7 @@ export class Reconciler {
     const selector = `${POLICY_LABEL}=${name},app.kubernetes.io/managed-by=${MANAGED_BY}`;
     const live = new Map<string, KubeObject>();
     for (const rt of OWNED_TYPES) {
-      const list = await this.deps.api.list<KubeObject>(rt, namespace, { labelSelector: selector });
+      const list = await writing(rt.kind, undefined, () => this.deps.api.list<KubeObject>(rt, namespace, { labelSelector: selector }));
       for (const item of list.items) if (item.metadata?.name) live.set(id(rt.kind, item.metadata.name), item);
     }
 
@@ -240,7 +273,7 @@ export class Reconciler {
     for (const d of desired) {
       const why = driftReason(d, live.get(id(d.kind, d.metadata.name)));
       if (!why) continue;
-      await this.deps.api.apply(d as unknown as KubeObject, this.fieldManager, true);
+      await writing(d.kind, d.metadata.name, () => this.deps.api.apply(d as unknown as KubeObject, this.fieldManager, true));
       this.deps.metrics.objectWrites.inc({ kind: d.kind, operation: 'apply' });
       log.debug('applied', { kind: d.kind, name: d.metadata.name, why });
       applied.push(`${d.kind} ${d.metadata.name}`);
