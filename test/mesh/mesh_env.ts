@@ -58,15 +58,23 @@ export interface Mesh {
   stop(): Promise<void>;
 }
 
-/** A policy for these mocks: the provider, and (unless `guard: false`) the guard. */
-export function meshPolicy(mesh: Pick<Mesh, 'image' | 'caFile' | 'provider' | 'guard'>, o: { name?: string; denyPatterns?: string[]; guard?: boolean; spec?: object } = {}): Record<string, any> {
+/**
+ * A policy for these mocks: the provider, and (unless `guard: false`) the guard; for the sidecars
+ * labelled app=chat, or for the Gateway named by `gateway`.
+ */
+export function meshPolicy(
+  mesh: Pick<Mesh, 'image' | 'caFile' | 'provider' | 'guard'>,
+  o: { name?: string; denyPatterns?: string[]; guard?: boolean; gateway?: string; spec?: object } = {},
+): Record<string, any> {
   const upstream = (port: number) => ({ endpoints: [UPSTREAM_ADDRESS], targetPort: port, tls: { caCertificates: mesh.caFile } });
   return {
     apiVersion: 'llmguard.io/v1alpha1',
     kind: 'LlmGuardPolicy',
     metadata: { name: o.name ?? 'chat', namespace: NS },
     spec: {
-      selector: { matchLabels: { app: 'chat' } },
+      ...(o.gateway
+        ? { targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: o.gateway }] }
+        : { selector: { matchLabels: { app: 'chat' } } }),
       providers: [{ host: PROVIDER_HOST, port: PROVIDER_PORT, ...upstream(mesh.provider.port), apiKeys: [{ secretKeyRef: { name: 'openai', key: 'key' } }] }],
       denyPatterns: o.denyPatterns ?? ['(?i)ignore\\s+previous\\s+instructions'],
       ...(o.guard === false
@@ -139,6 +147,7 @@ export async function startMesh(): Promise<Mesh> {
     const cp = await startControlPlane({ controllerManager: true });
     stops.push(() => cp.stop());
     await kubectl(cp, ['apply', '--server-side', '-f', istioFile('crds.yaml')]);
+    await kubectl(cp, ['apply', '--server-side', '-f', istioFile('gateway-api-crds.yaml')]);
     await installCrd(cp);
     await installOperatorRbac(cp);
     await kubectl(cp, ['create', 'namespace', NS]);

@@ -11,8 +11,8 @@ export function meshBin(name: 'pilot-discovery' | 'pilot-agent' | 'registry'): s
   return p;
 }
 
-/** Istio's own files: envoy_bootstrap.json (the agent's template), crds.yaml, version. */
-export function istioFile(name: 'envoy_bootstrap.json' | 'crds.yaml' | 'version'): string {
+/** Istio's own files: envoy_bootstrap.json (the agent's template), its CRDs, the Gateway API's, version. */
+export function istioFile(name: 'envoy_bootstrap.json' | 'crds.yaml' | 'gateway-api-crds.yaml' | 'version'): string {
   const p = join(MESH_TOOLS_DIR, 'istio', name);
   if (!existsSync(p)) throw new Error(`${p} is missing: run \`make mesh-tools\` (tools/mesh/install.sh)`);
   return p;

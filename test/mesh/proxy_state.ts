@@ -1,7 +1,7 @@
 // What istiod sent a proxy and what Envoy made of it: istiod's /debug/syncz (sent and ACKed
 // versions per type) and Envoy's /config_dump, read the way the assertions need them.
 import type { Istiod } from './istiod.js';
-import type { EnvoyConfigDump } from './sidecar.js';
+import type { EnvoyConfigDump } from './agent.js';
 
 type Any = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -9,6 +9,8 @@
 #                                          same istio.io/istio module
 #   istio/crds.yaml                        Istio's CRDs, from the istio.io/api version that istio.io/istio
 #                                          itself requires (so istiod and its CRDs agree)
+#   istio/gateway-api-crds.yaml            the Kubernetes Gateway API's standard CRDs, from the
+#                                          sigs.k8s.io/gateway-api version istio.io/istio requires
 #   istio/version                          the pinned istio.io/istio version
 #
 # Idempotent: a binary is rebuilt only when its go.mod/go.sum, the Go version or the flags changed.
@@ -44,6 +46,13 @@ go_build pilot-agent istio.io/istio/pilot/cmd/pilot-agent "$istio_ldflags"
 install -m 0644 "$ISTIO_DIR/tools/packaging/common/envoy_bootstrap.json" "$OUT_DIR/istio/envoy_bootstrap.json"
 [[ -d "$(go list -m -f '{{.Dir}}' istio.io/api)" ]] || go mod download istio.io/api
 install -m 0644 "$(go list -m -f '{{.Dir}}' istio.io/api)/kubernetes/customresourcedefinitions.gen.yaml" "$OUT_DIR/istio/crds.yaml"
+GATEWAY_API_DIR="$(go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api)"
+[[ -d "$GATEWAY_API_DIR" ]] || go mod download sigs.k8s.io/gateway-api
+GATEWAY_API_DIR="$(go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api)"
+for f in "$GATEWAY_API_DIR"/config/crd/standard/gateway.networking.k8s.io_*.yaml; do
+  printf -- '---\n'
+  cat "$f"
+done >"$OUT_DIR/istio/gateway-api-crds.yaml"
 printf '%s\n' "$ISTIO_VERSION" >"$OUT_DIR/istio/version"
 
 MOD_DIR="$ROOT/tools/mesh/registry"

@@ -1,5 +1,5 @@
-// A workload's sidecar without a pod: the real pilot-agent running upstream Envoy (1.40, the
-// .venv's) as a pod's sidecar would, getting its certificate from istiod's CA, its config over
+// A workload's sidecar or a gateway without a pod: the real pilot-agent running upstream Envoy
+// (1.40, the .venv's) as a pod's istio-proxy container would, getting its certificate from istiod's CA, its config over
 // xDS, and remote Wasm modules (OCI) into its cache. No iptables: outbound listeners bind on
 // 127.0.0.1 at the ServiceEntry ports. pilot-agent's own ports are fixed (Envoy admin 15000,
 // 15004, 15020, 15021, 15090): one agent at a time on a machine.
@@ -16,9 +16,9 @@ export const ENVOY_ADMIN = 'http://127.0.0.1:15000';
 /** Istio agent's hard-coded Wasm module cache. */
 export const WASM_CACHE_DIR = '/var/lib/istio/data';
 
-export interface Sidecar {
-  /** sidecar~127.0.0.1~<pod>.<ns>~<ns>.svc.cluster.local, as istiod names the proxy. */
-  proxyId: string;
+export interface Agent {
+  /** `<pod>.<ns>`, as istiod's /debug/syncz names the proxy. */
+  proxy: string;
   /** GET on Envoy's admin API (text). */
   admin(path: string): Promise<string>;
   /** Envoy's /config_dump, parsed. */
@@ -31,7 +31,7 @@ export interface EnvoyConfigDump {
   configs: { '@type': string; [k: string]: unknown }[];
 }
 
-export interface SidecarOptions {
+export interface AgentOptions {
   namespace: string;
   /** The workload's name (pod name app-0 style). */
   name: string;
@@ -43,7 +43,7 @@ export interface SidecarOptions {
   env?: Record<string, string>;
 }
 
-export async function startSidecar(cp: ControlPlane, istiod: Istiod, o: SidecarOptions): Promise<Sidecar> {
+export async function startAgent(cp: ControlPlane, istiod: Istiod, o: AgentOptions): Promise<Agent> {
   const dir = await mkdtemp(join(tmpdir(), `mesh-${o.name}-`));
   const at = (...p: string[]) => join(dir, ...p);
   await mkdir(at('var/lib/istio/envoy'), { recursive: true });
@@ -94,7 +94,7 @@ export async function startSidecar(cp: ControlPlane, istiod: Istiod, o: SidecarO
   ];
   const proc = new ManagedProcess(`pilot-agent ${o.name}`, meshBin('pilot-agent'), args, at('pilot-agent.log'), dir, env);
   try {
-    await waitFor('the sidecar to be ready (15021/healthz/ready)', Date.now() + 120_000, [proc], async () => {
+    await waitFor(`pilot-agent ${o.mode ?? 'sidecar'} ${o.name} ready (15021/healthz/ready)`, Date.now() + 120_000, [proc], async () => {
       return (await httpGet('http://127.0.0.1:15021/healthz/ready')).status === 200;
     });
   } catch (e) {
@@ -109,7 +109,7 @@ export async function startSidecar(cp: ControlPlane, istiod: Istiod, o: SidecarO
     return r.body;
   };
   return {
-    proxyId: `sidecar~127.0.0.1~${o.name}.${o.namespace}~${o.namespace}.svc.cluster.local`,
+    proxy: `${o.name}.${o.namespace}`,
     admin,
     configDump: async () => JSON.parse(await admin('/config_dump')) as EnvoyConfigDump,
     logs: () => proc.logs(),
