@@ -59,12 +59,10 @@ describe('harness', () => {
         '@type': 'type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm',
         config: {
           name: 'ns.guard',
-          root_id: '',
           vm_config: {
-            vm_id: '',
             runtime: 'envoy.wasm.runtime.v8',
             code: { local: { filename: '/x.wasm' } },
-            environment_variables: { key_values: { ISTIO_META_WASM_PLUGIN_RESOURCE_VERSION: '1', K: 'v' } },
+            environment_variables: { key_values: { K: 'v' } },
           },
           configuration: {
             '@type': 'type.googleapis.com/google.protobuf.StringValue',

@@ -21,8 +21,8 @@ export interface Agent {
   proxy: string;
   /** GET on Envoy's admin API (text). */
   admin(path: string): Promise<string>;
-  /** Envoy's /config_dump, parsed. */
-  configDump(): Promise<EnvoyConfigDump>;
+  /** Envoy's /config_dump (with `?include_eds`, endpoints too), parsed. */
+  configDump(query?: string): Promise<EnvoyConfigDump>;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -111,7 +111,7 @@ export async function startAgent(cp: ControlPlane, istiod: Istiod, o: AgentOptio
   return {
     proxy: `${o.name}.${o.namespace}`,
     admin,
-    configDump: async () => JSON.parse(await admin('/config_dump')) as EnvoyConfigDump,
+    configDump: async (query = '') => JSON.parse(await admin(`/config_dump${query}`)) as EnvoyConfigDump,
     logs: () => proc.logs(),
     stop: async () => {
       await proc.stop();

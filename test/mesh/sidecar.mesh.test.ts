@@ -8,11 +8,13 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pluginConfigJson } from '../../operator/src/api/pluginconfig/json.js';
+import { translate } from '../../operator/src/localmesh/istio_translate.js';
 import { credentialsOf } from '../../operator/src/localmesh/mock_provider.js';
 import { defaultWasmPath } from '../../operator/src/wasm/module_path.js';
 import { kubectl } from '../kube/control_plane.js';
 import { eventually } from '../kube/operator_env.js';
 import { GUARD_HOST, GUARD_KEY, NS, PROVIDER_HOST, PROVIDER_PORT, UNSAFE, meshPolicy, secretObject, startMesh, type Mesh } from './mesh_env.js';
+import { restrictTo, viewOfBootstrap, viewOfDump } from './envoy_view.js';
 import { cluster, ecdsFilters, httpFilterNames, listenerOn, virtualHostsServing } from './proxy_state.js';
 import { errorCode, scenario, type Scenario } from './scenario.js';
 import { WASM_CACHE_DIR, startAgent, type Agent } from './agent.js';
@@ -80,6 +82,22 @@ describe('what istiod sent and Envoy acknowledged', () => {
     const tls = c.transport_socket?.typed_config;
     expect(tls?.['@type']).toBe('type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext');
     expect(JSON.stringify(tls)).toContain(mesh.caFile);
+  });
+});
+
+describe('llmguard dev’s translation, checked against istiod’s', () => {
+  it('translating the objects the operator applied gives the listener, filters, hold, virtual host and clusters the real sidecar got', async () => {
+    const owned = JSON.parse(
+      (await kubectl(mesh.cp, ['get', 'wasmplugin,envoyfilter,serviceentry,destinationrule', '-n', NS, '-l', 'llmguard.io/policy=chat', '-o', 'json'])).stdout,
+    ).items;
+    const local = translate(owned, { wasmPath: defaultWasmPath(), listenerPort: PROVIDER_PORT, servicePort: PROVIDER_PORT, upstreams: {} });
+    expect(local.unmatchedPatches).toEqual([]);
+    const ours = viewOfBootstrap(local.bootstrap);
+    const real = restrictTo(viewOfDump(await sidecar.configDump('?include_eds'), PROVIDER_PORT), ours);
+    // Nothing of ours is missing from the real listener, and each part says the same.
+    expect(Object.keys(real.clusters).sort()).toEqual(Object.keys(ours.clusters).sort());
+    expect(Object.keys(real.virtualHosts)).toEqual(Object.keys(ours.virtualHosts));
+    expect(real).toEqual(ours);
   });
 });
 

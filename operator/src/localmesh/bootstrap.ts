@@ -17,8 +17,6 @@ export const ROUTER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.ro
 export const TLS_CONTEXT_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 const FILE_LOG_TYPE = 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog';
 const PREVIOUS_HOSTS_TYPE = 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate';
-/** istiod puts the WasmPlugin's resource version in the VM env so that a new version gets a new VM. */
-const RESOURCE_VERSION_ENV = 'ISTIO_META_WASM_PLUGIN_RESOURCE_VERSION';
 /** Debian's bundle of the system's trusted CAs, what real upstreams are verified against. */
 export const SYSTEM_CA_FILE = '/etc/ssl/certs/ca-certificates.crt';
 // The hold filter (a buffer filter right after the guard, enabled per provider virtual host) is
@@ -37,9 +35,9 @@ export interface WasmPluginSpec {
   namespace?: string;
   /** metadata.name (default 'llm-guard'). */
   name?: string;
-  /** spec.pluginName -> root_id (default '': none). */
+  /** spec.pluginName -> root_id (default: none, which Envoy reads as ''). */
   pluginName?: string;
-  /** vm_config.vm_id (default '': istiod leaves it empty). */
+  /** vm_config.vm_id (default: none; istiod leaves it empty). */
   vmId?: string;
   /** spec.vmConfig.env INLINE -> key_values. */
   env?: Record<string, string>;
@@ -55,11 +53,16 @@ export interface WasmPluginSpec {
   configName?: string;
 }
 
-/** The `envoy.filters.http.wasm` HTTP filter exactly as istiod emits a WasmPlugin. */
+/**
+ * The `envoy.filters.http.wasm` HTTP filter as Envoy gets it from istiod through istio-agent (which
+ * swaps the remote module for its local copy and drops istiod's resource-version variable): the
+ * mesh tests compare it with a real sidecar's.
+ */
 export function wasmHttpFilter(spec: WasmPluginSpec): EnvoyConfig {
   const namespace = spec.namespace ?? 'default';
   const name = spec.name ?? 'llm-guard';
-  const environmentVariables: EnvoyConfig = { key_values: { [RESOURCE_VERSION_ENV]: '1', ...(spec.env ?? {}) } };
+  const environmentVariables: EnvoyConfig = {};
+  if (spec.env && Object.keys(spec.env).length) environmentVariables.key_values = spec.env;
   if (spec.hostEnvKeys?.length) environmentVariables.host_env_keys = spec.hostEnvKeys;
   return {
     name: spec.filterName ?? 'envoy.filters.http.wasm',
@@ -67,12 +70,12 @@ export function wasmHttpFilter(spec: WasmPluginSpec): EnvoyConfig {
       '@type': WASM_FILTER_TYPE,
       config: {
         name: spec.configName ?? `${namespace}.${name}`,
-        root_id: spec.pluginName ?? '',
+        ...(spec.pluginName ? { root_id: spec.pluginName } : {}),
         vm_config: {
-          vm_id: spec.vmId ?? '',
+          ...(spec.vmId ? { vm_id: spec.vmId } : {}),
           runtime: 'envoy.wasm.runtime.v8',
           code: { local: { filename: spec.wasmPath } },
-          environment_variables: environmentVariables,
+          ...(Object.keys(environmentVariables).length ? { environment_variables: environmentVariables } : {}),
         },
         configuration: { '@type': STRING_VALUE_TYPE, value: spec.rawConfiguration ?? pluginConfigJson(spec.pluginConfig ?? {}) },
         failure_policy: spec.failurePolicy ?? 'FAIL_CLOSED',
@@ -90,7 +93,6 @@ export function routerFilter(): EnvoyConfig {
 const ISTIO_RETRY_POLICY = {
   retry_on: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
   num_retries: 2,
-  retriable_status_codes: [503],
   retry_host_predicate: [{ name: 'envoy.retry_host_predicates.previous_hosts', typed_config: { '@type': PREVIOUS_HOSTS_TYPE } }],
   host_selection_retry_max_attempts: '5',
 };
@@ -155,7 +157,8 @@ export function outboundConnectionManager(spec: ConnectionManagerSpec): EnvoyCon
     '@type': HCM_TYPE,
     stat_prefix: spec.statPrefix,
     codec_type: 'AUTO',
-    route_config: { name: spec.routeConfigName, validate_clusters: false, virtual_hosts: spec.virtualHosts },
+    // Istio matches hosts without their port (domains `host` and `host.`).
+    route_config: { name: spec.routeConfigName, validate_clusters: false, ignore_port_in_host_matching: true, virtual_hosts: spec.virtualHosts },
     http_filters: spec.httpFilters,
     // As in Istio's outbound HCM: the app's own headers are trusted, no XFF rewriting.
     use_remote_address: false,

@@ -38,7 +38,7 @@ describe('translate', () => {
     ]);
     const cfg = hcm.http_filters[0].typed_config.config;
     expect(cfg.name).toBe('default.openai-chat~istio-translated-wasmplugin');
-    expect(cfg.root_id).toBe('');
+    expect(cfg.root_id).toBeUndefined(); // no pluginName: Envoy's '' root_id
     expect(cfg.failure_policy).toBe('FAIL_CLOSED');
     expect(cfg.vm_config.runtime).toBe('envoy.wasm.runtime.v8');
     expect(cfg.vm_config.code.local.filename).toBe('/tmp/llm_guard.wasm');
@@ -50,7 +50,7 @@ describe('translate', () => {
     const vh = hcm.route_config.virtual_hosts;
     expect(vh.map((v: Any) => v.name).sort()).toEqual(['api.openai.com:80', `${GUARD}:80`]);
     const openai = vh.find((v: Any) => v.name === 'api.openai.com:80');
-    expect(openai.domains).toEqual(['api.openai.com', 'api.openai.com:80']);
+    expect(openai.domains).toEqual(['api.openai.com', 'api.openai.com.']);
     expect(openai.routes[0].route.cluster).toBe('outbound|80||api.openai.com');
     expect(Object.keys(openai.typed_per_filter_config)).toEqual(['llm-guard.hold-request']);
     expect(openai.metadata).toEqual({ filter_metadata: { 'llm-guard.hold-request': { enabled: true } } });

@@ -1,7 +1,7 @@
 // Rendered Istio objects -> a static Envoy bootstrap for one sidecar outbound HTTP listener, built
 // the way istiod translates them (../shared/notes/istio-translation.md, from the repository root):
 // the WasmPlugin's filter under its ECDS name, the EnvoyFilter patches applied by matching Istio's
-// own names, one virtual host `<host>:<port>` per ServiceEntry host, clusters
+// own names, one virtual host `<host>:<port>` (domains `<host>`, `<host>.`) per ServiceEntry host, clusters
 // `outbound|<port>||<host>`, and TLS origination from DestinationRule portLevelSettings. The
 // shapes come from bootstrap.ts. Pure: no I/O. Used by `llmguard dev` and the mesh e2e test, so they
 // prove that what the operator renders works once Istio has translated it.
@@ -197,7 +197,7 @@ export function translate(objects: unknown[], opts: TranslateOptions): Translati
           }),
         );
         if (port.number === servicePort && (port.protocol === 'HTTP' || port.protocol === 'HTTP2')) {
-          vhosts.push(virtualHost({ name: `${host}:${port.number}`, domains: [host, `${host}:${port.number}`], cluster: name }));
+          vhosts.push(virtualHost({ name: `${host}:${port.number}`, domains: [host, `${host}.`], cluster: name }));
         }
       }
     }
