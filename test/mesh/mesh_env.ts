@@ -33,6 +33,8 @@ export const UPSTREAM_ADDRESS = '127.0.0.2';
 /** Any conversation containing this is judged unsafe by the mock guard (Llama Guard format). */
 export const UNSAFE = 'zq-mesh-unsafe-topic';
 export const GUARD_KEY = 'guard-mesh-token-4fd1a9';
+/** The kubernetes.io/dockerconfigjson Secret in NS that the policies pull the filter's image with. */
+export const PULL_SECRET = 'registry-pull';
 
 const CLI_OUT = join(REPO_ROOT, 'build', 'llmguard-mesh-test');
 
@@ -92,7 +94,7 @@ export function meshPolicy(
               apiKeySecretRef: { name: 'guard', key: 'token' },
             },
           }),
-      plugin: { url: mesh.image.url, sha256: mesh.image.sha256 },
+      plugin: { url: mesh.image.url, sha256: mesh.image.sha256, imagePullSecret: PULL_SECRET },
       ...(o.spec ?? {}),
     },
   };
@@ -156,9 +158,25 @@ export async function startMesh(): Promise<Mesh> {
     stops.push(() => registry.stop());
     const wasm = defaultWasmPath();
     // As a team would: `llmguard image push` (make image), then the digest it prints in the policy.
-    const pushed = execFileSync(process.execPath, [cli, 'image', 'push', `${registry.host}/llm-guard:mesh`, '--wasm', wasm], { encoding: 'utf8' }).trim();
+    // With the credentials `docker login` would have saved; pods pull with the same, from a Secret.
+    const dockerConfig = await mkdtemp(join(tmpdir(), 'mesh-docker-'));
+    stops.push(() => rm(dockerConfig, { recursive: true, force: true }));
+    await writeFile(join(dockerConfig, 'config.json'), registry.dockerConfigJson, { mode: 0o600 });
+    const pushed = execFileSync(process.execPath, [cli, 'image', 'push', `${registry.host}/llm-guard:mesh`, '--wasm', wasm], {
+      encoding: 'utf8',
+      env: { ...process.env, DOCKER_CONFIG: dockerConfig },
+    }).trim();
     const digest = /@sha256:([a-f0-9]{64})$/.exec(pushed)?.[1];
     if (!digest) throw new Error(`llmguard image push printed ${JSON.stringify(pushed)}`);
+    await kubectl(cp, ['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: PULL_SECRET, namespace: NS },
+        type: 'kubernetes.io/dockerconfigjson',
+        data: { '.dockerconfigjson': Buffer.from(registry.dockerConfigJson).toString('base64') },
+      }),
+    });
 
     const pki = makePki([PROVIDER_HOST, GUARD_HOST]);
     stops.push(async () => pki.remove());

@@ -12,8 +12,9 @@ import { translate } from '../../operator/src/localmesh/istio_translate.js';
 import { credentialsOf } from '../../operator/src/localmesh/mock_provider.js';
 import { defaultWasmPath } from '../../operator/src/wasm/module_path.js';
 import { kubectl } from '../kube/control_plane.js';
+import { httpGet } from '../kube/processes.js';
 import { eventually } from '../kube/operator_env.js';
-import { GUARD_HOST, GUARD_KEY, NS, PROVIDER_HOST, PROVIDER_PORT, UNSAFE, meshPolicy, secretObject, startMesh, type Mesh } from './mesh_env.js';
+import { GUARD_HOST, GUARD_KEY, NS, PROVIDER_HOST, PROVIDER_PORT, PULL_SECRET, UNSAFE, meshPolicy, secretObject, startMesh, type Mesh } from './mesh_env.js';
 import { restrictTo, viewOfBootstrap, viewOfDump } from './envoy_view.js';
 import { cluster, ecdsFilters, httpFilterNames, listenerOn, virtualHostsServing } from './proxy_state.js';
 import { errorCode, scenario, type Scenario } from './scenario.js';
@@ -49,7 +50,7 @@ afterAll(async () => {
 });
 
 describe('what istiod sent and Envoy acknowledged', () => {
-  it('the filter over ECDS under master’s name, its module pulled from the registry, its config as the operator rendered it', async () => {
+  it('the filter over ECDS under master’s name, its module pulled from the private registry, its config as the operator rendered it', async () => {
     const dump = await sidecar.configDump();
     const wasm = ecdsFilters(dump).get(FILTER);
     expect(wasm, `ECDS filters: ${[...ecdsFilters(dump).keys()].join(', ')}`).toBeDefined();
@@ -58,6 +59,8 @@ describe('what istiod sent and Envoy acknowledged', () => {
     expect(file.startsWith(`${WASM_CACHE_DIR}/`)).toBe(true);
     const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
     expect(sha(readFileSync(file))).toBe(sha(readFileSync(defaultWasmPath())));
+    // The registry is private: the agent pulled with the policy's imagePullSecret, through istiod.
+    expect((await httpGet(`http://${mesh.registry.host}/v2/llm-guard/manifests/mesh`)).status).toBe(401);
     const wasmPlugin = JSON.parse((await kubectl(mesh.cp, ['get', 'wasmplugin', '-n', NS, 'chat', '-o', 'json'])).stdout);
     // istiod hands Envoy the pluginConfig as protojson writes it: the serialiser the operator and
     // every in-process check use must give the same text.
@@ -186,6 +189,20 @@ describe('changes rolled out with kubectl apply', () => {
     expect((await app.ask('a harmless question')).status).toBe(200);
     await mesh.apply(meshPolicy(mesh, { denyPatterns: ['(?i)ignore\\s+previous\\s+instructions', 'forbidden-mesh-word'] }));
     await app.waitReady();
+  });
+
+  it('a module the agent cannot fetch fails closed (FAIL_CLOSE): every request refused, the provider receives nothing', async () => {
+    const missing = `oci://${mesh.registry.host}/llm-guard:never-pushed`;
+    await mesh.apply(meshPolicy(mesh, { denyPatterns: ['(?i)ignore\\s+previous\\s+instructions', 'forbidden-mesh-word'], spec: { plugin: { url: missing, imagePullSecret: PULL_SECRET } } }));
+    await app.waitReady();
+    await eventually('the agent’s deny filter in place', async () => (await app.ask('a harmless question')).status === 403, 60_000, 500);
+    await app.expectNothingReachesProvider(async () => {
+      const r = await app.askSlowly('a harmless question');
+      expect(r.status, r.text).toBe(403);
+    });
+    await mesh.apply(meshPolicy(mesh, { denyPatterns: ['(?i)ignore\\s+previous\\s+instructions', 'forbidden-mesh-word'] }));
+    await app.waitReady();
+    await eventually('the module back', async () => (await app.ask('a harmless question')).status === 200, 60_000, 500);
   });
 
   it('a hold deleted by hand is put back by the operator at once, from its watch on what it owns', async () => {

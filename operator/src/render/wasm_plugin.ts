@@ -23,6 +23,8 @@ export function renderWasmPlugin(policy: LlmGuardPolicy, pluginConfig: PluginCon
   wasmSpec.url = image.url;
   if (image.sha256) wasmSpec.sha256 = image.sha256;
   if (image.imagePullPolicy) wasmSpec.imagePullPolicy = image.imagePullPolicy;
+  // istiod reads this Secret and hands its docker config to the agent that pulls the image.
+  if (image.imagePullSecret) wasmSpec.imagePullSecret = image.imagePullSecret;
   wasmSpec.phase = image.phase ?? 'UNSPECIFIED_PHASE';
   if (image.priority !== undefined) wasmSpec.priority = image.priority;
   wasmSpec.failStrategy = image.failStrategy ?? 'FAIL_CLOSE';

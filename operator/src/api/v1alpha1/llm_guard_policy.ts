@@ -91,6 +91,8 @@ export interface PluginImage {
   /** Hex SHA-256 of the module; required for https URLs. */
   sha256?: string;
   imagePullPolicy?: 'IfNotPresent' | 'Always';
+  /** A kubernetes.io/dockerconfigjson Secret in the policy's namespace, for a private registry. */
+  imagePullSecret?: string;
   phase?: 'AUTHN' | 'AUTHZ' | 'STATS' | 'UNSPECIFIED_PHASE';
   priority?: number;
   failStrategy?: 'FAIL_CLOSE' | 'FAIL_OPEN' | 'FAIL_RELOAD';

@@ -328,6 +328,14 @@ export const specSchema: Schema = {
         },
         sha256: { type: 'string', description: "The module's SHA-256, 64 lower-case hex characters.", maxLength: 64, pattern: PATTERNS.sha256 },
         imagePullPolicy: { type: 'string', maxLength: 16, enum: ['IfNotPresent', 'Always'] },
+        imagePullSecret: {
+          type: 'string',
+          description:
+            "A Secret in the policy's namespace (type kubernetes.io/dockerconfigjson) with the credentials istio-agent pulls an oci:// image with, as for a pod's imagePullSecrets.",
+          minLength: 1,
+          maxLength: 253,
+          pattern: PATTERNS.dnsSubdomain,
+        },
         phase: { type: 'string', description: "Where in Envoy's filter chain (WasmPlugin phase).", maxLength: 32, enum: ['AUTHN', 'AUTHZ', 'STATS', 'UNSPECIFIED_PHASE'] },
         priority: { type: 'integer', format: 'int32', description: 'Higher runs first within the phase.', minimum: -2147483648, maximum: 2147483647 },
         failStrategy: {

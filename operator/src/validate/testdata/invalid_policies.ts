@@ -200,6 +200,15 @@ export const SCHEMA_CASES: SchemaCase[] = [
     ],
   },
   {
+    name: 'an image pull Secret name that is not a Secret name',
+    change: (p) => {
+      p.spec.plugin.imagePullSecret = 'Team_Registry';
+    },
+    expect: [
+      `spec.plugin.imagePullSecret: Invalid value: "Team_Registry": spec.plugin.imagePullSecret in body should match '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'`,
+    ],
+  },
+  {
     name: 'the same endpoint twice',
     change: (p) => {
       p.spec.providers[0].endpoints = ['10.0.0.5', '10.0.0.5'];
