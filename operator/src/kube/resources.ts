@@ -13,6 +13,9 @@ export const POLICY: ResourceType = { apiVersion: API_VERSION, kind: KIND, plura
 export const SECRET: ResourceType = { apiVersion: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true };
 export const EVENT: ResourceType = { apiVersion: 'v1', kind: 'Event', plural: 'events', namespaced: true };
 export const LEASE: ResourceType = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', plural: 'leases', namespaced: true };
+/** Read by the key service, to know which ServiceAccounts a policy's workloads run as. */
+export const POD: ResourceType = { apiVersion: 'v1', kind: 'Pod', plural: 'pods', namespaced: true };
+export const WORKLOAD_ENTRY: ResourceType = { apiVersion: 'networking.istio.io/v1', kind: 'WorkloadEntry', plural: 'workloadentries', namespaced: true };
 
 export const WASM_PLUGIN: ResourceType = { apiVersion: 'extensions.istio.io/v1alpha1', kind: 'WasmPlugin', plural: 'wasmplugins', namespaced: true };
 export const ENVOY_FILTER: ResourceType = { apiVersion: 'networking.istio.io/v1alpha3', kind: 'EnvoyFilter', plural: 'envoyfilters', namespaced: true };
@@ -22,7 +25,7 @@ export const DESTINATION_RULE: ResourceType = { apiVersion: 'networking.istio.io
 /** Every kind a policy owns, in the order they are applied (the guard before the egress it guards). */
 export const OWNED_TYPES: readonly ResourceType[] = [WASM_PLUGIN, ENVOY_FILTER, SERVICE_ENTRY, DESTINATION_RULE];
 
-const ALL = [POLICY, SECRET, EVENT, LEASE, ...OWNED_TYPES];
+const ALL = [POLICY, SECRET, EVENT, LEASE, POD, WORKLOAD_ENTRY, ...OWNED_TYPES];
 
 export function resourceTypeOf(apiVersion: string, kind: string): ResourceType {
   const rt = ALL.find((r) => r.apiVersion === apiVersion && r.kind === kind);

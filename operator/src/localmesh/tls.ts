@@ -40,3 +40,27 @@ export function makePki(hosts: string[], opensslBin = process.env.OPENSSL_BIN ??
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
+
+/**
+ * Another certificate signed by the PKI's CA, for subject alternative names in openssl's form
+ * (`URI:spiffe://cluster.local/ns/apps/sa/chat`, `DNS:host`): a mesh workload's client or server
+ * certificate in tests. EC P-256, as Istio issues them.
+ */
+export function issueCertificate(pki: Pki, subjectAltNames: string[], usage: 'client' | 'server' | 'both' = 'both', opensslBin = process.env.OPENSSL_BIN ?? 'openssl'): { certPem: string; keyPem: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'llm-guard-cert-'));
+  const p = (f: string) => path.join(dir, f);
+  const run = (args: string[]) => execFileSync(opensslBin, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const eku = usage === 'both' ? 'serverAuth,clientAuth' : usage === 'client' ? 'clientAuth' : 'serverAuth';
+  try {
+    run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', p('key.pem'), '-out', p('req.csr'), '-subj', '/O=test']);
+    writeFileSync(p('ext.cnf'), `${subjectAltNames.length ? `subjectAltName=critical,${subjectAltNames.join(',')}\n` : ''}extendedKeyUsage=${eku}\nbasicConstraints=CA:FALSE\n`);
+    run(['x509', '-req', '-in', p('req.csr'), '-CA', path.join(pki.dir, 'ca.pem'), '-CAkey', path.join(pki.dir, 'ca.key'), '-CAcreateserial',
+      '-out', p('cert.pem'), '-days', '2', '-sha256', '-extfile', p('ext.cnf')]);
+    return { certPem: readFileSync(p('cert.pem'), 'utf8'), keyPem: readFileSync(p('key.pem'), 'utf8') };
+  } catch (e) {
+    const err = e as { stderr?: Buffer; message: string };
+    throw new Error(`openssl failed: ${err.stderr?.toString() || err.message}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,138 @@
+// The key service's HTTPS endpoint: `GET /v1/keys/<namespace>/<policy>`, over mutual TLS with the
+// mesh's certificates. The caller's identity is the SPIFFE URI of the certificate it presented
+// (checked against the mesh root by the TLS handshake); the answer is the policy's keys if that
+// identity runs one of the policy's workloads. Keys are never logged; each answer is `no-store`.
+import https from 'node:https';
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
+import type { SecretLike } from '../controller/secrets.js';
+import { referencedSecretNames } from '../controller/secrets.js';
+import type { Logger } from '../controller/log.js';
+import { errorMessage } from '../kube/errors.js';
+import { buildAnswer } from './answer.js';
+import { decide, type WorkloadIdentity } from './authorize.js';
+import type { KeyLookup } from './lookup.js';
+
+export const KEYS_PATH_PREFIX = '/v1/keys/';
+const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export interface ServerTls {
+  keyPem: string;
+  certChainPem: string;
+  rootPem: string;
+}
+
+export type Outcome = 'served' | 'forbidden' | 'not_found' | 'bad_request' | 'unavailable';
+
+export interface KeyServerOptions {
+  port: number;
+  host?: string;
+  tls: ServerTls;
+  /** The mesh's trust domain (callers from another one are refused). */
+  trustDomain: string;
+  lookup: KeyLookup;
+  /** The identity in a verified peer certificate, if it holds exactly one SPIFFE URI. */
+  identityOf: (socket: TLSSocket) => WorkloadIdentity | undefined;
+  log: Logger;
+  onOutcome?: (outcome: Outcome) => void;
+}
+
+export interface KeyServer {
+  port: number;
+  /** A renewed certificate: new connections use it. */
+  setTls(tls: ServerTls): void;
+  close(): Promise<void>;
+}
+
+function secureContext(tls: ServerTls) {
+  return { key: tls.keyPem, cert: tls.certChainPem, ca: tls.rootPem };
+}
+
+function reply(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+const refusal = (code: string, message: string) => ({ error: { code, message } });
+
+/** `<namespace>/<policy>` from the request path, or undefined. */
+export function policyOfPath(path: string): { namespace: string; name: string } | undefined {
+  if (!path.startsWith(KEYS_PATH_PREFIX)) return undefined;
+  const parts = path.slice(KEYS_PATH_PREFIX.length).split('/');
+  if (parts.length !== 2 || !NAME.test(parts[0]!) || !NAME.test(parts[1]!)) return undefined;
+  return { namespace: parts[0]!, name: parts[1]! };
+}
+
+export async function startKeyServer(o: KeyServerOptions): Promise<KeyServer> {
+  const outcome = (res: http.ServerResponse, o2: Outcome, status: number, body: unknown) => {
+    o.onOutcome?.(o2);
+    reply(res, status, body);
+  };
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const target = policyOfPath(path);
+    if (req.method !== 'GET' || !target) return outcome(res, 'bad_request', 404, refusal('not_found', `no such resource: ${req.method} ${path}`));
+    const caller = o.identityOf(req.socket as TLSSocket);
+    const who = caller ? `spiffe://${caller.trustDomain}/ns/${caller.namespace}/sa/${caller.serviceAccount}` : 'unknown';
+    const log = o.log.child({ caller: who, policy: `${target.namespace}/${target.name}` });
+    if (!caller) {
+      log.warn('refused: no workload identity in the client certificate');
+      return outcome(res, 'forbidden', 403, refusal('forbidden', 'the client certificate carries no workload identity'));
+    }
+    let policy: LlmGuardPolicy | undefined;
+    let secrets: Map<string, SecretLike | undefined>;
+    try {
+      policy = await o.lookup.policy(target.namespace, target.name);
+      if (!policy) {
+        log.info('refused: no such policy');
+        return outcome(res, 'not_found', 404, refusal('not_found', `no LlmGuardPolicy ${target.namespace}/${target.name}`));
+      }
+      const decision = decide(caller, o.trustDomain, policy, await o.lookup.workloadAccounts(policy));
+      if (!decision.allowed) {
+        log.warn('refused', { reason: decision.reason });
+        return outcome(res, 'forbidden', 403, refusal('forbidden', decision.reason));
+      }
+      const names = referencedSecretNames(policy);
+      const values = await Promise.all(names.map((n) => o.lookup.secret(target.namespace, n)));
+      secrets = new Map(names.map((n, i) => [n, values[i]]));
+    } catch (err) {
+      log.error('apiserver read failed', { error: errorMessage(err) });
+      return outcome(res, 'unavailable', 503, refusal('unavailable', 'the key service could not read the cluster'));
+    }
+    const answer = buildAnswer(policy, (name) => secrets.get(name));
+    const missing = Object.entries(answer.providers).filter(([, e]) => 'error' in e).map(([host]) => host);
+    log.info('served', { providers: Object.keys(answer.providers).length, unavailable: missing });
+    outcome(res, 'served', 200, answer);
+  };
+
+  const server = https.createServer({ ...secureContext(o.tls), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      o.log.error('request failed', { error: errorMessage(err) });
+      if (!res.headersSent) reply(res, 500, refusal('internal', 'internal error'));
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 15_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    setTls: (tls) => server.setSecureContext(secureContext(tls)),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
