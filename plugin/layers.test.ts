@@ -1,5 +1,7 @@
-// plugin/ is layered one way: abi <- (util, json, regex) <- inspect <- guard <- config <- filter, with
-// plugin/index.ts on top, and no file takes part in an import cycle. Reads the sources, runs no Wasm.
+// plugin/ is layered one way: abi <- (util, json, regex) <- inspect <- (guard, keys) <- config <- filter,
+// with plugin/index.ts on top, and no file takes part in an import cycle. Reads the sources, runs no Wasm.
+// keys/ (the key service client) sits beside guard/: both are reached by config/ (their settings) and
+// filter/ (their clients), and neither knows the other (the stream hands the guard its key).
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -22,8 +24,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   regex: [],
   inspect: ['json'],
   guard: ['abi', 'json', 'inspect', 'util'],
-  config: ['json', 'regex', 'inspect', 'guard'],
-  filter: ['abi', 'util', 'json', 'regex', 'inspect', 'guard', 'config'],
+  keys: ['abi', 'json'],
+  config: ['json', 'regex', 'inspect', 'guard', 'keys'],
+  filter: ['abi', 'util', 'json', 'regex', 'inspect', 'guard', 'keys', 'config'],
   [TOP]: ['abi', 'filter'],
 };
 

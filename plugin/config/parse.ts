@@ -10,6 +10,8 @@ import { Policy, Provider, Uninspectable } from "./policy";
 import { roleFlag } from "../inspect";
 import { parseVerdictFormat } from "../guard/verdict";
 import { GuardSettings } from "../guard/settings";
+import { KeyServiceSettings } from "../keys/settings";
+import { isHeaderSafe } from "../keys/header_safe";
 
 export class ConfigResult {
   constructor(public readonly policy: Policy | null, public readonly error: ConfigError | null) {}
@@ -18,9 +20,11 @@ export class ConfigResult {
 /** Looks up an environment variable of the VM (WasmPlugin vmConfig.env); "" when unset. */
 export type EnvLookup = (name: string) => string;
 
-function readProvider(f: ObjectFields, env: EnvLookup, errors: ConfigErrors): Provider | null {
+/** `keyService`: the config has a key_service, so a provider may give no key of its own. */
+function readProvider(f: ObjectFields, env: EnvLookup, errors: ConfigErrors, keyService: bool): Provider | null {
   const p = new Provider();
   const hosts = f.strings("hosts");
+  if (hosts.length > 0) p.keyName = hosts[0];
   for (let i = 0; i < hosts.length; i++) {
     const r = parseHostRule(hosts[i]);
     if (r.rule == null) { errors.add(f.pathOf("hosts") + "[" + i.toString() + "]", ConfigCode.InvalidValue, r.error); return null; }
@@ -53,19 +57,17 @@ function readProvider(f: ObjectFields, env: EnvLookup, errors: ConfigErrors): Pr
   for (let i = 0; i < p.keys.length; i++) {
     if (!isHeaderSafe(p.keys[i])) { errors.add(f.pathOf("api_key"), ConfigCode.NotHeaderSafe, "contains characters not allowed in an HTTP header"); return null; }
   }
+  const inline = f.has("api_key") || f.has("api_keys") || f.has("api_key_env");
   if (p.hosts.length > 0 && p.keys.length == 0) {
-    errors.add(f.pathOf("hosts"), ConfigCode.Required, "hosts are set but no key is: give api_key, api_keys or api_key_env");
+    if (keyService && !inline) {
+      p.keysFromService = true;
+      return p;
+    }
+    errors.add(f.pathOf("hosts"), ConfigCode.Required, "hosts are set but no key is: give api_key, api_keys or api_key_env"
+      + (keyService ? ", or none of them to take keys from the key service" : ""));
     return null;
   }
   return p;
-}
-
-function isHeaderSafe(s: string): bool {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) return false;
-  }
-  return true;
 }
 
 function readPatterns(f: ObjectFields, name: string, errors: ConfigErrors): PatternSet | null {
@@ -80,7 +82,8 @@ function readPatterns(f: ObjectFields, name: string, errors: ConfigErrors): Patt
   return compiled.set;
 }
 
-function readGuard(g: ObjectFields, errors: ConfigErrors): GuardSettings {
+/** `keyService`: the config has a key_service, so api_key may be left out. */
+function readGuard(g: ObjectFields, errors: ConfigErrors, keyService: bool): GuardSettings {
   const guard = new GuardSettings();
   guard.host = g.string("host", "");
   if (guard.host.length == 0) errors.add(g.pathOf("host"), ConfigCode.Required, "required");
@@ -89,7 +92,11 @@ function readGuard(g: ObjectFields, errors: ConfigErrors): GuardSettings {
   if (!guard.path.startsWith("/")) errors.add(g.pathOf("path"), ConfigCode.InvalidValue, "must start with /");
   guard.model = g.string("model", guard.model);
   guard.apiKey = g.string("api_key", "");
-  if (guard.apiKey.length == 0) errors.add(g.pathOf("api_key"), ConfigCode.Required, "required");
+  if (keyService && !g.has("api_key")) guard.keyFromService = true;
+  else if (keyService && guard.apiKey.length == 0) {
+    if (!errors.failed) errors.add(g.pathOf("api_key"), ConfigCode.Empty, "must not be empty (leave it out to take the guard key from the key service)");
+  }
+  else if (guard.apiKey.length == 0) errors.add(g.pathOf("api_key"), ConfigCode.Required, "required");
   else if (!isHeaderSafe(guard.apiKey)) errors.add(g.pathOf("api_key"), ConfigCode.NotHeaderSafe, "contains characters not allowed in an HTTP header");
   guard.cluster = g.string("cluster", "");
   if (guard.cluster.length == 0) guard.cluster = "outbound|" + guard.port.toString() + "||" + guard.host;
@@ -131,11 +138,13 @@ export function parsePolicy(configBytes: Uint8Array, env: EnvLookup): ConfigResu
   const f = new ObjectFields(root, "", errors);
   const policy = new Policy();
 
-  const implicit = readProvider(f, env, errors);
+  // Whether keys may come from the key service; the object itself is read after the other fields.
+  const keyService = f.has("key_service");
+  const implicit = readProvider(f, env, errors, keyService);
   if (implicit != null && implicit.hosts.length > 0) policy.providers.push(implicit);
   const listed = f.objects("providers");
   for (let i = 0; i < listed.length && !errors.failed; i++) {
-    const p = readProvider(listed[i], env, errors);
+    const p = readProvider(listed[i], env, errors, keyService);
     listed[i].refuseUnknown();
     if (p == null) break;
     if (p.hosts.length == 0) { errors.add(listed[i].pathOf("hosts"), ConfigCode.Required, "at least one host is required"); break; }
@@ -173,12 +182,65 @@ export function parsePolicy(configBytes: Uint8Array, env: EnvLookup): ConfigResu
   policy.requireHold = f.boolean("require_hold", false);
 
   const g = f.object("intelligent_guard");
-  if (g != null) policy.guard = readGuard(g, errors);
+  if (g != null) policy.guard = readGuard(g, errors, keyService);
+  const k = f.object("key_service");
+  if (k != null) policy.keyService = readKeyService(k, errors);
 
   f.refuseUnknown();
   checkHostsDistinct(policy, errors);
   if (errors.failed) return new ConfigResult(null, errors.first);
   return new ConfigResult(policy, null);
+}
+
+const MAX_KEY_SERVICE_PATH = 1024;
+
+function readKeyService(k: ObjectFields, errors: ConfigErrors): KeyServiceSettings {
+  const s = new KeyServiceSettings();
+  s.host = k.string("host", "");
+  if (!k.has("host") || s.host.length == 0) errors.add(k.pathOf("host"), ConfigCode.Required, "required");
+  else if (!isLowerCaseDnsName(s.host)) {
+    errors.add(k.pathOf("host"), ConfigCode.InvalidValue, "must be a lower-case DNS name such as llmguard-keys.llmguard-system.svc.cluster.local, got \"" + s.host + "\"");
+  }
+  s.port = <i32>k.integer("port", 15443, 1, 65535);
+  s.cluster = k.string("cluster", "");
+  if (s.cluster.length == 0) s.cluster = "outbound|" + s.port.toString() + "||" + s.host;
+  s.path = k.string("path", "");
+  if (!k.has("path")) errors.add(k.pathOf("path"), ConfigCode.Required, "required");
+  else if (!s.path.startsWith("/")) errors.add(k.pathOf("path"), ConfigCode.InvalidValue, "must start with /");
+  else if (s.path.length > MAX_KEY_SERVICE_PATH) errors.add(k.pathOf("path"), ConfigCode.InvalidValue, "must be at most " + MAX_KEY_SERVICE_PATH.toString() + " characters");
+  else if (!isVisibleAscii(s.path)) errors.add(k.pathOf("path"), ConfigCode.InvalidValue, "must be printable ASCII without spaces");
+  s.refreshSeconds = <u32>k.integer("refresh_seconds", 10, 1, 3600);
+  s.maxStaleSeconds = <u32>k.integer("max_stale_seconds", 60, 0, 86400);
+  s.timeoutMs = <u32>k.integer("timeout_ms", 2000, 1, 60000);
+  k.refuseUnknown();
+  return s;
+}
+
+/** Labels of a-z, 0-9 and '-' (not at either end), 1..63 long, joined by dots; at most 253 in all. */
+function isLowerCaseDnsName(s: string): bool {
+  if (s.length > 253) return false;
+  let labelStart = 0;
+  for (let i = 0; i <= s.length; i++) {
+    if (i == s.length || s.charCodeAt(i) == 0x2e) {
+      const n = i - labelStart;
+      if (n < 1 || n > 63) return false;
+      if (s.charCodeAt(labelStart) == 0x2d || s.charCodeAt(i - 1) == 0x2d) return false;
+      labelStart = i + 1;
+      continue;
+    }
+    const c = s.charCodeAt(i);
+    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c == 0x2d)) return false;
+  }
+  return true;
+}
+
+/** 0x21..0x7e: what a request path may hold as sent. */
+function isVisibleAscii(s: string): bool {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
 }
 
 function checkHostsDistinct(policy: Policy, errors: ConfigErrors): void {

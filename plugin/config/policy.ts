@@ -3,12 +3,18 @@ import { PatternSet } from "../regex";
 import { HostRule, Authority } from "./hosts";
 import { Role } from "../inspect";
 import { GuardSettings } from "../guard/settings";
+import { KeyServiceSettings } from "../keys/settings";
 
 export enum Uninspectable { Refuse, Allow, ScanRaw }
 
 export class Provider {
   hosts: HostRule[] = [];
+  /** Inline keys (api_key, api_keys, api_key_env); empty when they come from the key service. */
   keys: string[] = [];
+  /** No inline keys and a key_service: keys are fetched at run time, looked up by keyName. */
+  keysFromService: bool = false;
+  /** hosts[0] as written in the configuration: the provider's name in the key service's answer. */
+  keyName: string = "";
   authStyle: i32 = 0;
   private nextKey: i32 = 0;
 
@@ -21,9 +27,14 @@ export class Provider {
 
   /** Keys are used in turn, one per request. */
   takeKey(): string {
-    const key = this.keys[this.nextKey];
-    this.nextKey = (this.nextKey + 1) % this.keys.length;
-    return key;
+    return this.takeKeyFrom(this.keys);
+  }
+
+  /** The next key in turn out of `keys` (non-empty; the key service's list may change between calls). */
+  takeKeyFrom(keys: string[]): string {
+    const at = this.nextKey % keys.length;
+    this.nextKey = (at + 1) % keys.length;
+    return keys[at];
   }
 }
 
@@ -41,6 +52,8 @@ export class Policy {
   /** Refuse inspected requests on routes where the operator's request hold is not installed. */
   requireHold: bool = false;
   guard: GuardSettings | null = null;
+  /** Where keys not given inline are fetched at run time; null without key_service. */
+  keyService: KeyServiceSettings | null = null;
 
   providerFor(a: Authority): Provider | null {
     for (let i = 0; i < this.providers.length; i++) {

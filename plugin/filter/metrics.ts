@@ -11,6 +11,8 @@ export class RequestMetrics {
   readonly refused: u32 = defineMetric(MetricType.Counter, "llm_guard.requests_refused_uninspectable");
   readonly passedUninspected: u32 = defineMetric(MetricType.Counter, "llm_guard.requests_passed_uninspected");
   readonly refusedNoHold: u32 = defineMetric(MetricType.Counter, "llm_guard.requests_refused_no_hold");
+  readonly refusedNoKey: u32 = defineMetric(MetricType.Counter, "llm_guard.requests_refused_no_key");
+  readonly refusedKeyService: u32 = defineMetric(MetricType.Counter, "llm_guard.requests_refused_key_service");
 
   count(id: u32): void { incrementMetric(id, 1); }
 }

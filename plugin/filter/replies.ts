@@ -67,6 +67,17 @@ export function guardUnavailable(): Refusal {
     "The LLM egress policy could not get a verdict from its guard model; the request was not sent.");
 }
 
+/** Says nothing of the key service's answer, its errors or the Secrets behind them. */
+export function providerKeyUnavailable(): Refusal {
+  return new Refusal(503, "service_unavailable", "provider_key_unavailable",
+    "The LLM egress policy has no key for this provider at the moment, so the request was not sent.");
+}
+
+export function keyServiceForbidden(): Refusal {
+  return new Refusal(403, "policy_violation", "key_service_forbidden",
+    "Applications may not call the LLM egress policy's key service.");
+}
+
 export function errorJson(r: Refusal): string {
   return "{\"error\":{\"message\":" + jsonString(r.message) + ",\"type\":" + jsonString(r.type)
     + ",\"param\":null,\"code\":" + jsonString(r.code) + "}}";

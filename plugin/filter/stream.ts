@@ -1,10 +1,12 @@
-// One per request: injects the provider key, buffers the body to its end, applies the patterns,
-// asks the guard, and lets the request go on or answers it with a refusal. Envoy has already sent
-// the request headers upstream once onRequestHeaders returns Continue, but the body is held here
-// until judged, so a refused request never completes upstream.
+// One per request: refuses requests that would reach the key service, injects the provider key
+// (waiting at the headers for the first key fetch when the key comes from the key service), buffers
+// the body to its end, applies the patterns, asks the guard, and lets the request go on or answers
+// it with a refusal. Envoy has already sent the request headers upstream once onRequestHeaders
+// returns Continue, but the body is held here until judged, so a refused request never completes
+// upstream.
 import { HttpContext, RootContext } from "../abi/context";
 import { BufferType, MapType, HeadersAction, BodyAction } from "../abi/enums";
-import { getHeader, removeHeader, replaceHeader, getBufferBytes, continueRequest, setProperty, logInfo, logDebug, logWarn } from "../abi/host";
+import { getHeader, removeHeader, replaceHeader, getBufferBytes, getPropertyString, continueRequest, setProperty, logInfo, logDebug, logWarn } from "../abi/host";
 import { Policy, Provider, Uninspectable } from "../config/policy";
 import { parseAuthority } from "../config/hosts";
 import { CREDENTIAL_HEADERS, authHeaderName, authHeaderValue } from "../config/auth_style";
@@ -15,7 +17,11 @@ import { TextPiece } from "../inspect";
 import { RequestMetrics } from "./metrics";
 import { Configured } from "./configured";
 import { evaluateBody } from "./evaluate";
-import { Refusal, sendRefusal, bodyTooLarge, unsupportedEncoding, guardUnavailable, deniedByGuard, holdNotInstalled } from "./replies";
+import { KeyClient } from "../keys/key_client";
+import {
+  Refusal, sendRefusal, bodyTooLarge, unsupportedEncoding, guardUnavailable, deniedByGuard, holdNotInstalled,
+  providerKeyUnavailable, keyServiceForbidden,
+} from "./replies";
 import { holdInstalled } from "./hold_check";
 
 /** Filter state naming the rule that denied a request (access logs: %FILTER_STATE(wasm.llm_guard.rule:PLAIN)%). */
@@ -29,6 +35,10 @@ export class GuardStream extends HttpContext {
   /** Read with the headers: Envoy refuses header access from body callbacks once headers continued. */
   private contentType: string = "";
   private question: GuardQuestion | null = null;
+  private provider: Provider | null = null;
+  private headersEndStream: bool = false;
+  /** Paused at request headers until the first key fetch ends (the root resumes it). */
+  waitingForKeys: bool = false;
 
   constructor(id: u32, root: RootContext, private readonly configured: Configured) {
     super(id, root);
@@ -41,12 +51,63 @@ export class GuardStream extends HttpContext {
   onRequestHeaders(headerCount: u32, endOfStream: bool): u32 {
     const policy = this.policy;
     const authority = getHeader(MapType.HttpRequestHeaders, ":authority");
+    const keys = this.configured.keys;
+    if (keys != null && this.reachesKeyService(keys, authority)) {
+      this.finished = true;
+      this.metrics.count(this.metrics.refusedKeyService);
+      logWarn("llm-guard: refused a request to " + (authority != null ? authority : "(no authority)") + ": it would reach the key service");
+      sendRefusal(keyServiceForbidden());
+      return HeadersAction.StopIteration;
+    }
     if (authority == null) return HeadersAction.Continue;
     const provider = policy.providerFor(parseAuthority(authority));
     if (provider == null) return HeadersAction.Continue;
     this.authority = authority;
+    this.provider = provider;
+    this.headersEndStream = endOfStream;
     this.metrics.count(this.metrics.requests);
-    injectKey(provider);
+    if (keys != null && !keys.settled && this.needsServiceKeys(provider, endOfStream)) {
+      // Paused (Envoy: StopAllIterationAndWatermark) until the root resumes it when the fetch ends,
+      // at most timeout_ms later: the fetch's own timeout.
+      this.waitingForKeys = true;
+      this.configured.waiting.push(this);
+      return HeadersAction.StopIteration;
+    }
+    return this.afterKeys();
+  }
+
+  /** The root calls this (as this stream's context) once the first key fetch has ended. */
+  resumeAfterKeys(): void {
+    if (!this.waitingForKeys) return;
+    this.waitingForKeys = false;
+    if (this.afterKeys() == HeadersAction.Continue) continueRequest();
+  }
+
+  onDelete(): void {
+    this.waitingForKeys = false;
+  }
+
+  /** The app may not reach the key service: not by its name (or a short form), nor by a route to its cluster. */
+  private reachesKeyService(keys: KeyClient, authority: string | null): bool {
+    const settings = keys.settings;
+    if (authority != null && settings.namesKeyService(parseAuthority(authority).host)) return true;
+    const cluster = getPropertyString(["xds", "cluster_name"]);
+    return cluster != null && cluster == settings.cluster;
+  }
+
+  /** Does this request need a key from the key service: the provider's, or the guard's to judge the body? */
+  private needsServiceKeys(provider: Provider, endOfStream: bool): bool {
+    if (provider.keysFromService) return true;
+    const guard = this.policy.guard;
+    return guard != null && guard.keyFromService && !endOfStream;
+  }
+
+  /** The rest of the headers' work once keys are known: returns the action for the headers. */
+  private afterKeys(): u32 {
+    const policy = this.policy;
+    const authority = this.authority;
+    const endOfStream = this.headersEndStream;
+    if (!this.injectKey(this.provider!)) return HeadersAction.StopIteration;
 
     if (!policy.inspectsBodies || endOfStream) return HeadersAction.Continue;
     if (policy.requireHold && !holdInstalled()) {
@@ -132,7 +193,10 @@ export class GuardStream extends HttpContext {
   }
 
   private askGuard(guard: GuardClient, pieces: TextPiece[]): bool {
-    const q = guard.ask(pieces, this.id);
+    const settings = this.policy.guard!;
+    const keys = this.configured.keys;
+    const apiKey = settings.keyFromService ? (keys != null ? keys.guardKey(Date.now()) : "") : settings.apiKey;
+    const q = guard.ask(pieces, this.id, apiKey);
     if (q.immediate != null) return this.applyGuardVerdict(q.immediate!, q.fromCache);
     this.question = q;
     return false;
@@ -178,11 +242,28 @@ export class GuardStream extends HttpContext {
     logInfo("llm-guard: refused a request to " + this.authority + " (" + refusal.code + "): " + reason);
     sendRefusal(refusal);
   }
-}
 
-function injectKey(provider: Provider): void {
-  for (let i = 0; i < CREDENTIAL_HEADERS.length; i++) removeHeader(MapType.HttpRequestHeaders, CREDENTIAL_HEADERS[i]);
-  replaceHeader(MapType.HttpRequestHeaders, authHeaderName(provider.authStyle), authHeaderValue(provider.authStyle, provider.takeKey()));
+  /** Puts the provider's key on the request; false when there is none (the request was refused). */
+  private injectKey(provider: Provider): bool {
+    let key = "";
+    if (provider.keysFromService) {
+      const keys = this.configured.keys;
+      const fetched = keys != null ? keys.keysFor(provider.keyName, Date.now()) : null;
+      if (fetched == null || fetched.length == 0) {
+        this.finished = true;
+        this.metrics.count(this.metrics.refusedNoKey);
+        logWarn("llm-guard: refused a request to " + this.authority + ": the key service has no key for " + provider.keyName + " at the moment");
+        sendRefusal(providerKeyUnavailable());
+        return false;
+      }
+      key = provider.takeKeyFrom(fetched);
+    } else {
+      key = provider.takeKey();
+    }
+    for (let i = 0; i < CREDENTIAL_HEADERS.length; i++) removeHeader(MapType.HttpRequestHeaders, CREDENTIAL_HEADERS[i]);
+    replaceHeader(MapType.HttpRequestHeaders, authHeaderName(provider.authStyle), authHeaderValue(provider.authStyle, key));
+    return true;
+  }
 }
 
 /** True when a content-length header declares more than `limit` bytes. */

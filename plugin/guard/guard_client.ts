@@ -31,7 +31,11 @@ export class GuardClient {
     this.cache = new VerdictCache(settings.cache, sha256Hex(String.UTF8.encode(readingRules)).substring(0, 16));
   }
 
-  ask(pieces: TextPiece[], streamId: u32): GuardQuestion {
+  /**
+   * `apiKey`: the guard key to send, inline or from the key service; "" when the key service has
+   * none, which fails the question (no_key) unless the verdict is cached.
+   */
+  ask(pieces: TextPiece[], streamId: u32, apiKey: string): GuardQuestion {
     const q = new GuardQuestion();
     const body = String.UTF8.encode(guardRequestBody(this.settings, pieces));
     const now = Date.now();
@@ -43,7 +47,11 @@ export class GuardClient {
       q.fromCache = true;
       return q;
     }
-    const headers: HeaderPair[] = guardRequestHeaders(this.settings, body.byteLength);
+    if (apiKey.length == 0) {
+      q.immediate = failure("no_key", "the key service has no guard key");
+      return q;
+    }
+    const headers: HeaderPair[] = guardRequestHeaders(this.settings, body.byteLength, apiKey);
     const started = httpCall(this.settings.cluster, headers, body, this.settings.timeoutMs);
     if (started.status != WasmResult.Ok) {
       q.immediate = failure("no_cluster", "could not call the guard through cluster " + this.settings.cluster

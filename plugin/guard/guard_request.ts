@@ -32,7 +32,8 @@ export function guardRequestBody(guard: GuardSettings, pieces: TextPiece[]): str
   return "{\"model\":" + jsonString(guard.model) + ",\"messages\":[" + messages + "],\"temperature\":0,\"stream\":false}";
 }
 
-export function guardRequestHeaders(guard: GuardSettings, bodyLength: i32): HeaderPair[] {
+/** `apiKey`: the guard key, inline (settings.apiKey) or from the key service. */
+export function guardRequestHeaders(guard: GuardSettings, bodyLength: i32, apiKey: string): HeaderPair[] {
   return [
     new HeaderPair(":method", "POST"),
     new HeaderPair(":path", guard.path),
@@ -41,6 +42,6 @@ export function guardRequestHeaders(guard: GuardSettings, bodyLength: i32): Head
     new HeaderPair("content-type", "application/json"),
     new HeaderPair("accept", "application/json"),
     new HeaderPair("content-length", bodyLength.toString()),
-    new HeaderPair("authorization", "Bearer " + guard.apiKey),
+    new HeaderPair("authorization", "Bearer " + apiKey),
   ];
 }

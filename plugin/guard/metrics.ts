@@ -2,7 +2,7 @@
 import { defineMetric, incrementMetric, recordMetric } from "../abi/host";
 import { MetricType } from "../abi/enums";
 
-export const GUARD_ERROR_KINDS: string[] = ["timeout", "connect_failure", "non_200", "unparseable", "empty_choices", "no_cluster"];
+export const GUARD_ERROR_KINDS: string[] = ["timeout", "connect_failure", "non_200", "unparseable", "empty_choices", "no_cluster", "no_key"];
 
 export class GuardMetrics {
   readonly calls: u32 = defineMetric(MetricType.Counter, "llm_guard.guard_calls");

@@ -15,6 +15,8 @@ export class GuardSettings {
   path: string = "/compatible-mode/v1/chat/completions";
   model: string = "qwen-turbo";
   apiKey: string = "";
+  /** No api_key in the config and a key_service: the guard key is fetched at run time. */
+  keyFromService: bool = false;
   /** Envoy cluster of the guard; Istio's name for the host unless overridden. */
   cluster: string = "";
   timeoutMs: u32 = 3000;
