@@ -18,6 +18,7 @@ import { checkPluginConfig, configureFilter } from '../../wasm/configure.js';
 import { AUTH_HEADERS, CREDENTIAL_HEADERS } from './auth.js';
 import { FIELDS, policyFieldOf, typeText, type DocTable, type FieldSpec } from './fields.js';
 import { CONFIG_REFUSAL_CODES } from './refusal.js';
+import type { PluginConfig } from './types.js';
 import { AUTH_STYLES } from './values.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
@@ -45,6 +46,7 @@ function baseConfig(): Obj {
     api_key: 'k-top',
     providers: [{ hosts: ['b.example'], api_keys: ['k-b'] }],
     intelligent_guard: { host: 'guard.example', api_key: 'k-guard', cache: {} },
+    key_service: { host: 'llmguard-keys.llmguard-system.svc.cluster.local', path: '/v1/keys/apps/example' },
   };
 }
 
@@ -69,6 +71,7 @@ function docTables(): Map<DocTable, Map<string, [string, string]>> {
     ['asm-labs', '## Fields accepted verbatim from asm-labs wasm-llm-proxy'],
     ['extensions', '## Extensions'],
     ['guard', '## The intelligent guard'],
+    ['key_service', '## The key service'],
   ];
   const out = new Map<DocTable, Map<string, [string, string]>>();
   for (const [table, heading] of sections) {
@@ -93,7 +96,8 @@ function clean(cell: string): string {
 }
 
 /** The name a table path has in its docs table. */
-const docName = (f: FieldSpec) => (f.table === 'guard' ? f.path.replace(/^intelligent_guard\./, '') : f.path);
+const docName = (f: FieldSpec) =>
+  f.table === 'guard' ? f.path.replace(/^intelligent_guard\./, '') : f.table === 'key_service' ? f.path.replace(/^key_service\./, '') : f.path;
 
 /** fullPolicy() with `value` at a policy path; a value for a list of values (`roles[]`) replaces the list. */
 function policyWith(path: string, value: unknown): Obj {
@@ -114,7 +118,7 @@ function renderUnchecked(doc: Obj): unknown {
 describe('docs/filter-config.md', () => {
   const tables = docTables();
 
-  for (const table of ['asm-labs', 'extensions', 'guard'] as const) {
+  for (const table of ['asm-labs', 'extensions', 'guard', 'key_service'] as const) {
     it(`lists exactly the ${table} fields of the table, with their types and defaults`, () => {
       const documented = tables.get(table)!;
       const fields = FIELDS.filter((f) => f.table === table);
@@ -184,7 +188,7 @@ describe('the filter enforces the table', () => {
   }
 
   it('knows no field the table lacks: an extra field anywhere is refused as unknown_field', () => {
-    for (const at of ['colour', 'providers[].colour', 'intelligent_guard.colour', 'intelligent_guard.cache.colour']) {
+    for (const at of ['colour', 'providers[].colour', 'intelligent_guard.colour', 'intelligent_guard.cache.colour', 'key_service.colour']) {
       const c = baseConfig();
       setAt(c, at, 1);
       expect(checkPluginConfig(c).refusal).toMatchObject({ path: reportedPath(at), code: 'unknown_field' });
@@ -198,6 +202,21 @@ describe('the filter enforces the table', () => {
     });
     const sent = (s.upstreamHeaders ?? []).filter(([k]) => (CREDENTIAL_HEADERS as readonly string[]).includes(k));
     expect(sent).toEqual([[AUTH_HEADERS[style].name, AUTH_HEADERS[style].value('sk-provider')]]);
+  });
+});
+
+describe('the types state when keys may be left out', () => {
+  it('a guard without api_key only with key_service, as the filter has it', () => {
+    const withService: PluginConfig = {
+      providers: [{ hosts: ['a.example'] }],
+      key_service: { host: 'llmguard-keys.llmguard-system.svc.cluster.local', path: '/v1/keys/apps/example' },
+      intelligent_guard: { host: 'guard.example' },
+    };
+    // @ts-expect-error: without key_service the guard needs its api_key
+    const inline: PluginConfig = { providers: [{ hosts: ['a.example'], api_key: 'k' }], intelligent_guard: { host: 'guard.example' } };
+    expect(checkPluginConfig(withService).reason).toBeUndefined();
+    expect(checkPluginConfig(inline).refusal).toMatchObject({ path: 'intelligent_guard.api_key', code: 'required' });
+    expect(checkPluginConfig({ providers: [{ hosts: ['a.example'] }] }).refusal).toMatchObject({ path: 'providers[0].hosts', code: 'required' });
   });
 });
 

@@ -7,7 +7,7 @@ import { AUTH_STYLES, CONTROVERSIAL, FAIL_MODES, INSPECTED_ROLES, ON_UNINSPECTAB
 export type FieldType = 'string' | 'string[]' | 'string or string[]' | 'int' | 'bool' | 'object' | 'object[]';
 
 /** The tables of docs/filter-config.md. */
-export type DocTable = 'asm-labs' | 'extensions' | 'guard';
+export type DocTable = 'asm-labs' | 'extensions' | 'guard' | 'key_service';
 
 export interface FieldSpec {
   /** Path in the pluginConfig; `[]` stands for any list index: `providers[].auth_style`. */
@@ -23,7 +23,8 @@ export interface FieldSpec {
   values?: readonly string[];
   /**
    * The LlmGuardPolicy field the operator renders it from; `[]` for list indices, carried over in
-   * order. Absent: the operator never writes the field (it exists for hand-written WasmPlugins).
+   * order. Absent: no policy field renders it (it exists for hand-written WasmPlugins, or the
+   * operator fills it in from its own settings, as key_service).
    */
   policy?: string;
 }
@@ -70,6 +71,15 @@ export const FIELDS: readonly FieldSpec[] = [
   { path: 'intelligent_guard.cache.enabled', table: 'guard', type: 'bool', default: 'true', policy: 'spec.intelligentGuard.cache.enabled' },
   { path: 'intelligent_guard.cache.ttl_seconds', table: 'guard', type: 'int', default: '300', range: [1, 86400], policy: 'spec.intelligentGuard.cache.ttlSeconds' },
   { path: 'intelligent_guard.cache.max_entries', table: 'guard', type: 'int', default: '1024', range: [1, 65536], policy: 'spec.intelligentGuard.cache.maxEntries' },
+  // Where keys not given inline are fetched at run time; the operator points it at its key service.
+  { path: 'key_service', table: 'extensions', type: 'object', default: '—' },
+  { path: 'key_service.host', table: 'key_service', type: 'string', default: 'required' },
+  { path: 'key_service.port', table: 'key_service', type: 'int', default: '15443', range: [1, 65535] },
+  { path: 'key_service.cluster', table: 'key_service', type: 'string', default: 'outbound|<port>||<host>' },
+  { path: 'key_service.path', table: 'key_service', type: 'string', default: 'required' },
+  { path: 'key_service.refresh_seconds', table: 'key_service', type: 'int', default: '10', range: [1, 3600] },
+  { path: 'key_service.max_stale_seconds', table: 'key_service', type: 'int', default: '60', range: [0, 86400] },
+  { path: 'key_service.timeout_ms', table: 'key_service', type: 'int', default: '2000', range: [1, 60000] },
 ];
 
 /** The type as the docs write it: `int 400..599`, `"refuse" | "allow" | "scan_raw"`, `string[]`. */
