@@ -24,8 +24,8 @@ describe('varint', () => {
 });
 
 describe('IstioCertificateRequest', () => {
-  it('csr as field 1, validity_duration as field 2, no metadata', () => {
-    expect(hex(encodeCertificateRequest('PEM', 3600))).toBe('0a0350454d' + '10' + '901c');
+  it('csr as field 1, validity_duration as field 3 (ca.proto has no field 2), no metadata', () => {
+    expect(hex(encodeCertificateRequest('PEM', 3600))).toBe('0a0350454d' + '18' + '901c');
   });
 
   it('a zero validity is left out (istiod then applies its default)', () => {
@@ -36,6 +36,7 @@ describe('IstioCertificateRequest', () => {
     const out = encodeCertificateRequest('x'.repeat(300), 1);
     expect(hex(out.subarray(0, 3))).toBe('0aac02');
     expect(out.length).toBe(3 + 300 + 2);
+    expect(hex(out.subarray(303))).toBe('1801');
   });
 
   it('refuses a negative or fractional validity', () => {

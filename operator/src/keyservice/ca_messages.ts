@@ -1,7 +1,9 @@
 // The two protobuf messages of istio.v1.auth.IstioCertificateService/CreateCertificate
 // (istio.io/api security/v1alpha1/ca.proto), encoded and decoded by hand, only the fields we use:
-//   IstioCertificateRequest  { string csr = 1; int64 validity_duration = 2; Struct metadata = 3; }
+//   IstioCertificateRequest  { string csr = 1; int64 validity_duration = 3; Struct metadata = 4; }
 //   IstioCertificateResponse { repeated string cert_chain = 1; }
+// Field 2 does not exist: istiod would skip a validity sent there and silently issue its default
+// 24 h (the real-istiod test checks the lifetime asked for is the one issued).
 // The decoder skips unknown fields as protobuf requires, and every read is bounds-checked: a
 // malformed message throws, it never reads past the end or loops without consuming input.
 
@@ -10,7 +12,7 @@ const WIRE_FIXED64 = 1;
 const WIRE_LENGTH_DELIMITED = 2;
 const WIRE_FIXED32 = 5;
 
-/** metadata (field 3) is left out: it only carries CertSigner and impersonation, which we never use. */
+/** metadata (field 4) is left out: it only carries CertSigner and impersonation, which we never use. */
 export function encodeCertificateRequest(csrPem: string, validitySeconds: number): Uint8Array {
   if (!Number.isSafeInteger(validitySeconds) || validitySeconds < 0) {
     throw new RangeError(`validity must be a non-negative whole number of seconds, got ${validitySeconds}`);
@@ -18,7 +20,7 @@ export function encodeCertificateRequest(csrPem: string, validitySeconds: number
   const csr = new TextEncoder().encode(csrPem);
   const parts = [varint(fieldKey(1, WIRE_LENGTH_DELIMITED)), varint(csr.length), csr];
   // proto3 leaves a zero scalar out; istiod then applies its default TTL.
-  if (validitySeconds > 0) parts.push(varint(fieldKey(2, WIRE_VARINT)), varint(validitySeconds));
+  if (validitySeconds > 0) parts.push(varint(fieldKey(3, WIRE_VARINT)), varint(validitySeconds));
   return Buffer.concat(parts);
 }
 
