@@ -121,7 +121,7 @@ export async function startAgent(cp: ControlPlane, istiod: Istiod, o: AgentOptio
 }
 
 /** istiod writes the mesh's root certificate into every namespace (ConfigMap istio-ca-root-cert). */
-async function waitForRootCert(cp: ControlPlane, namespace: string): Promise<string> {
+export async function waitForRootCert(cp: ControlPlane, namespace: string): Promise<string> {
   let pem = '';
   await waitFor(`istio-ca-root-cert in ${namespace}`, Date.now() + 60_000, [], async () => {
     const r = await kubectl(cp, ['get', 'configmap', '-n', namespace, 'istio-ca-root-cert', '-o', 'jsonpath={.data.root-cert\\.pem}'], { allowFailure: true });
