@@ -6,6 +6,7 @@ export * from './envoy.js';
 export * from './guard_answers.js';
 export * from './http_client.js';
 export * from './mock_guard.js';
+export * from './mock_key_service.js';
 export * from './mock_provider.js';
 export * from './ports.js';
 export * from './sidecar_bootstrap.js';

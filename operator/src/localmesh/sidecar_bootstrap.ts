@@ -13,6 +13,7 @@ import {
   virtualHost,
   wasmHttpFilter,
   type EnvoyConfig,
+  type VirtualHostSpec,
   type WasmPluginSpec,
 } from './bootstrap.js';
 import { clusterName } from './istio_names.js';
@@ -54,6 +55,11 @@ export interface BootstrapOptions {
   providerHosts: string[];
   listeners: ListenerSpec[];
   extraClusters?: ClusterSpec[];
+  /**
+   * More virtual hosts on every listener (before the catch-all, no hold), e.g. a mesh service's
+   * names routed to its cluster as Istio routes them (`llmguard-keys.llmguard-system` ...).
+   */
+  extraVirtualHosts?: VirtualHostSpec[];
   /** A file access log (bootstrap.ts fileAccessLog). */
   accessLogPath?: string;
   /** The catch-all's host (default other.example). */
@@ -82,7 +88,7 @@ function listener(spec: ListenerSpec, opts: BootstrapOptions): EnvoyConfig {
     connectionManager: outboundConnectionManager({
       statPrefix: `outbound_${spec.name}`,
       routeConfigName: String(SERVICE_PORT),
-      virtualHosts: [...providerVhosts, catchAll],
+      virtualHosts: [...providerVhosts, ...(opts.extraVirtualHosts ?? []).map(virtualHost), catchAll],
       httpFilters,
       ...(opts.accessLogPath ? { accessLog: { path: opts.accessLogPath, listenerName: spec.name } } : {}),
     }),
