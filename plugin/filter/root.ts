@@ -6,7 +6,7 @@ import { BufferType } from "../abi/enums";
 import { getBufferBytes, logError, logInfo, setEffectiveContext, setTickPeriod } from "../abi/host";
 import { GuardClient } from "../guard/guard_client";
 import { GuardMetrics } from "../guard/metrics";
-import { KeyClient } from "../keys/key_client";
+import { KeyClient, keyClockMs } from "../keys/key_client";
 import { KeyMetrics } from "../keys/metrics";
 import { parsePolicy } from "../config/parse";
 import { ConfigError, ConfigCode } from "../config/errors";
@@ -97,7 +97,7 @@ export class GuardRoot extends RootContext {
 
   private fetchKeys(configured: Configured): void {
     const keys = configured.keys!;
-    const now = Date.now();
+    const now = keyClockMs();
     keys.expire(now);
     keys.fetch(now);
     if (keys.inFlight) {
@@ -114,7 +114,7 @@ export class GuardRoot extends RootContext {
     this.fetches.delete(callId);
     const keys = configured.keys!;
     if (!keys.inFlight || keys.callId != callId) return;
-    keys.readAnswer(headerCount, bodySize, Date.now());
+    keys.readAnswer(headerCount, bodySize, keyClockMs());
     this.resumeWaiting(configured);
   }
 

@@ -17,7 +17,7 @@ import { TextPiece } from "../inspect";
 import { RequestMetrics } from "./metrics";
 import { Configured } from "./configured";
 import { evaluateBody } from "./evaluate";
-import { KeyClient } from "../keys/key_client";
+import { KeyClient, keyClockMs } from "../keys/key_client";
 import {
   Refusal, sendRefusal, bodyTooLarge, unsupportedEncoding, guardUnavailable, deniedByGuard, holdNotInstalled,
   providerKeyUnavailable, keyServiceForbidden,
@@ -195,7 +195,7 @@ export class GuardStream extends HttpContext {
   private askGuard(guard: GuardClient, pieces: TextPiece[]): bool {
     const settings = this.policy.guard!;
     const keys = this.configured.keys;
-    const apiKey = settings.keyFromService ? (keys != null ? keys.guardKey(Date.now()) : "") : settings.apiKey;
+    const apiKey = settings.keyFromService ? (keys != null ? keys.guardKey(keyClockMs()) : "") : settings.apiKey;
     const q = guard.ask(pieces, this.id, apiKey);
     if (q.immediate != null) return this.applyGuardVerdict(q.immediate!, q.fromCache);
     this.question = q;
@@ -248,7 +248,7 @@ export class GuardStream extends HttpContext {
     let key = "";
     if (provider.keysFromService) {
       const keys = this.configured.keys;
-      const fetched = keys != null ? keys.keysFor(provider.keyName, Date.now()) : null;
+      const fetched = keys != null ? keys.keysFor(provider.keyName, keyClockMs()) : null;
       if (fetched == null || fetched.length == 0) {
         this.finished = true;
         this.metrics.count(this.metrics.refusedNoKey);

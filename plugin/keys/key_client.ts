@@ -9,6 +9,14 @@ import { KeyServiceSettings } from "./settings";
 import { KeyMetrics } from "./metrics";
 import { KeyAnswer, readKeyAnswer, printable, MAX_ANSWER_BYTES } from "./answer";
 
+/**
+ * Milliseconds on the monotonic clock: how the client measures staleness, so a wall clock that
+ * jumps neither keeps keys longer nor drops them early.
+ */
+export function keyClockMs(): i64 {
+  return <i64>(process.hrtime() / 1000000);
+}
+
 /** Whether the last fetch worked, as far as logging goes: a line is written only when it changes. */
 enum Health { Unknown, Ok, Failing }
 
@@ -19,7 +27,7 @@ export class KeyClient {
   callId: u32 = 0;
   inFlight: bool = false;
   private health: Health = Health.Unknown;
-  /** Date.now() of the last successful fetch; -1 before the first. */
+  /** keyClockMs() of the last successful fetch; -1 before the first. */
   private lastSuccessMs: i64 = -1;
   /** The keys of the last successful fetch, until they are dropped as stale. */
   private keys: Map<string, string[]> = new Map<string, string[]>();
