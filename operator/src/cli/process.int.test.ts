@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, REPO_ROOT } from '../../../test/kube/control_plane.js';
 import type { KubeObject } from '../kube/objects.js';
-import { LEASE, POLICY } from '../kube/resources.js';
+import { LEASE, POLICY, SECRET } from '../kube/resources.js';
 import { conditionOf, eventually, putSecret, scrape, setupKube, type KubeEnv } from '../../../test/kube/operator_env.js';
 
 const NS = 'apps';
@@ -80,5 +80,45 @@ describe('llmguard run (a real process)', () => {
     expect(records.map((r) => r.msg)).toEqual(expect.arrayContaining(['starting', 'became leader', 'programmed', 'released the Lease', 'stopped']));
     expect(records.find((r) => r.msg === 'programmed')?.policy).toBe('apps/guard');
     expect(output).not.toContain(SECRET_VALUE);
+  });
+
+  it('a cluster full of large unrelated Secrets (150 of 900 KiB, as Helm releases are) does not reach its heap', async () => {
+    const blob = 'x'.repeat(900 * 1024);
+    for (let i = 0; i < 150; i += 10) {
+      await Promise.all(
+        Array.from({ length: 10 }, (_, j) =>
+          env.api.create(SECRET, NS, { apiVersion: 'v1', kind: 'Secret', metadata: { name: `sh.helm.release.v1.app-${i + j}.v1`, namespace: NS }, type: 'helm.sh/release.v1', stringData: { release: blob } }),
+        ),
+      );
+    }
+    const [healthPort, metricsPort] = [await freePort(), await freePort()];
+    output = '';
+    // The Deployment's limit is 256 MiB; 96 MiB of heap is far below what listing these Secrets with their data takes.
+    child = spawn(
+      process.execPath,
+      ['--max-old-space-size=96', join(OUT_DIR, 'cli', 'main.js'), 'run', '--kubeconfig', env.cp.kubeconfigPath, '--metrics-port', String(metricsPort), '--health-port', String(healthPort)],
+      { cwd: REPO_ROOT, env: { ...process.env, KUBECONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    await eventually('/readyz 200', async () => {
+      if (child!.exitCode !== null) throw new Error(`the operator exited (${child!.exitCode}):\n${output.slice(-2000)}`);
+      return (await scrape(healthPort, '/readyz')).status === 200;
+    }, 90_000);
+    // A Secret change still reaches the controller: rotating the referenced one re-reconciles.
+    await putSecret(env.api, NS, 'openai', { 'api-key': `${SECRET_VALUE}-rotated` });
+    await env.api.create(POLICY, NS, {
+      apiVersion: 'llmguard.io/v1alpha1',
+      kind: 'LlmGuardPolicy',
+      metadata: { name: 'after-helm', namespace: NS },
+      spec: {
+        selector: { matchLabels: { app: 'web' } },
+        providers: [{ host: 'api.openai.com', apiKeys: [{ secretKeyRef: { name: 'openai', key: 'api-key' } }] }],
+        plugin: { url: 'oci://ghcr.io/example/llm-guard:0.1.0' },
+      },
+    });
+    await eventually('after-helm Ready', async () => conditionOf(await env.api.get(POLICY, NS, 'after-helm'), 'Ready')?.status === 'True', 60_000);
+    expect(child.exitCode, output.slice(-2000)).toBeNull();
+    child.kill('SIGTERM');
   });
 });

@@ -11,6 +11,7 @@ import { MANAGED_BY, POLICY_LABEL } from '../render/labels.js';
 import { errorMessage } from '../kube/errors.js';
 import type { EventRecorder } from './events.js';
 import { ResilientInformer } from './informer.js';
+import { metadataOnlyKubeConfig } from './metadata_only.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
@@ -82,11 +83,13 @@ export class PolicyController {
       maxDelayMs: o.informerMaxDelayMs,
       onRestart: () => o.metrics.informerRestarts.inc({ resource: 'llmguardpolicies' }),
     });
+    // Metadata only: the operator never needs a Secret's data to know it changed (the key service
+    // reads the few Secrets policies reference, when a filter asks).
     this.secrets = new ResilientInformer<SecretObject>({
       name: 'secrets',
-      kubeConfig: o.kubeConfig,
+      kubeConfig: metadataOnlyKubeConfig(o.kubeConfig),
       path: collectionPath(SECRET, o.namespace),
-      list: () => o.api.list(SECRET, o.namespace) as unknown as Promise<KubernetesListObject<SecretObject>>,
+      list: () => o.api.list(SECRET, o.namespace, { metadataOnly: true }) as unknown as Promise<KubernetesListObject<SecretObject>>,
       handlers: { add: (s) => this.onSecret(s), update: (s) => this.onSecret(s), delete: (s) => this.onSecret(s) },
       log: o.log,
       baseDelayMs: o.informerBaseDelayMs,
@@ -185,10 +188,6 @@ export class PolicyController {
   }
 
   private onSecret(s: SecretObject): void {
-    // The cache keeps Secret metadata only: values are read when a reconcile needs them.
-    const mutable = s as SecretObject & { stringData?: unknown };
-    delete mutable.data;
-    delete mutable.stringData;
     const ns = s.metadata?.namespace ?? '';
     const name = s.metadata?.name ?? '';
     for (const key of this.index.policiesFor(ns, name)) {

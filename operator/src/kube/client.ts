@@ -18,6 +18,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Per-request timeout, default the client's. */
   timeoutMs?: number;
+  /** Accept header, default application/json (e.g. a PartialObjectMetadata list). */
+  accept?: string;
 }
 
 export interface ResponseInfo {
@@ -64,7 +66,7 @@ export class KubeClient {
     await this.kubeConfig.applyToHTTPSOptions(reqOpts);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(reqOpts.headers ?? {})) if (v !== undefined) headers[k] = String(v);
-    headers['Accept'] = 'application/json';
+    headers['Accept'] = opts.accept ?? 'application/json';
     headers['User-Agent'] = this.userAgent;
     let payload: Buffer | undefined;
     if (opts.body !== undefined) {

@@ -46,7 +46,13 @@ export interface ListOptions {
   fieldSelector?: string;
   limit?: number;
   signal?: AbortSignal;
+  /** Only each item's metadata (PartialObjectMetadataList): a Secret's data never leaves the apiserver. */
+  metadataOnly?: boolean;
 }
+
+/** What to Accept for metadata only: the apiserver answers lists and watch events without data. */
+export const METADATA_ONLY_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+export const METADATA_ONLY_OBJECT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 
 export const APPLY_PATCH = 'application/apply-patch+yaml';
 export const MERGE_PATCH = 'application/merge-patch+json';
@@ -72,6 +78,7 @@ export class ObjectApi {
       last = await this.client.request<KubeList<T>>('GET', collectionPath(rt, namespace), {
         query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit ?? 500, continue: cont },
         signal: opts.signal,
+        ...(opts.metadataOnly ? { accept: METADATA_ONLY_LIST } : {}),
       });
       items.push(...(last.items ?? []));
       cont = last.metadata?.continue || undefined;
