@@ -20,6 +20,14 @@ export class UsageError extends Error {}
 /** Problems with what the inputs say (exit code 1). */
 export class InputError extends Error {}
 
+/** A `--flag PORT` value (1..65535), or `dflt` when the flag is absent. */
+export function portOption(flag: string, text: string | undefined, dflt: number): number {
+  if (text === undefined) return dflt;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 65535) throw new UsageError(`--${flag} ${text}: expected a port number 1..65535`);
+  return n;
+}
+
 export interface SourcedDoc {
   /** `file.yaml#2` (1-based document index; `stdin#1` for `-f -`). */
   source: string;

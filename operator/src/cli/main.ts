@@ -7,7 +7,8 @@ import { parseArgs } from 'node:util';
 import { CRD_HEADER, buildCrd } from '../api/v1alpha1/crd.js';
 import { WasmLoadError } from '../wasm/filter_host.js';
 import { WasmModuleNotFoundError } from '../wasm/module_path.js';
-import { InputError, UsageError, toYaml } from './inputs.js';
+import { InputError, UsageError, portOption, toYaml } from './inputs.js';
+import { KEYS_HELP, runKeys } from './keys_command.js';
 import { RENDER_HELP, runRender } from './render.js';
 import { DEV_HELP, runDev } from './dev_command.js';
 import { IMAGE_HELP, runImage } from './image_command.js';
@@ -36,6 +37,7 @@ Commands:
   dev        run a policy locally in a real Envoy, as Istio would, in front of mocks or the real hosts
   image      push the filter as an OCI image Istio pulls, print its digest
   run        run the operator in a cluster
+  keys       run the key service (llmguard-keys) that gives filters their provider keys
   version    print the version
   help [COMMAND]
 
@@ -69,13 +71,6 @@ export type RunControllerOptions = {
   wasmPath?: string;
 };
 
-function port(flag: string, text: string | undefined, dflt: number): number {
-  if (text === undefined) return dflt;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > 65535) throw new UsageError(`--${flag} ${text}: expected a port number 1..65535`);
-  return n;
-}
-
 async function runOperator(args: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -97,8 +92,8 @@ async function runOperator(args: string[], io: Io): Promise<number> {
   }
   const opts: RunControllerOptions = {
     leaderElect: values['leader-elect'] ?? false,
-    metricsPort: port('metrics-port', values['metrics-port'], 8080),
-    healthPort: port('health-port', values['health-port'], 8081),
+    metricsPort: portOption('metrics-port', values['metrics-port'], 8080),
+    healthPort: portOption('health-port', values['health-port'], 8081),
   };
   if (values.kubeconfig) opts.kubeconfig = values.kubeconfig;
   if (values.namespace) opts.namespace = values.namespace;
@@ -133,7 +128,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return command === undefined ? EXIT.usage : EXIT.ok;
       case 'help': {
         const topic = rest[0];
-        io.stdout.write(topic === 'render' ? RENDER_HELP : topic === 'validate' ? VALIDATE_HELP : topic === 'test' ? TEST_HELP : topic === 'dev' ? DEV_HELP : topic === 'run' ? RUN_HELP : topic === 'image' ? IMAGE_HELP : HELP);
+        io.stdout.write(topic === 'render' ? RENDER_HELP : topic === 'validate' ? VALIDATE_HELP : topic === 'test' ? TEST_HELP : topic === 'dev' ? DEV_HELP : topic === 'run' ? RUN_HELP : topic === 'image' ? IMAGE_HELP : topic === 'keys' ? KEYS_HELP : HELP);
         return EXIT.ok;
       }
       case 'version':
@@ -157,6 +152,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await runImage(rest, io);
       case 'run':
         return await runOperator(rest, io);
+      case 'keys':
+        return await runKeys(rest, io);
       default:
         io.stderr.write(`error: unknown command "${command}"\n\n${HELP}`);
         return EXIT.usage;

@@ -3,7 +3,6 @@
 // turns that endpoint off.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Metrics } from './metrics.js';
 
 export interface HealthState {
   live(): boolean;
@@ -15,7 +14,8 @@ export interface HttpEndpointsOptions {
   metricsPort: number;
   host?: string;
   health: HealthState;
-  metrics: Metrics;
+  /** What /metrics serves (Prometheus text). */
+  metrics: { render(): string };
 }
 
 export interface HttpEndpoints {

@@ -15,7 +15,7 @@ function num(v: number): string {
   return String(v);
 }
 
-class Counter {
+export class Counter {
   private readonly values = new Map<string, { labels: Labels; value: number }>();
   constructor(readonly name: string, readonly help: string) {}
   inc(labels: Labels = {}, by = 1): void {
@@ -34,7 +34,7 @@ class Counter {
   }
 }
 
-class Gauge {
+export class Gauge {
   private readonly values = new Map<string, { labels: Labels; value: number | (() => number) }>();
   constructor(readonly name: string, readonly help: string) {}
   set(value: number | (() => number), labels: Labels = {}): void {

@@ -5,12 +5,7 @@
 // the Gateways' pods, labelled gateway.networking.k8s.io/gateway-name). The filter itself refuses
 // app requests to this service, so an app can't borrow its sidecar's identity.
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
-
-export interface WorkloadIdentity {
-  trustDomain: string;
-  namespace: string;
-  serviceAccount: string;
-}
+import type { WorkloadIdentity } from './spiffe_identity.js';
 
 /** The label Istio gives a Gateway API Gateway's pods (and matches a policy's targetRefs with). */
 export const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';

@@ -12,7 +12,8 @@ import { referencedSecretNames } from '../controller/secrets.js';
 import type { Logger } from '../controller/log.js';
 import { errorMessage } from '../kube/errors.js';
 import { buildAnswer } from './answer.js';
-import { decide, type WorkloadIdentity } from './authorize.js';
+import { decide } from './authorize.js';
+import { spiffeId, type WorkloadIdentity } from './spiffe_identity.js';
 import type { KeyLookup } from './lookup.js';
 
 export const KEYS_PATH_PREFIX = '/v1/keys/';
@@ -77,7 +78,7 @@ export async function startKeyServer(o: KeyServerOptions): Promise<KeyServer> {
     const target = policyOfPath(path);
     if (req.method !== 'GET' || !target) return outcome(res, 'bad_request', 404, refusal('not_found', `no such resource: ${req.method} ${path}`));
     const caller = o.identityOf(req.socket as TLSSocket);
-    const who = caller ? `spiffe://${caller.trustDomain}/ns/${caller.namespace}/sa/${caller.serviceAccount}` : 'unknown';
+    const who = caller ? spiffeId(caller) : 'unknown';
     const log = o.log.child({ caller: who, policy: `${target.namespace}/${target.name}` });
     if (!caller) {
       log.warn('refused: no workload identity in the client certificate');
