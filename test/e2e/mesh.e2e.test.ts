@@ -17,6 +17,7 @@ import { wasmPluginFilterNames, type WasmPluginNaming } from '../../operator/src
 import { loadAndRender } from '../../operator/src/localmesh/load.js';
 import { byConversation, startMockGuard, type MockGuard } from '../../operator/src/localmesh/mock_guard.js';
 import { credentialsOf, startMockProvider, type MockProvider } from '../../operator/src/localmesh/mock_provider.js';
+import { startMockKeyService, type MockKeyService } from '../../operator/src/localmesh/mock_key_service.js';
 import { freePort } from '../../operator/src/localmesh/ports.js';
 import { makePki, type Pki } from '../../operator/src/localmesh/tls.js';
 import { defaultWasmPath } from '../../operator/src/wasm/module_path.js';
@@ -37,6 +38,7 @@ const WASM_PATH = defaultWasmPath();
 
 let pki: Pki;
 let provider: MockProvider;
+let keys: MockKeyService;
 let guard: MockGuard;
 let envoy: EnvoyProcess | undefined;
 let port = 0;
@@ -44,8 +46,11 @@ let port = 0;
 async function startMeshEnvoy(secretFlags: string[] = [], naming: WasmPluginNaming = 'trafficextension') {
   await envoy?.stop();
   envoy = undefined;
-  const { objects } = loadAndRender({ files: [POLICY], secretFiles: [SECRETS], secretFlags });
+  const { objects, keyAnswers } = loadAndRender({ files: [POLICY], secretFiles: [SECRETS], secretFlags });
+  // The key service gives the filter the Secrets' keys, as llmguard-keys does in the mesh.
+  for (const [path, answer] of keyAnswers) keys.set(path, { ...answer });
   const t = translate(objects, {
+    keyService: { address: '127.0.0.1', port: keys.port },
     wasmPath: WASM_PATH,
     listenerPort: port,
     naming,
@@ -68,6 +73,7 @@ const ask = (text: string) => send({ port, host: OPENAI, json: chatBody(text) })
 beforeAll(async () => {
   pki = makePki([OPENAI, GUARD]);
   provider = await startMockProvider({ tls: pki });
+  keys = await startMockKeyService();
   guard = await startMockGuard({ tls: pki, behaviour: byConversation([[UNSAFE, llamaGuard('unsafe', 'S2')]], llamaGuard('safe')) });
   port = await freePort();
   await startMeshEnvoy();
@@ -76,6 +82,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await envoy?.stop();
   await provider?.close();
+  await keys?.close();
   await guard?.close();
   pki?.remove();
 });
@@ -137,7 +144,7 @@ describe('the sample policy as Istio would run it', () => {
     expect(provider.connectionCount).toBe(conns0);
   });
 
-  it('a rotated key (new Secret value, re-rendered, re-translated, Envoy restarted) takes effect', async () => {
+  it('a rotated key (a new Secret value the key service serves; Envoy restarted here for speed) takes effect', async () => {
     await startMeshEnvoy([`openai-keys/primary=${ROTATED[0]}`, `openai-keys/secondary=${ROTATED[1]}`]);
     provider.reset();
     for (let i = 0; i < 2; i++) {

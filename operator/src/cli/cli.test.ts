@@ -123,13 +123,7 @@ describe('llmguard render', () => {
     ]);
     // The same objects renderPolicy makes for the defaulted policy (what the operator sees in-cluster).
     const openai = validatePolicy(parse(readFileSync(resolve(REPO, S('openai-policy.yaml')), 'utf8')), { defaultNamespace: 'default' });
-    const secrets = new Map([
-      ['openai-keys/primary', 'sk-FAKE-openai-primary-0000000000000000'],
-      ['openai-keys/secondary', 'sk-FAKE-openai-secondary-000000000000000'],
-      ['guard-key/token', 'FAKE-guard-token-00000000'],
-    ]);
-    expect(docs.slice(6, 12)).toEqual(renderPolicy(openai.policy as unknown as LlmGuardPolicy, secrets));
-    expect(docs[12]!.spec.pluginConfig.providers[1].api_keys).toEqual(['FAKE-gemini-key-00000000']); // from base64 data
+    expect(docs.slice(6, 12)).toEqual(renderPolicy(openai.policy as unknown as LlmGuardPolicy));
   });
 
   it('is byte-stable: same bytes across runs, file orders and key orders', () => {
@@ -152,38 +146,27 @@ describe('llmguard render', () => {
     expect(r.stdout).toContain('name: openai-chat-hold');
   });
 
-  it('refuses to render without Secret values (exit 1), naming each one; prints nothing', () => {
-    const r = llmguard(['render', '-f', S('openai-policy.yaml')]);
-    expect(r.status).toBe(1);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toContain('default/openai-chat: missing Secret values: openai-keys/primary, openai-keys/secondary, guard-key/token');
+  it('needs no Secret: the output holds no key, only where the filter fetches them', () => {
+    const alone = llmguard(['render', '-f', S('openai-policy.yaml')]);
+    expect(alone.status).toBe(0);
+    expect(alone.stderr).toBe('');
+    const wasm = parseAllDocuments(alone.stdout)[0]!.toJS() as Record<string, any>;
+    expect(wasm.spec.pluginConfig.key_service).toEqual({ host: 'llmguard-keys.llmguard-system.svc.cluster.local', port: 15443, path: '/v1/keys/default/openai-chat' });
+    expect(alone.stdout).not.toMatch(/api_key/);
+    // Secret documents among the inputs change nothing, and none of their values appear.
+    const withSecrets = llmguard(['render', '-f', S('openai-policy.yaml'), '-f', S('secrets.yaml')]);
+    expect(withSecrets.stdout).toBe(alone.stdout);
+    expect(llmguard(['render', '-f', SAMPLES]).stdout).not.toMatch(/FAKE/);
   });
 
-  it('takes values from --secret and from --secrets files, by namespace', () => {
-    const r = llmguard([
-      'render', '-f', S('openai-policy.yaml'), '-n', 'team-a',
-      '--secret', 'team-a/openai-keys/primary=sk-one',
-      '--secret', 'other/openai-keys/secondary=sk-wrong-namespace',
-      '--secret', 'openai-keys/secondary=sk-two',
-      '--secrets', S('secrets.yaml'),
-    ]);
-    expect(r.stderr).toBe('');
-    const wasm = parseAllDocuments(r.stdout)[0]!.toJS() as Record<string, any>;
-    expect(wasm.metadata.namespace).toBe('team-a');
-    // Flags override Secret documents (which, without a namespace, land in -n's); a flag for another
-    // namespace is not seen.
-    expect(wasm.spec.pluginConfig.providers[0].api_keys).toEqual(['sk-one', 'sk-two']);
-    expect(wasm.spec.pluginConfig.intelligent_guard.api_key).toBe('FAKE-guard-token-00000000');
-  });
-
-  it('--placeholder-secrets renders ${SECRET:name/key} for references without a value, and the filter accepts it', async () => {
-    const r = llmguard(['render', '-f', S('openai-policy.yaml'), '--placeholder-secrets', '--secret', 'openai-keys/primary=sk-given']);
+  it('--key-service names another location; Secret flags are accepted, ignored, and said to be', () => {
+    const r = llmguard(['render', '-f', S('openai-policy.yaml'), '--key-service', 'keys.platform.svc.cluster.local:8443', '--placeholder-secrets', '--secret', 'openai-keys/primary=sk-given']);
     expect(r.status).toBe(0);
-    expect(r.stderr).toContain('rendered 2 Secret reference(s) as ${SECRET:name/key} placeholders: default/openai-keys/secondary, default/guard-key/token');
+    expect(r.stderr).toBe('note: render needs no Secret values and ignores them: the output holds no key (docs/key-custody.md)\n');
     const wasm = parseAllDocuments(r.stdout)[0]!.toJS() as Record<string, any>;
-    expect(wasm.spec.pluginConfig.providers[0].api_keys).toEqual(['sk-given', '${SECRET:openai-keys/secondary}']);
-    expect(wasm.spec.pluginConfig.intelligent_guard.api_key).toBe('${SECRET:guard-key/token}');
-    expect((await checkPluginConfig(wasm.spec.pluginConfig)).ok).toBe(true);
+    expect(wasm.spec.pluginConfig.key_service).toEqual({ host: 'keys.platform.svc.cluster.local', port: 8443, path: '/v1/keys/default/openai-chat' });
+    expect(r.stdout).not.toContain('sk-given');
+    expect(llmguard(['render', '-f', S('openai-policy.yaml'), '--key-service', 'keys:0']).status).toBe(2);
   });
 
   it('refuses an invalid policy with the CRD’s messages (exit 1)', () => {
@@ -215,7 +198,7 @@ describe('llmguard validate', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('ok      default/openai-chat (manifests/samples/openai-policy.yaml#1)');
-    expect(r.stdout).toContain('3 policies checked (CRD schema and filter): 3 valid, 0 invalid');
+    expect(r.stdout).toContain('3 documents checked (CRD schema and filter): 3 valid, 0 invalid');
   });
 
   it('refuses a pattern the filter would refuse, with the filter’s exact message (exit 1)', () => {
@@ -226,7 +209,7 @@ describe('llmguard validate', () => {
     expect(r.stdout).toContain(
       '  filter refused the config: deny_patterns[2]: lookahead (?=...) is not supported (RE2 syntax has no lookaround) (at offset 6) (spec.denyPatterns[2])',
     );
-    expect(r.stdout).toContain('1 policy checked (CRD schema and filter): 0 valid, 1 invalid');
+    expect(r.stdout).toContain('1 document checked (CRD schema and filter): 0 valid, 1 invalid');
     // Without the filter the CRD alone accepts it.
     expect(llmguard(['validate', '-f', path, '--skip-filter-check']).status).toBe(0);
   });
@@ -239,12 +222,28 @@ describe('llmguard validate', () => {
     expect(r.stdout).toContain('spec.providers[0].port: Invalid value: 0: spec.providers[0].port in body should be greater than or equal to 1');
   });
 
-  it('checks given Secret values too (a key with a trailing newline)', () => {
+  it('checks given Secret values as the key service would serve them (a key with a line break inside)', () => {
     const path = temp('newline.yaml', POLICY(['x']));
-    const secret = temp('secret.yaml', 'apiVersion: v1\nkind: Secret\nmetadata: { name: openai, namespace: team-a }\ndata: { key: c2stcmVhbAo= }\n');
+    const value = Buffer.from('sk-real\nx-evil: 1').toString('base64');
+    const secret = temp('secret.yaml', `apiVersion: v1\nkind: Secret\nmetadata: { name: openai, namespace: team-a }\ndata: { key: ${value} }\n`);
     const r = llmguard(['validate', '-f', path, '--secrets', secret]);
     expect(r.status).toBe(1);
-    expect(r.stdout).toContain('filter refused the config: providers[0].api_key: contains characters not allowed in an HTTP header');
+    expect(r.stdout).toContain('  key "key" of Secret "openai" has characters an HTTP header can\'t carry');
+  });
+
+  it('checks a WasmPlugin written by hand with the filter, and warns about each key it holds inline', () => {
+    const wasmPlugin = (patterns: string[]) =>
+      `apiVersion: extensions.istio.io/v1alpha1\nkind: WasmPlugin\nmetadata: { name: asm, namespace: team-a }\nspec:\n  url: oci://registry.example/llm-guard:1\n` +
+      `  vmConfig: { env: [{ name: OPENAI_KEY, value: sk-inline-env }] }\n` +
+      `  pluginConfig:\n    hosts: [api.openai.com]\n    api_key: sk-inline\n    api_key_env: OPENAI_KEY\n    deny_patterns: ${JSON.stringify(patterns)}\n`;
+    const ok = llmguard(['validate', '-f', temp('asm.yaml', wasmPlugin(['password']))]);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('ok      WasmPlugin team-a/asm');
+    expect(ok.stdout).toContain('  warning: pluginConfig.api_key holds a key inline: anyone who can read the WasmPlugin');
+    expect(ok.stdout).toContain('  warning: vmConfig.env[0] (OPENAI_KEY) holds a key inline');
+    const bad = llmguard(['validate', '-f', temp('asm-bad.yaml', wasmPlugin(['(?=x)']))]);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toContain('filter refused the config: deny_patterns[0]: lookahead');
   });
 
   it('warns (exit 0) about a policy that only injects keys', () => {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { startEnvoy, type EnvoyProcess } from '../localmesh/envoy.js';
 import { translate, type Upstream } from '../localmesh/istio_translate.js';
 import { loadAndRender, serviceEntryHosts } from '../localmesh/load.js';
+import { startMockKeyService } from '../localmesh/mock_key_service.js';
 import { makePki, type Pki } from '../localmesh/tls.js';
 import { defaultWasmPath, WasmModuleNotFoundError } from '../wasm/module_path.js';
 import { UNSAFE_WORD, startDevGuard, startDevProvider } from './dev_mocks.js';
@@ -87,7 +88,7 @@ export async function runDev(args: string[], io: Io): Promise<number> {
   if (mode !== 'mock' && mode !== 'real') throw new UsageError(`--upstream ${mode}: expected mock or real`);
   const wasmPath = wasmPathOf(values.wasm);
 
-  const { policies, objects } = loadAndRender({ files: values.filename, secretFiles: values.secrets ?? [], secretFlags: values.secret ?? [], namespace: values.namespace });
+  const { policies, objects, keyAnswers } = loadAndRender({ files: values.filename, secretFiles: values.secrets ?? [], secretFlags: values.secret ?? [], namespace: values.namespace });
   const hosts = serviceEntryHosts(objects);
   const guardHosts = new Set(policies.map((p) => p.spec.intelligentGuard?.host).filter((h): h is string => !!h));
   const providerHosts = hosts.filter((h) => !guardHosts.has(h));
@@ -104,6 +105,11 @@ export async function runDev(args: string[], io: Io): Promise<number> {
     pki?.remove();
   };
   try {
+    // The keys come from a local key service, as in the mesh they come from llmguard-keys: the
+    // filter's config holds none (docs/key-custody.md).
+    const keys = await startMockKeyService();
+    mocks.push(keys);
+    for (const [path, answer] of keyAnswers) keys.set(path, { ...answer });
     const upstreams: Record<string, Upstream> = {};
     if (mode === 'mock') {
       pki = makePki(hosts);
@@ -116,7 +122,7 @@ export async function runDev(args: string[], io: Io): Promise<number> {
         for (const h of guardHosts) upstreams[h] = { address: '127.0.0.1', portMap: { 443: guard.port }, caPem: pki.caPem };
       }
     }
-    const t = translate(objects, { wasmPath, listenerPort: port, upstreams });
+    const t = translate(objects, { wasmPath, listenerPort: port, upstreams, keyService: { address: '127.0.0.1', port: keys.port } });
     for (const u of t.unmatchedPatches) io.stderr.write(`warning: ${u}\n`);
     envoy = await startEnvoy(t.bootstrap, { componentLogLevel: 'wasm:info' });
 

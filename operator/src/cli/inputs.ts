@@ -1,5 +1,6 @@
 // Reading the CLI's inputs: YAML files (or directories of them, or `-` for stdin) holding
 // LlmGuardPolicy and Secret documents, in any order and any mix, plus `--secret` flags.
+import { parseKeyServiceLocation, type KeyServiceLocation } from '../render/index.js';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
@@ -19,6 +20,13 @@ export const INPUT_OPTIONS = {
 export class UsageError extends Error {}
 /** Problems with what the inputs say (exit code 1). */
 export class InputError extends Error {}
+
+/** A `--key-service HOST:PORT` value. */
+export function keyServiceOption(text: string): KeyServiceLocation {
+  const at = parseKeyServiceLocation(text);
+  if (!at) throw new UsageError(`--key-service ${text}: expected HOST:PORT, e.g. llmguard-keys.llmguard-system.svc.cluster.local:15443`);
+  return at;
+}
 
 /** A `--flag PORT` value (1..65535), or `dflt` when the flag is absent. */
 export function portOption(flag: string, text: string | undefined, dflt: number): number {

@@ -7,7 +7,8 @@ import { parseArgs } from 'node:util';
 import { CRD_HEADER, buildCrd } from '../api/v1alpha1/crd.js';
 import { WasmLoadError } from '../wasm/filter_host.js';
 import { WasmModuleNotFoundError } from '../wasm/module_path.js';
-import { InputError, UsageError, portOption, toYaml } from './inputs.js';
+import { InputError, UsageError, keyServiceOption, portOption, toYaml } from './inputs.js';
+import type { KeyServiceLocation } from '../render/index.js';
 import { KEYS_HELP, runKeys } from './keys_command.js';
 import { RENDER_HELP, runRender } from './render.js';
 import { DEV_HELP, runDev } from './dev_command.js';
@@ -59,6 +60,8 @@ Options:
       --health-port PORT    /healthz and /readyz (default 8081)
       --wasm PATH           the compiled filter, to check pluginConfigs before applying them
                             (the Lease namespace and identity come from $POD_NAMESPACE, $POD_NAME)
+      --key-service HOST:PORT  where filters fetch their keys (default
+                            llmguard-keys.llmguard-system.svc.cluster.local:15443)
   -h, --help
 `;
 
@@ -69,6 +72,7 @@ export type RunControllerOptions = {
   metricsPort: number;
   healthPort: number;
   wasmPath?: string;
+  keyService?: KeyServiceLocation;
 };
 
 async function runOperator(args: string[], io: Io): Promise<number> {
@@ -81,6 +85,7 @@ async function runOperator(args: string[], io: Io): Promise<number> {
       'metrics-port': { type: 'string' },
       'health-port': { type: 'string' },
       wasm: { type: 'string' },
+      'key-service': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: false,
@@ -98,6 +103,7 @@ async function runOperator(args: string[], io: Io): Promise<number> {
   if (values.kubeconfig) opts.kubeconfig = values.kubeconfig;
   if (values.namespace) opts.namespace = values.namespace;
   if (values.wasm) opts.wasmPath = values.wasm;
+  if (values['key-service']) opts.keyService = keyServiceOption(values['key-service']);
   // A variable specifier: the CLI compiles and works without the controller's sources.
   const specifier = '../controller/index.js';
   let runController: ((o: RunControllerOptions) => Promise<void>) | undefined;

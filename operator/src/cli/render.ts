@@ -1,37 +1,32 @@
 // `llmguard render`: the Istio resources the operator would create for some policies, as
-// multi-document YAML on stdout, byte for byte the same for the same input.
+// multi-document YAML on stdout, byte for byte the same for the same input. They hold no key (the
+// filter fetches keys from the key service at run time), so the output is safe to commit.
 import { parseArgs } from 'node:util';
 import { API_VERSION, type LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
-import { renderPolicy, secretRefs } from '../render/index.js';
-import { secretRefKey } from '../render/plugin_config.js';
+import { DEFAULT_KEY_SERVICE, renderPolicy } from '../render/index.js';
 import { validatePolicy } from '../validate/policy.js';
-import { describe, INPUT_OPTIONS, InputError, policyRef, readInputs, toYamlDocuments, UsageError } from './inputs.js';
+import { describe, INPUT_OPTIONS, InputError, keyServiceOption, policyRef, readInputs, toYamlDocuments, UsageError } from './inputs.js';
 import type { Io } from './main.js';
 
-export const RENDER_HELP = `Usage: llmguard render -f FILE [-f FILE ...] [secret options] [-n NAMESPACE]
+export const RENDER_HELP = `Usage: llmguard render -f FILE [-f FILE ...] [-n NAMESPACE] [--key-service HOST:PORT]
 
 Prints the Istio resources (WasmPlugin, EnvoyFilter, ServiceEntry, DestinationRule) the operator
 creates for each LlmGuardPolicy in the files, as multi-document YAML. Policies are checked against
 the CRD first and rendered with the CRD's defaults applied, in namespace/name order; keys are sorted.
+No key is rendered: the WasmPlugin names the key service the filter fetches keys from at run time
+(docs/key-custody.md), so the output can go into Git as it is, and no Secret is needed.
 
 Options:
   -f, --filename FILE        YAML file, directory of *.yaml/*.yml, or - for stdin (repeatable).
-                             Secret documents in these files are used too.
-      --secrets FILE         more YAML holding Secret documents (repeatable)
-      --secret REF=VALUE     a value: [namespace/]secret-name/key=value (repeatable); flags
-                             override Secret documents, namespaced flags override the others
-      --placeholder-secrets  render every reference nobody gave a value for as the text
-                             \${SECRET:secret-name/key}, for a later step to replace
+                             Secret documents in these files are skipped.
   -n, --namespace NS         namespace of documents that have none (default: default)
+      --key-service HOST:PORT  where filters fetch keys (default ${DEFAULT_KEY_SERVICE.host}:${DEFAULT_KEY_SERVICE.port})
   -h, --help
 
-Exit codes: 0 rendered, 1 invalid policy / missing Secret value / bad YAML, 2 usage error.
-`;
+--secrets, --secret and --placeholder-secrets are accepted and ignored (render needs no Secret).
 
-/** What a reference becomes with --placeholder-secrets. */
-export function secretPlaceholder(name: string, key: string): string {
-  return `\${SECRET:${name}/${key}}`;
-}
+Exit codes: 0 rendered, 1 invalid policy / bad YAML, 2 usage error.
+`;
 
 export function runRender(args: string[], io: Io): number {
   const { values } = parseArgs({
@@ -39,6 +34,7 @@ export function runRender(args: string[], io: Io): number {
     options: {
       ...INPUT_OPTIONS,
       'placeholder-secrets': { type: 'boolean' },
+      'key-service': { type: 'string' },
     },
     allowPositionals: false,
     strict: true,
@@ -49,7 +45,11 @@ export function runRender(args: string[], io: Io): number {
   }
   if (!values.filename?.length) throw new UsageError('render needs at least one -f FILE');
   const defaultNamespace = values.namespace ?? 'default';
-  const { inputs, store } = readInputs({
+  const keyService = values['key-service'] ? keyServiceOption(values['key-service']) : DEFAULT_KEY_SERVICE;
+  if (values.secrets?.length || values.secret?.length || values['placeholder-secrets']) {
+    io.stderr.write('note: render needs no Secret values and ignores them: the output holds no key (docs/key-custody.md)\n');
+  }
+  const { inputs } = readInputs({
     files: values.filename,
     secretFiles: values.secrets,
     secretFlags: values.secret,
@@ -81,38 +81,11 @@ export function runRender(args: string[], io: Io): number {
   }
   policies.sort((a, b) => compare(a.metadata.namespace, b.metadata.namespace) || compare(a.metadata.name, b.metadata.name));
 
-  const objects: unknown[] = [];
-  const placeholders: string[] = [];
-  for (const policy of policies) {
-    const ref = `${policy.metadata.namespace}/${policy.metadata.name}`;
-    const resolved = new Map(store.valuesFor(policy.metadata.namespace));
-    const missing: string[] = [];
-    for (const r of secretRefs(policy)) {
-      const key = secretRefKey(r.name, r.key);
-      if (resolved.get(key)) continue;
-      if (values['placeholder-secrets']) {
-        resolved.set(key, secretPlaceholder(r.name, r.key));
-        placeholders.push(`${policy.metadata.namespace}/${key}`);
-      } else {
-        missing.push(key);
-      }
-    }
-    if (missing.length) {
-      problems.push(
-        `${ref}: missing Secret values: ${missing.join(', ')} (give Secret documents with -f or --secrets, ` +
-          '--secret name/key=value, or render placeholders with --placeholder-secrets)',
-      );
-      continue;
-    }
-    objects.push(...renderPolicy(policy, resolved));
-  }
   if (problems.length) {
     io.stderr.write(problems.map((l) => (l.startsWith('  ') ? `     ${l}\n` : `error: ${l}\n`)).join(''));
     return 1;
   }
-  if (placeholders.length) {
-    io.stderr.write(`note: rendered ${placeholders.length} Secret reference(s) as \${SECRET:name/key} placeholders: ${[...new Set(placeholders)].join(', ')}\n`);
-  }
+  const objects = policies.flatMap((policy) => renderPolicy(policy, keyService));
   io.stdout.write(toYamlDocuments(objects));
   return 0;
 }

@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { API_VERSION } from '../api/v1alpha1/llm_guard_policy.js';
 import { checkPolicy, type PolicyIssue } from '../validate/index.js';
+import { checkWasmPlugin, isWasmPlugin } from '../validate/wasm_plugin.js';
 import { ensureLoadable } from '../wasm/filter_host.js';
 import { describe, INPUT_OPTIONS, InputError, policyNamespace, policyRef, readInputs, UsageError } from './inputs.js';
 import type { Io } from './main.js';
@@ -16,7 +17,9 @@ Checks each LlmGuardPolicy in the files:
   2. against the filter itself: the pluginConfig the operator would render is given to the real
      compiled module (build/llm_guard.wasm), which refuses what a sidecar would refuse, e.g.
      "deny_patterns[2]: lookahead (?=...) is not supported (RE2 syntax has no lookaround)".
-Secret values are not needed (a fake key stands in); given ones are checked too.
+Secret values are not needed (nothing the operator renders holds a key); given ones are checked
+as the key service would serve them. WasmPlugins written by hand for the filter are checked by the
+filter too, with a warning for every key they hold inline (docs/key-custody.md).
 
 Options:
   -f, --filename FILE      YAML file, directory of *.yaml/*.yml, or - for stdin (repeatable)
@@ -62,7 +65,9 @@ export async function runValidate(args: string[], io: Io): Promise<number> {
   const defaultNamespace = values.namespace ?? 'default';
 
   const { inputs, store } = readInputs({ files: values.filename, secretFiles: values.secrets, secretFlags: values.secret, defaultNamespace, stdin: io.readStdin });
-  if (!inputs.policies.length) throw new InputError(`no LlmGuardPolicy (${API_VERSION}) in ${values.filename.join(', ')}`);
+  const wasmPlugins = inputs.others.filter((o) => isWasmPlugin(o.doc));
+  const others = inputs.others.filter((o) => !isWasmPlugin(o.doc));
+  if (!inputs.policies.length && !wasmPlugins.length) throw new InputError(`no LlmGuardPolicy (${API_VERSION}) or WasmPlugin in ${values.filename.join(', ')}`);
 
   const wasmPath = values['skip-filter-check'] ? null : ensureLoadable(values.wasm);
 
@@ -80,19 +85,23 @@ export async function runValidate(args: string[], io: Io): Promise<number> {
     else seen.set(ref, p.source);
     reports.push({ source: p.source, policy: ref, valid: check.issues.length === 0, issues: check.issues, warnings: check.warnings });
   }
+  for (const w of wasmPlugins) {
+    const check = checkWasmPlugin(w.doc, wasmPath);
+    reports.push({ source: w.source, policy: `WasmPlugin ${policyRef(w.doc, defaultNamespace)}`, valid: check.issues.length === 0, issues: check.issues, warnings: check.warnings });
+  }
   const invalid = reports.filter((r) => !r.valid).length;
 
   if (output === 'json') {
-    io.stdout.write(`${JSON.stringify({ valid: invalid === 0, policies: reports, skipped: inputs.others.map(describe) }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ valid: invalid === 0, policies: reports, skipped: others.map(describe) }, null, 2)}\n`);
   } else {
-    for (const o of inputs.others) io.stderr.write(`warning: skipping ${describe(o)}: not an LlmGuardPolicy or Secret\n`);
+    for (const o of others) io.stderr.write(`warning: skipping ${describe(o)}: not an LlmGuardPolicy, WasmPlugin or Secret\n`);
     for (const r of reports) {
       io.stdout.write(`${r.valid ? 'ok     ' : 'INVALID'} ${r.policy} (${r.source})\n`);
       for (const i of r.issues) io.stdout.write(`  ${i.source === 'filter' ? 'filter refused the config: ' : ''}${i.message}\n`);
       for (const w of r.warnings) io.stdout.write(`  warning: ${w}\n`);
     }
     const checked = wasmPath ? 'CRD schema and filter' : 'CRD schema only';
-    io.stdout.write(`${reports.length} ${reports.length === 1 ? 'policy' : 'policies'} checked (${checked}): ${reports.length - invalid} valid, ${invalid} invalid\n`);
+    io.stdout.write(`${reports.length} ${reports.length === 1 ? 'document' : 'documents'} checked (${checked}): ${reports.length - invalid} valid, ${invalid} invalid\n`);
   }
   return invalid ? 1 : 0;
 }

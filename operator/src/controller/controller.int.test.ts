@@ -52,7 +52,7 @@ async function waitReady(name: string, status: 'True' | 'False' = 'True', timeou
   );
 }
 
-function pluginConfig(wasm: KubeObject | undefined): { providers: { hosts: string[]; api_keys: string[]; auth_style: string }[]; deny_patterns?: string[] } {
+function pluginConfig(wasm: KubeObject | undefined): { providers: { hosts: string[]; api_keys?: string[]; auth_style: string }[]; deny_patterns?: string[]; key_service?: unknown } {
   return (wasm?.spec as { pluginConfig: never }).pluginConfig;
 }
 
@@ -73,7 +73,7 @@ afterAll(async () => {
 describe('LlmGuardPolicy controller', () => {
   let guardUid = '';
 
-  it('create: renders WasmPlugin, EnvoyFilter, ServiceEntry and DestinationRule with owner references and the Secret value, then Ready', async () => {
+  it('create: renders WasmPlugin, EnvoyFilter, ServiceEntry and DestinationRule with owner references and no key, then Ready', async () => {
     await putSecret(env.api, NS, 'openai', { 'api-key': OPENAI_KEY_1 });
     const created = await env.api.create(POLICY, NS, policyObject('guard', guardSpec));
     guardUid = created.metadata!.uid!;
@@ -104,7 +104,10 @@ describe('LlmGuardPolicy controller', () => {
       expect(managers, id).toContain('llmguard-operator:Apply');
     }
     const cfg = pluginConfig(owned.get('WasmPlugin/guard'));
-    expect(cfg.providers).toEqual([{ hosts: ['api.openai.com'], auth_style: 'bearer', api_keys: [OPENAI_KEY_1] }]);
+    expect(cfg.providers).toEqual([{ hosts: ['api.openai.com'], auth_style: 'bearer' }]);
+    expect(cfg.key_service).toEqual({ host: 'llmguard-keys.llmguard-system.svc.cluster.local', port: 15443, path: `/v1/keys/${NS}/guard` });
+    // No key in any object the policy owns (docs/key-custody.md).
+    for (const [id, o] of owned) expect(JSON.stringify(o), id).not.toContain(OPENAI_KEY_1);
     expect(cfg.deny_patterns).toEqual(['(?i)project-falcon']);
     expect((owned.get('WasmPlugin/guard')?.spec as { selector: unknown }).selector).toEqual({ matchLabels: { app: 'chat' } });
 
@@ -142,9 +145,9 @@ describe('LlmGuardPolicy controller', () => {
     expect(wasm?.metadata?.resourceVersion).not.toBe(before?.metadata?.resourceVersion);
     const cfg = pluginConfig(wasm);
     expect(cfg.deny_patterns).toEqual(['(?i)project-falcon', '(?i)codename-[a-z]+']);
-    expect(cfg.providers.map((x) => [x.hosts[0], x.auth_style, x.api_keys[0]])).toEqual([
-      ['api.openai.com', 'bearer', OPENAI_KEY_1],
-      ['api.anthropic.com', 'x-api-key', ANTHROPIC_KEY],
+    expect(cfg.providers.map((x) => [x.hosts[0], x.auth_style])).toEqual([
+      ['api.openai.com', 'bearer'],
+      ['api.anthropic.com', 'x-api-key'],
     ]);
     // The hold filter now buffers both providers' virtual hosts.
     const ef = owned.get('EnvoyFilter/guard-hold')?.spec as { configPatches: { applyTo: string }[] };
@@ -284,7 +287,7 @@ describe('LlmGuardPolicy controller', () => {
     }
   });
 
-  it('a missing Secret: ResolvedRefs=False, a Warning event, nothing applied; creating the Secret converges', async () => {
+  it('a missing Secret: ResolvedRefs=False and a Warning event; the objects are applied (they hold no key, the filter refuses that provider); the Secret makes it Ready', async () => {
     await env.api.create(
       POLICY,
       NS,
@@ -294,39 +297,39 @@ describe('LlmGuardPolicy controller', () => {
     expect(conditionOf(p, 'Accepted')?.status).toBe('True');
     expect(conditionOf(p, 'ResolvedRefs')).toMatchObject({ status: 'False', reason: 'SecretNotFound' });
     expect(conditionOf(p, 'ResolvedRefs')!.message).toContain('"mistral"');
-    expect(conditionOf(p, 'Programmed')).toMatchObject({ status: 'False', reason: 'RefsNotResolved' });
+    expect(conditionOf(p, 'Programmed')).toMatchObject({ status: 'True' });
     expect(conditionOf(p, 'Ready')).toMatchObject({ status: 'False', reason: 'SecretNotFound' });
     const warning = await eventually('a SecretNotFound warning', async () =>
       (await eventsFor(env.api, NS, 'late')).find((e) => e.type === 'Warning' && e.reason === 'SecretNotFound'),
     );
     expect(warning.message).toContain('mistral');
-    expect((await ownedObjects(env.api, NS, 'late')).size).toBe(0);
+    const applied = await ownedObjects(env.api, NS, 'late');
+    expect(applied.size).toBe(4);
     const acceptedSince = conditionOf(p, 'Accepted')!.lastTransitionTime;
 
-    // The Secret appears, with the wrong key: SecretKeyNotFound, still nothing applied.
+    // The Secret appears, with the wrong key: SecretKeyNotFound.
     await putSecret(env.api, NS, 'mistral', { wrong: LATE_KEY });
     p = await eventually('SecretKeyNotFound', async () => {
       const x = await getPolicy('late');
       return conditionOf(x, 'ResolvedRefs')?.reason === 'SecretKeyNotFound' ? x : undefined;
     });
     expect(conditionOf(p, 'ResolvedRefs')!.message).toContain('"token"');
-    expect((await ownedObjects(env.api, NS, 'late')).size).toBe(0);
 
-    // The right key: converges without any change to the policy.
+    // The right key: Ready without any change to the policy, and nothing rewritten.
     await putSecret(env.api, NS, 'mistral', { token: LATE_KEY });
     p = await waitReady('late');
     expect(p.metadata?.generation).toBe(1);
     const owned = await ownedObjects(env.api, NS, 'late');
-    expect(owned.size).toBe(4);
-    expect(pluginConfig(owned.get('WasmPlugin/late')).providers[0]!.api_keys).toEqual([LATE_KEY]);
+    for (const [id, o] of applied) expect(owned.get(id)?.metadata?.resourceVersion, id).toBe(o.metadata?.resourceVersion);
+    expect(JSON.stringify([...owned.values()])).not.toContain(LATE_KEY);
     // Accepted stayed True throughout: its lastTransitionTime never moved.
     expect(conditionOf(p, 'Accepted')!.lastTransitionTime).toBe(acceptedSince);
   });
 
-  it('a Secret that disappears leaves the applied objects as they are', async () => {
+  it('a Secret that disappears leaves the applied objects as they are, and the policy says so', async () => {
     const before = await ownedObjects(env.api, NS, 'late');
     await deleteSecret(env.api, NS, 'mistral');
-    await eventually('ResolvedRefs=False', async () => conditionOf(await getPolicy('late'), 'ResolvedRefs')?.status === 'False');
+    await eventually('ResolvedRefs=False', async () => conditionOf(await getPolicy('late'), 'ResolvedRefs')?.reason === 'SecretNotFound');
     await sleep(500);
     const after = await ownedObjects(env.api, NS, 'late');
     expect([...after].map(([k, o]) => [k, o.metadata?.resourceVersion])).toEqual([...before].map(([k, o]) => [k, o.metadata?.resourceVersion]));
@@ -334,24 +337,15 @@ describe('LlmGuardPolicy controller', () => {
     await waitReady('late');
   });
 
-  it('Secret rotation re-renders the WasmPlugin without a restart', async () => {
-    const handle = ctl;
-    const others = await ownedObjects(env.api, NS, 'guard');
-    others.delete('WasmPlugin/guard');
-    const before = await env.api.get<KubeObject>(WASM_PLUGIN, NS, 'guard');
-    expect(pluginConfig(before).providers[0]!.api_keys).toEqual([OPENAI_KEY_1]);
+  it('Secret rotation rewrites nothing: the objects hold no key (the key service serves the new one)', async () => {
+    const before = await ownedObjects(env.api, NS, 'guard');
+    const handled = reconciles(ctl);
     await putSecret(env.api, NS, 'openai', { 'api-key': OPENAI_KEY_2 });
-    const after = await eventually('the rotated key in the WasmPlugin', async () => {
-      const w = await env.api.get<KubeObject>(WASM_PLUGIN, NS, 'guard');
-      return pluginConfig(w).providers[0]!.api_keys[0] === OPENAI_KEY_2 ? w : undefined;
-    });
-    expect(pluginConfig(after).providers[1]!.api_keys).toEqual([ANTHROPIC_KEY]);
-    expect(ctl).toBe(handle);
-    expect(handle.isLeader()).toBe(true);
-    // Only the WasmPlugin carries the key: the other objects were not rewritten.
+    await eventually('the change seen', async () => reconciles(ctl) > handled && ctl.metrics.queueDepth.get() === 0);
     await waitReady('guard');
     const owned = await ownedObjects(env.api, NS, 'guard');
-    for (const [id, o] of others) expect(owned.get(id)?.metadata?.resourceVersion, id).toBe(o.metadata?.resourceVersion);
+    for (const [id, o] of before) expect(owned.get(id)?.metadata?.resourceVersion, id).toBe(o.metadata?.resourceVersion);
+    expect(JSON.stringify([...owned.values()])).not.toContain(OPENAI_KEY_2);
   });
 
   it('serves /healthz, /readyz and /metrics', async () => {

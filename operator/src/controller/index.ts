@@ -1,6 +1,7 @@
 // The operator's entry points. startController() wires the pieces (kube client, health and
 // metrics endpoints, optional leader election, and the policy controller run while leading) and
 // returns a handle; runController() runs one until SIGTERM/SIGINT or an AbortSignal.
+import type { KeyServiceLocation } from '../render/index.js';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -33,6 +34,8 @@ export interface ControllerOptions extends QueueTuning {
   healthPort: number;
   /** The compiled filter (build/llm_guard.wasm): each rendered pluginConfig is checked by it before anything is applied. */
   wasmPath?: string;
+  /** Where filters fetch their keys (`--key-service`); default the llmguard-keys Service. */
+  keyService?: KeyServiceLocation;
   signal?: AbortSignal;
 
   /** Lease name, default `llmguard-operator`. */
@@ -124,6 +127,7 @@ export function startController(opts: ControllerOptions): ControllerHandle {
       informerBaseDelayMs: opts.informerBaseDelayMs,
       informerMaxDelayMs: opts.informerMaxDelayMs,
       filterCheck,
+      keyService: opts.keyService,
     });
     controller.synced.then(() => resolveReady(), () => undefined);
     controller.start();

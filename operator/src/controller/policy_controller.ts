@@ -5,6 +5,7 @@
 // Secrets they need), so a cluster full of large Secrets doesn't fill the operator's heap.
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
+import type { KeyServiceLocation } from '../render/index.js';
 import type { KubeObject, ObjectApi } from '../kube/objects.js';
 import { collectionPath, OWNED_TYPES, POLICY, SECRET } from '../kube/resources.js';
 import { MANAGED_BY, POLICY_LABEL } from '../render/labels.js';
@@ -40,6 +41,7 @@ export interface PolicyControllerOptions extends QueueTuning {
   metrics: Metrics;
   events: EventRecorder;
   filterCheck?: FilterConfigCheck;
+  keyService?: KeyServiceLocation;
 }
 
 type PolicyObject = LlmGuardPolicy & KubernetesObject;
@@ -122,6 +124,7 @@ export class PolicyController {
       log: o.log,
       metrics: o.metrics,
       filterCheck: o.filterCheck,
+      keyService: o.keyService,
     });
     this.synced = Promise.all([this.policies.synced, this.secrets.synced]).then(() => {
       if (this.stopped) return;

@@ -4,7 +4,7 @@
 // as they are). An unchanged cluster gets no writes: objects whose render hash and content match
 // are not applied, and the status is not written when it would not change.
 import { API_VERSION, KIND, type LlmGuardPolicy, type LlmGuardPolicyStatus } from '../api/v1alpha1/llm_guard_policy.js';
-import type { RenderedObject } from '../render/index.js';
+import type { KeyServiceLocation, RenderedObject } from '../render/index.js';
 import { MANAGED_BY, POLICY_LABEL } from '../render/labels.js';
 import { ApiError, errorMessage, isNotFound } from '../kube/errors.js';
 import type { KubeObject, ObjectApi } from '../kube/objects.js';
@@ -33,6 +33,8 @@ export interface ReconcilerDeps {
   fieldManager?: string;
   /** The filter's own config check (`--wasm`); none when undefined. */
   filterCheck?: FilterConfigCheck;
+  /** Where filters fetch keys (default the llmguard-keys Service). */
+  keyService?: KeyServiceLocation;
 }
 
 export interface ReconcileOutcome {
@@ -132,12 +134,12 @@ export class Reconciler {
       return { result: 'error', wrote: false };
     }
     let resolvedRefs: ConditionInput;
-    let values = new Map<string, string>();
+    let secretValues: string[] = [];
     try {
       const res = resolveSecrets(policy, (_ns, n) => fetched.get(n));
-      values = res.values;
+      secretValues = [...res.values.values()];
       if (res.unresolved.length) {
-        const reason = res.unresolved.some((u) => u.reason === 'SecretNotFound') ? 'SecretNotFound' : 'SecretKeyNotFound';
+        const reason = res.unresolved.find((u) => u.reason === 'SecretNotFound')?.reason ?? res.unresolved[0]!.reason;
         resolvedRefs = { type: 'ResolvedRefs', status: 'False', reason, message: res.unresolved.map((u) => u.message).join('; ') };
       } else {
         resolvedRefs = { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: `All ${res.total} Secret references resolved.` };
@@ -145,12 +147,11 @@ export class Reconciler {
     } catch (err) {
       resolvedRefs = { type: 'ResolvedRefs', status: 'False', reason: 'InvalidSpec', message: `cannot read Secret references: ${errorMessage(err)}` };
     }
-    const secretValues = [...values.values()];
 
     // Accepted: render-time validity, then (with a filter module) the filter's own config check,
-    // both on the one rendering this reconcile makes (fake keys stand in for unresolved Secrets).
+    // both on the one rendering this reconcile makes. It holds no key (docs/key-custody.md).
     let accepted: ConditionInput;
-    const rendering = renderChecked(policy, values);
+    const rendering = renderChecked(policy, this.deps.keyService);
     if (rendering.problems.length || !rendering.objects) {
       accepted = { type: 'Accepted', status: 'False', reason: 'InvalidSpec', message: rendering.problems.join('; ') };
     } else {
@@ -183,14 +184,14 @@ export class Reconciler {
       programmed = { type: 'Programmed', status: 'False', reason: accepted.reason, message: 'Nothing applied: the spec is invalid. Objects applied before are left as they are.' };
       log.warn('invalid spec; nothing applied', { reason: accepted.reason, detail: accepted.message });
       if (changed(accepted)) await this.deps.events.record(target, 'Warning', accepted.reason, accepted.message);
-    } else if (resolvedRefs.status !== 'True') {
-      result = 'blocked';
-      programmed = { type: 'Programmed', status: 'False', reason: 'RefsNotResolved', message: 'Nothing applied: Secret references are not resolved. Objects applied before are left as they are.' };
-      log.warn('unresolved Secret references; nothing applied', { reason: resolvedRefs.reason, detail: resolvedRefs.message });
-      if (changed(resolvedRefs)) await this.deps.events.record(target, 'Warning', resolvedRefs.reason, resolvedRefs.message);
     } else {
+      // Applied even while a Secret reference is unresolved: the rendering holds no key, and the
+      // filter refuses requests to a provider whose key the key service can't give (fail closed).
+      if (resolvedRefs.status !== 'True') {
+        log.warn('unresolved Secret references: requests to the providers concerned are refused', { reason: resolvedRefs.reason, detail: resolvedRefs.message });
+        if (changed(resolvedRefs)) await this.deps.events.record(target, 'Warning', resolvedRefs.reason, resolvedRefs.message);
+      }
       try {
-        // Every reference resolved: the rendering holds the real values and no fake key.
         summary = await this.program(policy, rendering.objects!, log);
         wrote = summary.applied.length + summary.pruned.length > 0;
         result = 'success';

@@ -93,9 +93,9 @@ describe('informer recovery', () => {
     const inside = await readyPolicy('inside', NS2);
     const owned = await ownedObjects(env.api, NS2, 'inside');
     expect(owned.size).toBe(4);
-    expect((owned.get('WasmPlugin/inside')?.spec as { pluginConfig: { providers: { api_keys: string[] }[] } }).pluginConfig.providers[0]!.api_keys).toEqual([
-      'sk-scoped-test',
-    ]);
+    expect((owned.get('WasmPlugin/inside')?.spec as { pluginConfig: { key_service: { path: string } } }).pluginConfig.key_service.path).toBe(`/v1/keys/${NS2}/inside`);
+    // Its Secret was read (ResolvedRefs) in the watched namespace.
+    expect(conditionOf(inside, 'ResolvedRefs')?.status).toBe('True');
     expect(inside.metadata?.generation).toBe(1);
     await sleep(1_000);
     expect((await env.api.get<KubeObject>(POLICY, NS, 'outside'))?.status).toBeUndefined();

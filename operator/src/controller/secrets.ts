@@ -1,6 +1,6 @@
-// Resolving a policy's Secret references. The reconciler reads each referenced Secret from the
-// API when it runs (fresh, and the controller keeps no Secret values in memory between
-// reconciles); the Secret informer only says when to reconcile, its cache holds metadata only.
+// Resolving a policy's Secret references into keys, by one rule for the operator (its ResolvedRefs
+// condition) and the key service (what it answers). Both read the referenced Secrets when they
+// need them and keep no value beyond that; the operator's Secret informer holds metadata only.
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { secretRefKey, secretRefs } from '../render/index.js';
 
@@ -12,7 +12,7 @@ export interface SecretLike {
 export interface UnresolvedRef {
   name: string;
   key: string;
-  reason: 'SecretNotFound' | 'SecretKeyNotFound';
+  reason: 'SecretNotFound' | 'SecretKeyNotFound' | 'SecretKeyInvalid';
   message: string;
 }
 
@@ -44,6 +44,11 @@ export function resolveSecrets(policy: LlmGuardPolicy, getSecret: (namespace: st
     const value = Buffer.from(encoded, 'base64').toString('utf8').replace(/[\r\n]+$/, '');
     if (value.length === 0) {
       unresolved.push({ name, key, reason: 'SecretKeyNotFound', message: `key "${key}" of Secret "${name}" is empty` });
+      continue;
+    }
+    // The filter sends a key in an HTTP header: printable ASCII only.
+    if (!/^[\x20-\x7e]+$/.test(value)) {
+      unresolved.push({ name, key, reason: 'SecretKeyInvalid', message: `key "${key}" of Secret "${name}" has characters an HTTP header can't carry` });
       continue;
     }
     values.set(secretRefKey(name, key), value);

@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { pluginConfigJson } from '../api/pluginconfig/index.js';
 import { errorMessage } from '../kube/errors.js';
-import { renderPolicy, secretRefKey, secretRefs, type RenderedObject } from '../render/index.js';
-import { FAKE_SECRET_VALUE, describeFilterRefusal } from '../validate/index.js';
+import { DEFAULT_KEY_SERVICE, renderPolicy, type KeyServiceLocation, type RenderedObject } from '../render/index.js';
+import { describeFilterRefusal } from '../validate/index.js';
 import { checkPluginConfig } from '../wasm/configure.js';
 import { ensureLoadable } from '../wasm/filter_host.js';
 
@@ -21,12 +21,8 @@ export interface CheckedRendering {
   problems: string[];
 }
 
-/**
- * Renders the policy once with the given Secret values (a fake key stands in for each reference
- * without one, so the spec is judged even before its Secrets exist: such a rendering must never be
- * applied) and checks what it renders.
- */
-export function renderChecked(policy: LlmGuardPolicy, values: ReadonlyMap<string, string> = new Map()): CheckedRendering {
+/** Renders the policy once (no Secret is needed: no key is rendered) and checks what it renders. */
+export function renderChecked(policy: LlmGuardPolicy, keyService: KeyServiceLocation = DEFAULT_KEY_SERVICE): CheckedRendering {
   const problems: string[] = [];
   const name = policy.metadata.name;
   if (name.length > LABEL_VALUE_MAX) {
@@ -36,14 +32,9 @@ export function renderChecked(policy: LlmGuardPolicy, values: ReadonlyMap<string
   if (plugin && /^https?:\/\//i.test(plugin.url) && !plugin.sha256) {
     problems.push('spec.plugin.sha256 is required for an http(s) plugin URL');
   }
-  const merged = new Map<string, string>();
-  for (const r of secretRefs(policy)) {
-    const k = secretRefKey(r.name, r.key);
-    merged.set(k, values.get(k) ?? FAKE_SECRET_VALUE);
-  }
   let objects: RenderedObject[];
   try {
-    objects = renderPolicy(policy, merged);
+    objects = renderPolicy(policy, keyService);
   } catch (err) {
     problems.push(`cannot render: ${errorMessage(err)}`);
     return { problems };

@@ -14,15 +14,11 @@ export interface KeysAnswer {
   intelligent_guard?: GuardKeyEntry;
 }
 
-/** What the filter accepts in an HTTP header value: printable ASCII. */
-function headerSafe(value: string): boolean {
-  return /^[\x20-\x7e]+$/.test(value);
-}
-
 /**
  * The answer for `policy`, given its Secrets by name (undefined: not found). A reference that
- * can't be resolved, or a value the filter would refuse, makes that provider's (or the guard's)
- * entry an error, so the filter stops using the old key instead of dropping every provider.
+ * can't be resolved (controller/secrets.ts: missing, empty, or not HTTP-header safe) makes that
+ * provider's (or the guard's) entry an error, so the filter stops using the old key instead of
+ * dropping every provider.
  */
 export function buildAnswer(policy: LlmGuardPolicy, secretNamed: (name: string) => SecretLike | undefined): KeysAnswer {
   const resolution = resolveSecrets(policy, (_ns, name) => secretNamed(name));
@@ -33,9 +29,7 @@ export function buildAnswer(policy: LlmGuardPolicy, secretNamed: (name: string) 
       const id = secretRefKey(r.name, r.key);
       const why = problem.get(id);
       if (why) return { error: why };
-      const value = resolution.values.get(id)!;
-      if (!headerSafe(value)) return { error: `key "${r.key}" of Secret "${r.name}" has characters an HTTP header can't carry` };
-      keys.push(value);
+      keys.push(resolution.values.get(id)!);
     }
     return { keys };
   };
@@ -51,4 +45,16 @@ export function buildAnswer(policy: LlmGuardPolicy, secretNamed: (name: string) 
     answer.intelligent_guard = 'keys' in e ? { api_key: e.keys[0]! } : e;
   }
   return answer;
+}
+
+/** Secret values by `<name>/<key>` (as the offline tools hold them) as the Secrets they came from. */
+export function secretsFromValues(values: ReadonlyMap<string, string>): (name: string) => SecretLike | undefined {
+  return (name) => {
+    const data: Record<string, string> = {};
+    for (const [ref, value] of values) {
+      const slash = ref.indexOf('/');
+      if (ref.slice(0, slash) === name) data[ref.slice(slash + 1)] = Buffer.from(value).toString('base64');
+    }
+    return Object.keys(data).length ? { data } : undefined;
+  };
 }

@@ -27,6 +27,16 @@ function build() {
 }
 
 describe('translate', () => {
+  it('sends the key service cluster the WasmPlugin names to where it is locally, in plain HTTP', () => {
+    const KS = 'outbound|15443||llmguard-keys.llmguard-system.svc.cluster.local';
+    expect(build().keyServiceClusters).toEqual([KS]);
+    expect(build().clusters).not.toContain(KS);
+    const t = translate(objects, { wasmPath: '/tmp/llm_guard.wasm', listenerPort: 15001, upstreams: {}, keyService: { address: '127.0.0.1', port: 41000 } });
+    const c = (t.bootstrap as Any).static_resources.clusters.find((x: Any) => x.name === KS);
+    expect(c.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address).toEqual({ address: '127.0.0.1', port_value: 41000 });
+    expect(c.transport_socket).toBeUndefined();
+  });
+
   it('puts the wasm filter under its ECDS name (master: the TrafficExtension it becomes), the hold filter right before the router', () => {
     const t = build();
     expect(t.unmatchedPatches).toEqual([]);
@@ -44,7 +54,8 @@ describe('translate', () => {
     expect(cfg.vm_config.code.local.filename).toBe('/tmp/llm_guard.wasm');
     expect(cfg.configuration['@type']).toBe('type.googleapis.com/google.protobuf.StringValue');
     const pc = JSON.parse(cfg.configuration.value);
-    expect(pc.providers[0].api_keys[0]).toBe('sk-FAKE-openai-primary-0000000000000000');
+    expect(pc.providers[0].api_keys).toBeUndefined(); // keys come from the key service
+    expect(pc.key_service.path).toBe('/v1/keys/default/openai-chat');
     expect(hcm.http_filters[1].disabled).toBe(true);
     expect(hcm.route_config.name).toBe('80');
     const vh = hcm.route_config.virtual_hosts;

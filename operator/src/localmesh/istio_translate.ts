@@ -52,6 +52,11 @@ export interface TranslateOptions {
    * tools/mesh pins and the mesh tests check this translation against) or `wasmplugin` (1.29).
    */
   naming?: WasmPluginNaming;
+  /**
+   * Where the key service the WasmPlugins name (pluginConfig.key_service) is, locally: their
+   * cluster goes there in plain HTTP. In a mesh istiod makes that cluster, with mutual TLS.
+   */
+  keyService?: { address: string; port: number };
 }
 
 export interface Translation {
@@ -60,6 +65,8 @@ export interface Translation {
   unmatchedPatches: string[];
   /** Cluster names, in order. */
   clusters: string[];
+  /** The key service clusters the WasmPlugins call (present only with the keyService option). */
+  keyServiceClusters: string[];
 }
 
 const FAILURE_POLICY: Record<string, FailurePolicy> = { FAIL_CLOSE: 'FAIL_CLOSED', FAIL_OPEN: 'FAIL_OPEN', FAIL_RELOAD: 'FAIL_RELOAD' };
@@ -203,6 +210,11 @@ export function translate(objects: unknown[], opts: TranslateOptions): Translati
     }
   }
 
+  const keyServiceClusters = [...new Set(byKind('WasmPlugin').map(keyServiceClusterOf).filter((c): c is string => !!c))];
+  if (opts.keyService) {
+    for (const name of keyServiceClusters) if (!seen.has(name)) clusters.push(outboundCluster({ name, address: opts.keyService.address, port: opts.keyService.port }));
+  }
+
   const unmatchedPatches: string[] = [];
   for (const ef of byKind('EnvoyFilter')) unmatchedPatches.push(...applyEnvoyFilter(ef, { filters, vhosts, routeName, servicePort }));
 
@@ -219,5 +231,13 @@ export function translate(objects: unknown[], opts: TranslateOptions): Translati
     }),
   });
   const bootstrap = staticBootstrap([listener], clusters, opts.adminPort ?? 0);
-  return { bootstrap, unmatchedPatches, clusters: clusters.map((c) => String(c.name)) };
+  return { bootstrap, unmatchedPatches, clusters: clusters.map((c) => String(c.name)), keyServiceClusters };
+}
+
+/** The cluster a WasmPlugin's filter fetches keys on (Istio's name for the key service's port). */
+function keyServiceClusterOf(plugin: Obj): string | undefined {
+  const ks = obj(obj(obj(plugin.spec).pluginConfig).key_service);
+  const host = str(ks.host);
+  if (!host) return undefined;
+  return str(ks.cluster) || clusterName(host, typeof ks.port === 'number' ? ks.port : 15443);
 }

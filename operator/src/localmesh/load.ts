@@ -1,8 +1,10 @@
 // Reading a user's policy and Secret files and rendering them, as `llmguard render` does (same
-// input code), for the local dev loop and the mesh e2e test.
+// input code), for the local dev loop and the mesh e2e test; and what the key service would answer
+// each policy's filter, from the given Secret values (a local key service serves it).
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { InputError, policyRef, readInputs } from '../cli/inputs.js';
-import { renderPolicy, secretRefs } from '../render/index.js';
+import { buildAnswer, secretsFromValues, type KeysAnswer } from '../keyservice/answer.js';
+import { keyServicePath, renderPolicy, secretRefs } from '../render/index.js';
 import { secretRefKey } from '../render/plugin_config.js';
 import { validatePolicy } from '../validate/policy.js';
 
@@ -20,6 +22,8 @@ export interface Loaded {
   policies: LlmGuardPolicy[];
   /** Every policy's rendered objects. */
   objects: Record<string, unknown>[];
+  /** The key service's answer for each policy, by its path (/v1/keys/<ns>/<name>). */
+  keyAnswers: Map<string, KeysAnswer>;
 }
 
 const noStdin = (): string => {
@@ -32,6 +36,7 @@ export function loadAndRender(opts: LoadOptions): Loaded {
   if (!inputs.policies.length) throw new InputError(`no LlmGuardPolicy in ${opts.files.join(', ')}`);
   const policies: LlmGuardPolicy[] = [];
   const objects: Record<string, unknown>[] = [];
+  const keyAnswers = new Map<string, KeysAnswer>();
   for (const p of inputs.policies) {
     const v = validatePolicy(p.doc, { defaultNamespace: ns });
     if (v.issues.length) {
@@ -44,9 +49,10 @@ export function loadAndRender(opts: LoadOptions): Loaded {
       .filter((k) => !values.get(k));
     if (missing.length) throw new InputError(`${policy.metadata.namespace}/${policy.metadata.name}: missing Secret values: ${missing.join(', ')}`);
     policies.push(policy);
-    objects.push(...(renderPolicy(policy, values) as Record<string, unknown>[]));
+    objects.push(...(renderPolicy(policy) as Record<string, unknown>[]));
+    keyAnswers.set(keyServicePath(policy), buildAnswer(policy, secretsFromValues(values)));
   }
-  return { policies, objects };
+  return { policies, objects, keyAnswers };
 }
 
 /** The external hosts the rendered objects make ServiceEntries for. */

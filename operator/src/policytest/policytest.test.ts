@@ -214,6 +214,7 @@ describe('the request host over the real filter', () => {
 
   it('fails an allow case whose upstream request lacks the expected provider key', () => {
     const t = new PolicyTester(tester.policy, { wasmPath: WASM });
+    t.start(); // the key service answered the filter's first fetch with the policy's keys
     t.secrets.set('anthropic/k', 'not-the-key-the-filter-got');
     const r = t.run(parseCases('cases:\n  - { name: k, request: { host: api.anthropic.com, path: /v1/messages, body: { messages: [{ role: user, content: hi }] } }, expect: allow }\n', 'inline'));
     expect(r.results[0]!.outcome).toBe('fail');

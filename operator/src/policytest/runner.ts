@@ -9,7 +9,8 @@ import type { FilterHost, HttpCallRecord } from '../wasm/filter_host.js';
 import { configureFilter, LOG_LEVEL_NAMES, type FilterLogLine } from '../wasm/configure.js';
 import type { HttpStream } from '../wasm/stream.js';
 import type { HeaderPair } from '../wasm/header_map.js';
-import { serviceEntryClusters } from '../localmesh/istio_names.js';
+import { clusterName, serviceEntryClusters } from '../localmesh/istio_names.js';
+import { buildAnswer, secretsFromValues } from '../keyservice/answer.js';
 import { HOLD_FILTER_NAME, holdMarkFields } from '../render/hold_filter.js';
 import { encodeMetadata } from '../wasm/metadata.js';
 import type { CaseGuard, Decision, TestCase } from './cases.js';
@@ -79,12 +80,17 @@ export function secretValuesFor(policy: LlmGuardPolicy, given?: SecretValues): M
   return values;
 }
 
-/** What the operator renders for the policy: the WasmPlugin's pluginConfig, and the clusters its ServiceEntries make. */
-export function renderedForTest(policy: LlmGuardPolicy, secrets: SecretValues): { pluginConfig: Record<string, unknown>; clusters: string[] } {
-  const objects = renderPolicy(policy, secrets);
+/**
+ * What the operator renders for the policy: the WasmPlugin's pluginConfig, the clusters its
+ * ServiceEntries make, and the key service's cluster (the filter fetches its keys there).
+ */
+export function renderedForTest(policy: LlmGuardPolicy): { pluginConfig: Record<string, unknown>; clusters: string[]; keyCluster: string } {
+  const objects = renderPolicy(policy);
   const spec = objects.find((o) => o.kind === 'WasmPlugin')?.spec as { pluginConfig?: Record<string, unknown> } | undefined;
   if (!spec?.pluginConfig) throw new Error('the rendered WasmPlugin has no pluginConfig');
-  return { pluginConfig: spec.pluginConfig, clusters: serviceEntryClusters(objects) };
+  const ks = spec.pluginConfig.key_service as { host: string; port: number };
+  const keyCluster = clusterName(ks.host, ks.port);
+  return { pluginConfig: spec.pluginConfig, clusters: [...serviceEntryClusters(objects), keyCluster], keyCluster };
 }
 
 /** The policy host a request's :authority names (lower case, port left out). */
@@ -119,13 +125,14 @@ export class PolicyTester {
   readonly secrets: Map<string, string>;
   readonly pluginConfig: Record<string, unknown>;
   private readonly clusters: string[];
+  private readonly keyCluster: string;
 
   constructor(
     readonly policy: LlmGuardPolicy,
     private readonly opts: RunOptions = {},
   ) {
     this.secrets = secretValuesFor(policy, opts.secrets);
-    ({ pluginConfig: this.pluginConfig, clusters: this.clusters } = renderedForTest(policy, this.secrets));
+    ({ pluginConfig: this.pluginConfig, clusters: this.clusters, keyCluster: this.keyCluster } = renderedForTest(policy));
   }
 
   /** Configures a VM now (throws FilterConfigError when the filter refuses the config). */
@@ -138,6 +145,11 @@ export class PolicyTester {
       properties: { 'xds.virtual_host_metadata': encodeMetadata({ [HOLD_FILTER_NAME]: holdMarkFields() }) },
     });
     if (!host) throw new FilterConfigError(result.refusal ? describeRefusal(result.refusal) : 'refused');
+    // The key service answers the filter's first fetch (at configure) with the policy's keys.
+    const answer = JSON.stringify(buildAnswer(this.policy, secretsFromValues(this.secrets)));
+    for (const call of host.pendingHttpCalls().filter((c) => c.cluster === this.keyCluster)) {
+      host.respondToHttpCall(call.token, [[':status', '200'], ['content-type', 'application/json']], answer);
+    }
     this.host = host;
     return host;
   }

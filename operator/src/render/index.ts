@@ -1,12 +1,14 @@
-// Rendering is a pure, deterministic function: the same policy and Secret values give the same
-// objects, in the same order, byte for byte once serialised.
+// Rendering is a pure, deterministic function: the same policy gives the same objects, in the same
+// order, byte for byte once serialised. It needs no Secret: no key is rendered (docs/key-custody.md).
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { externalHosts, renderDestinationRule, renderServiceEntry } from './egress.js';
 import { renderHoldFilter } from './hold_filter.js';
-import { renderPluginConfig, type SecretValues } from './plugin_config.js';
+import { DEFAULT_KEY_SERVICE, type KeyServiceLocation } from './key_service.js';
+import { renderPluginConfig } from './plugin_config.js';
 import { renderWasmPlugin } from './wasm_plugin.js';
 
-export { MissingSecretError, secretRefKey, type SecretValues } from './plugin_config.js';
+export { secretRefKey, type SecretValues } from './plugin_config.js';
+export { DEFAULT_KEY_SERVICE, keyServicePath, parseKeyServiceLocation, type KeyServiceLocation } from './key_service.js';
 
 export type RenderedObject = Record<string, unknown> & {
   apiVersion: string;
@@ -14,8 +16,8 @@ export type RenderedObject = Record<string, unknown> & {
   metadata: { name: string; namespace: string };
 };
 
-export function renderPolicy(policy: LlmGuardPolicy, secrets: SecretValues): RenderedObject[] {
-  const pluginConfig = renderPluginConfig(policy, secrets);
+export function renderPolicy(policy: LlmGuardPolicy, keyService: KeyServiceLocation = DEFAULT_KEY_SERVICE): RenderedObject[] {
+  const pluginConfig = renderPluginConfig(policy, keyService);
   const objects: Record<string, unknown>[] = [renderWasmPlugin(policy, pluginConfig), renderHoldFilter(policy)];
   for (const h of externalHosts(policy)) {
     objects.push(renderServiceEntry(policy, h));

@@ -1,9 +1,11 @@
-// The filter's pluginConfig (api/pluginconfig, docs/filter-config.md) for a policy, with its Secret
-// values resolved.
-import type { GuardCacheConfig, GuardConfig, PluginConfig, ProviderConfig } from '../api/pluginconfig/index.js';
+// The filter's pluginConfig (api/pluginconfig, docs/filter-config.md) for a policy. It holds no
+// key: providers and the guard get theirs at run time from the key service (key_service), so the
+// WasmPlugin, Envoy's /config_dump and `llmguard render` output never carry one.
+import type { GuardCacheConfig, KeyServiceGuardConfig, KeyServicePluginConfig, ProviderConfig } from '../api/pluginconfig/index.js';
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
+import { DEFAULT_KEY_SERVICE, keyServiceConfig, type KeyServiceLocation } from './key_service.js';
 
-/** Resolved secret values, by `<secret name>/<key>`. */
+/** Resolved secret values, by `<secret name>/<key>` (for the offline tools that run the filter). */
 export type SecretValues = ReadonlyMap<string, string>;
 
 export function secretRefKey(name: string, key: string): string {
@@ -12,32 +14,12 @@ export function secretRefKey(name: string, key: string): string {
 
 export const DEFAULT_GUARD_PORT = 80;
 
-export class MissingSecretError extends Error {
-  constructor(readonly refs: string[]) {
-    super(`missing Secret values: ${refs.join(', ')}`);
-  }
-}
-
-function valueOf(secrets: SecretValues, name: string, key: string, missing: string[]): string {
-  const v = secrets.get(secretRefKey(name, key));
-  if (v === undefined || v.length === 0) {
-    missing.push(secretRefKey(name, key));
-    return '';
-  }
-  return v;
-}
-
-export function renderPluginConfig(policy: LlmGuardPolicy, secrets: SecretValues): PluginConfig {
+export function renderPluginConfig(policy: LlmGuardPolicy, keyService: KeyServiceLocation = DEFAULT_KEY_SERVICE): KeyServicePluginConfig {
   const spec = policy.spec;
-  const missing: string[] = [];
-  const providers = spec.providers.map((p): ProviderConfig => ({
-    hosts: [p.host],
-    auth_style: p.authStyle ?? 'bearer',
-    api_keys: p.apiKeys.map((k) => valueOf(secrets, k.secretKeyRef.name, k.secretKeyRef.key, missing)),
-  }));
+  const providers = spec.providers.map((p): ProviderConfig => ({ hosts: [p.host], auth_style: p.authStyle ?? 'bearer' }));
   // The operator always installs the hold (render/hold_filter.ts): the filter refuses a request on
   // a route where it is missing instead of letting its headers go before the body is judged.
-  const config: PluginConfig = { providers, require_hold: true };
+  const config: KeyServicePluginConfig = { providers, key_service: keyServiceConfig(policy, keyService), require_hold: true };
   if (spec.denyPatterns?.length) config.deny_patterns = spec.denyPatterns;
   if (spec.allowPatterns?.length) config.allow_patterns = spec.allowPatterns;
   const i = spec.inspection;
@@ -49,11 +31,7 @@ export function renderPluginConfig(policy: LlmGuardPolicy, secrets: SecretValues
   if (i?.logPrompts !== undefined) config.log_prompts = i.logPrompts;
   const g = spec.intelligentGuard;
   if (g) {
-    const guard: GuardConfig = {
-      host: g.host,
-      port: g.port ?? DEFAULT_GUARD_PORT,
-      api_key: valueOf(secrets, g.apiKeySecretRef.name, g.apiKeySecretRef.key, missing),
-    };
+    const guard: KeyServiceGuardConfig = { host: g.host, port: g.port ?? DEFAULT_GUARD_PORT };
     if (g.path) guard.path = g.path;
     if (g.model) guard.model = g.model;
     if (g.timeoutMs !== undefined) guard.timeout_ms = g.timeoutMs;
@@ -71,6 +49,5 @@ export function renderPluginConfig(policy: LlmGuardPolicy, secrets: SecretValues
     }
     config.intelligent_guard = guard;
   }
-  if (missing.length) throw new MissingSecretError(missing);
   return config;
 }

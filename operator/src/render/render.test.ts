@@ -1,10 +1,10 @@
-// renderPolicy: the exact objects for a policy, byte-stable output, owner references, names,
-// and Secret values that are missing. The pluginConfig is also handed to the real filter.
+// renderPolicy: the exact objects for a policy, byte-stable output, owner references, names, and
+// no key anywhere (the key service serves them). The pluginConfig is also handed to the real filter.
 import { describe, expect, it } from 'vitest';
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { checkPluginConfig } from '../wasm/configure.js';
 import { externalHosts } from './egress.js';
-import { MissingSecretError, renderPolicy, secretRefs } from './index.js';
+import { renderPolicy, secretRefs } from './index.js';
 import { childName } from './names.js';
 
 function samplePolicy(): LlmGuardPolicy {
@@ -36,17 +36,12 @@ function samplePolicy(): LlmGuardPolicy {
   };
 }
 
-const SECRETS = new Map([
-  ['openai/primary', 'sk-primary'],
-  ['openai/secondary', 'sk-secondary'],
-  ['guard/token', 'guard-token'],
-]);
-
 const LABELS = { 'app.kubernetes.io/managed-by': 'llmguard-operator', 'llmguard.io/policy': 'openai-chat' };
 const meta = (name: string) => ({ name, namespace: 'apps', labels: LABELS });
 
 const EXPECTED_PLUGIN_CONFIG = {
-  providers: [{ hosts: ['api.openai.com'], auth_style: 'bearer', api_keys: ['sk-primary', 'sk-secondary'] }],
+  providers: [{ hosts: ['api.openai.com'], auth_style: 'bearer' }],
+  key_service: { host: 'llmguard-keys.llmguard-system.svc.cluster.local', port: 15443, path: '/v1/keys/apps/openai-chat' },
   require_hold: true,
   deny_patterns: ['(?i)ignore previous instructions', '\\bAKIA[0-9A-Z]{16}\\b'],
   inspect_roles: ['user', 'tool'],
@@ -55,7 +50,6 @@ const EXPECTED_PLUGIN_CONFIG = {
   intelligent_guard: {
     host: 'guard.internal.example',
     port: 80,
-    api_key: 'guard-token',
     model: 'llama-guard-3-8b',
     timeout_ms: 1500,
     verdict_format: 'llama_guard',
@@ -191,39 +185,42 @@ function reverseKeys<T>(v: T): T {
 
 describe('renderPolicy', () => {
   it('renders exactly the WasmPlugin, the hold EnvoyFilter and a ServiceEntry + DestinationRule per host', () => {
-    expect(renderPolicy(samplePolicy(), SECRETS)).toStrictEqual(EXPECTED);
+    expect(renderPolicy(samplePolicy())).toStrictEqual(EXPECTED);
   });
 
-  it("renders a pluginConfig the real filter accepts, calling the guard on the ServiceEntry's port-80 cluster", async () => {
-    const [wasm] = renderPolicy(samplePolicy(), SECRETS);
+  it("renders a pluginConfig the real filter accepts, calling the guard on the ServiceEntry's port-80 cluster and the key service on its own", async () => {
+    const [wasm] = renderPolicy(samplePolicy());
     const r = await checkPluginConfig((wasm!.spec as { pluginConfig: unknown }).pluginConfig);
     expect(r.reason).toBeUndefined();
     expect(r.ok).toBe(true);
     const said = r.logs.map((l) => l.message);
     expect(said).toContain('llm-guard: configured: 1 provider(s), 1 host(s), 2 deny and 0 allow pattern(s)');
     expect(said).toContain(
-      'llm-guard: guard guard.internal.example/compatible-mode/v1/chat/completions via cluster outbound|80||guard.internal.example, timeout 1500 ms, fail_mode closed',
+      'llm-guard: guard guard.internal.example/compatible-mode/v1/chat/completions via cluster outbound|80||guard.internal.example, timeout 1500 ms, fail_mode closed, guard key from the key service',
+    );
+    expect(said).toContain(
+      'llm-guard: key service llmguard-keys.llmguard-system.svc.cluster.local/v1/keys/apps/openai-chat via cluster outbound|15443||llmguard-keys.llmguard-system.svc.cluster.local: keys of 1 provider(s) and the guard, refresh 10 s, max stale 60 s, timeout 2000 ms',
     );
   });
 
-  it('is byte-stable: same input, same bytes, whatever the key order of the input or of the Secret map', () => {
-    const first = JSON.stringify(renderPolicy(samplePolicy(), SECRETS));
-    expect(JSON.stringify(renderPolicy(samplePolicy(), SECRETS))).toBe(first);
-    expect(JSON.stringify(renderPolicy(reverseKeys(samplePolicy()), new Map([...SECRETS].reverse())))).toBe(first);
+  it('is byte-stable: same input, same bytes, whatever the key order of the input', () => {
+    const first = JSON.stringify(renderPolicy(samplePolicy()));
+    expect(JSON.stringify(renderPolicy(samplePolicy()))).toBe(first);
+    expect(JSON.stringify(renderPolicy(reverseKeys(samplePolicy())))).toBe(first);
   });
 
   it('keeps the order of patterns, providers and keys (the filter reports errors by index)', () => {
     const p = samplePolicy();
     p.spec.denyPatterns = ['b', 'a', 'c'];
-    const cfg = (renderPolicy(p, SECRETS)[0]!.spec as { pluginConfig: { deny_patterns: string[] } }).pluginConfig;
+    const cfg = (renderPolicy(p)[0]!.spec as { pluginConfig: { deny_patterns: string[] } }).pluginConfig;
     expect(cfg.deny_patterns).toEqual(['b', 'a', 'c']);
   });
 
   it('adds an owner reference to every object only when the policy has a uid (none offline)', () => {
-    expect(renderPolicy(samplePolicy(), SECRETS).every((o) => !('ownerReferences' in o.metadata))).toBe(true);
+    expect(renderPolicy(samplePolicy()).every((o) => !('ownerReferences' in o.metadata))).toBe(true);
     const p = samplePolicy();
     p.metadata.uid = '6f1a8a52-1c1e-4a57-9d55-0a0d9d0e2b11';
-    for (const o of renderPolicy(p, SECRETS)) {
+    for (const o of renderPolicy(p)) {
       expect((o.metadata as { ownerReferences?: unknown }).ownerReferences).toEqual([
         {
           apiVersion: 'llmguard.io/v1alpha1',
@@ -241,7 +238,7 @@ describe('renderPolicy', () => {
     const p = samplePolicy();
     p.metadata.name = 'a'.repeat(63);
     p.spec.providers.push({ host: 'generativelanguage.googleapis.com', apiKeys: [{ secretKeyRef: { name: 'openai', key: 'primary' } }] });
-    const objects = renderPolicy(p, SECRETS);
+    const objects = renderPolicy(p);
     const dns = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
     for (const o of objects) {
       expect(o.metadata.name.length).toBeLessThanOrEqual(63);
@@ -254,17 +251,17 @@ describe('renderPolicy', () => {
     expect(childName('short', 'api.openai.com')).toBe('short-api-openai-com');
   });
 
-  it('refuses to render without every Secret value, naming all the missing ones', () => {
-    const partial = new Map([['openai/primary', 'sk-primary'], ['openai/secondary', '']]);
-    let error: unknown;
-    try {
-      renderPolicy(samplePolicy(), partial);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(MissingSecretError);
-    expect((error as MissingSecretError).refs).toEqual(['openai/secondary', 'guard/token']);
-    expect((error as Error).message).toBe('missing Secret values: openai/secondary, guard/token');
+  it('renders no key: the pluginConfig names the key service and the policy’s path on it', () => {
+    const objects = renderPolicy(samplePolicy());
+    const cfg = (objects[0]!.spec as { pluginConfig: Record<string, unknown> }).pluginConfig;
+    expect(cfg.key_service).toEqual({ host: 'llmguard-keys.llmguard-system.svc.cluster.local', port: 15443, path: '/v1/keys/apps/openai-chat' });
+    expect(JSON.stringify(objects)).not.toMatch(/api_key/);
+    const elsewhere = renderPolicy(samplePolicy(), { host: 'keys.platform.svc.cluster.local', port: 8443 });
+    expect((elsewhere[0]!.spec as { pluginConfig: { key_service: unknown } }).pluginConfig.key_service).toEqual({
+      host: 'keys.platform.svc.cluster.local',
+      port: 8443,
+      path: '/v1/keys/apps/openai-chat',
+    });
   });
 
   it('lists each Secret reference once, in spec order', () => {
@@ -280,7 +277,7 @@ describe('renderPolicy', () => {
     const p = samplePolicy();
     delete p.spec.selector;
     p.spec.targetRefs = [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'egress' }];
-    const [wasm, hold] = renderPolicy(p, SECRETS);
+    const [wasm, hold] = renderPolicy(p);
     expect(wasm!.spec).toMatchObject({ targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'egress' }] });
     expect(wasm!.spec).not.toHaveProperty('selector');
     const holdSpec = hold!.spec as { targetRefs: unknown; configPatches: { match: { context: string } }[] };
@@ -301,7 +298,7 @@ describe('renderPolicy', () => {
       priority: 10,
       failStrategy: 'FAIL_OPEN',
     };
-    const objects = renderPolicy(p, SECRETS);
+    const objects = renderPolicy(p);
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       'WasmPlugin/openai-chat',
       'EnvoyFilter/openai-chat-hold',
@@ -328,14 +325,14 @@ describe('renderPolicy', () => {
     p.spec.providers[0]!.tls = { caCertificates: '/etc/llm-egress/ca.pem' };
     p.spec.intelligentGuard!.endpoints = ['guard-lb.internal.example', '10.0.0.7'];
     p.spec.intelligentGuard!.tls = { credentialName: 'guard-ca' };
-    const objects = renderPolicy(p, SECRETS);
+    const objects = renderPolicy(p);
     const se = (host: string) => objects.find((o) => o.kind === 'ServiceEntry' && (o.spec as { hosts: string[] }).hosts[0] === host)!.spec as Record<string, unknown>;
     const dr = (host: string) => objects.find((o) => o.kind === 'DestinationRule' && (o.spec as { host: string }).host === host)!.spec as Record<string, any>;
     expect(se('api.openai.com')).toMatchObject({ resolution: 'STATIC', endpoints: [{ address: '10.0.0.5' }, { address: '10.0.0.6' }] });
     expect(se('guard.internal.example')).toMatchObject({ resolution: 'DNS', endpoints: [{ address: 'guard-lb.internal.example' }, { address: '10.0.0.7' }] });
     expect(dr('api.openai.com').trafficPolicy.portLevelSettings).toEqual([{ port: { number: 80 }, tls: { mode: 'SIMPLE', caCertificates: '/etc/llm-egress/ca.pem' } }]);
     expect(dr('guard.internal.example').trafficPolicy.portLevelSettings).toEqual([{ port: { number: 80 }, tls: { mode: 'SIMPLE', credentialName: 'guard-ca' } }]);
-    const plain = renderPolicy(samplePolicy(), SECRETS).find((o) => o.kind === 'ServiceEntry')!.spec as Record<string, unknown>;
+    const plain = renderPolicy(samplePolicy()).find((o) => o.kind === 'ServiceEntry')!.spec as Record<string, unknown>;
     expect(plain.resolution).toBe('DNS');
     expect(plain.endpoints).toBeUndefined();
   });

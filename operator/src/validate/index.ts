@@ -3,7 +3,8 @@
 // would render (the real .wasm, in-process). Used by `llmguard validate`; usable by the controller.
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { describeRefusal, policyFieldOf } from '../api/pluginconfig/index.js';
-import { secretRefs } from '../render/index.js';
+import { resolveSecrets } from '../controller/secrets.js';
+import { secretsFromValues } from '../keyservice/answer.js';
 import { renderPluginConfig, secretRefKey, type SecretValues } from '../render/plugin_config.js';
 import { checkPluginConfig, type ConfigCheckResult } from '../wasm/configure.js';
 import { validatePolicy } from './policy.js';
@@ -12,11 +13,9 @@ import type { SchemaIssue } from './structural.js';
 export { validatePolicy } from './policy.js';
 export type { SchemaIssue } from './structural.js';
 
-/** The value given to a Secret reference nobody supplied: the filter only needs a well-formed key. */
-export const FAKE_SECRET_VALUE = 'llmguard-validate-fake-key';
-
 export interface PolicyIssue {
-  source: 'schema' | 'filter';
+  /** The CRD, the filter, or a given Secret value the key service would refuse to hand out. */
+  source: 'schema' | 'filter' | 'secret';
   /** Field path: `spec.providers[0].host`; for the filter, its own (`deny_patterns[2]`). */
   path: string;
   message: string;
@@ -33,7 +32,7 @@ export interface PolicyCheck {
 
 export interface PolicyCheckOptions {
   defaultNamespace?: string;
-  /** Secret values to render with (checked by the filter too, e.g. a key ending in a newline). */
+  /** Secret values to check as the key service would serve them (e.g. a key with a line break inside). */
   secrets?: SecretValues;
   /** The compiled filter (default: defaultWasmPath()); null skips the filter check. */
   wasmPath?: string | null;
@@ -59,16 +58,21 @@ export function checkPolicy(doc: unknown, opts: PolicyCheckOptions): PolicyCheck
   if (issues.length) return { issues, warnings: [] };
   const policy = v.policy as unknown as LlmGuardPolicy;
   const result: PolicyCheck = { policy, issues, warnings: policyWarnings(policy) };
+  if (opts.secrets) issues.push(...secretIssues(policy, opts.secrets));
   if (opts.wasmPath === null) return result;
-  const values = new Map<string, string>();
-  for (const r of secretRefs(policy)) {
-    const key = secretRefKey(r.name, r.key);
-    values.set(key, opts.secrets?.get(key) ?? FAKE_SECRET_VALUE);
-  }
-  const filter = checkPluginConfig(renderPluginConfig(policy, values), { wasmPath: opts.wasmPath ?? undefined });
+  // What the operator renders holds no key (the filter fetches them), so no Secret value is needed.
+  const filter = checkPluginConfig(renderPluginConfig(policy), { wasmPath: opts.wasmPath ?? undefined });
   result.filter = filter;
   if (filter.refusal) issues.push({ source: 'filter', path: filter.refusal.path, message: describeFilterRefusal(filter) });
   return result;
+}
+
+/** The given values the key service would not hand out (by the operator's rule, controller/secrets.ts). */
+function secretIssues(policy: LlmGuardPolicy, given: SecretValues): PolicyIssue[] {
+  const res = resolveSecrets(policy, (_ns, name) => secretsFromValues(given)(name));
+  return res.unresolved
+    .filter((u) => given.has(secretRefKey(u.name, u.key)))
+    .map((u) => ({ source: 'secret' as const, path: `Secret ${u.name}/${u.key}`, message: u.message }));
 }
 
 /** The filter's reason, with the policy field it is about: `deny_patterns[2]: ... (spec.denyPatterns[2])`. */

@@ -8,9 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { renderPolicy, secretRefs } from '../render/index.js';
-import { renderPluginConfig } from '../render/plugin_config.js';
 import { fullPolicy } from './testdata/invalid_policies.js';
-import { FAKE_SECRET_VALUE, checkPolicy, policyWarnings } from './index.js';
+import { checkPolicy, policyWarnings } from './index.js';
 import { validatePolicy } from './policy.js';
 import { checkPluginConfig } from '../wasm/configure.js';
 
@@ -55,7 +54,7 @@ describe('the samples against the real filter', () => {
       const v = validatePolicy(doc, { defaultNamespace: 'default' });
       expect(v.issues).toEqual([]);
       const policy = v.policy as unknown as LlmGuardPolicy;
-      const [wasm] = renderPolicy(policy, sampleSecrets());
+      const [wasm] = renderPolicy(policy);
       const r = checkPluginConfig((wasm!.spec as { pluginConfig: unknown }).pluginConfig);
       expect(r.reason).toBeUndefined();
       expect(r.ok).toBe(true);
@@ -96,12 +95,14 @@ describe('refusals carry the filter’s own message', () => {
     ]);
   });
 
-  it('a Secret value ending in a newline (echo | base64), when real values are given', async () => {
+  it('given Secret values are checked as the key service would serve them', async () => {
     const p = fullPolicy();
-    const secrets = new Map([['openai/primary', 'sk-real\n']]);
-    const c = checkPolicy(p, { secrets });
-    expect(c.issues.map((i) => i.message)).toEqual([
-      'providers[0].api_key: contains characters not allowed in an HTTP header (spec.providers[0].apiKeys)',
+    // A trailing newline (echo | base64) is dropped, as the key service drops it; one inside is not.
+    expect(checkPolicy(p, { secrets: new Map([['openai/primary', 'sk-real\n']]) }).issues).toEqual([]);
+    const c = checkPolicy(p, { secrets: new Map([['openai/primary', 'sk-real\nx-evil: 1'], ['openai/secondary', '']]) });
+    expect(c.issues).toEqual([
+      { source: 'secret', path: 'Secret openai/primary', message: 'key "primary" of Secret "openai" has characters an HTTP header can\'t carry' },
+      { source: 'secret', path: 'Secret openai/secondary', message: 'key "secondary" of Secret "openai" is empty' },
     ]);
   });
 
@@ -113,11 +114,12 @@ describe('refusals carry the filter’s own message', () => {
     expect(c.issues.map((i) => i.source)).toEqual(['schema']);
   });
 
-  it('uses a fake key for every reference when no values are given', async () => {
+  it('needs no Secret value: the config the filter checks holds no key and names the key service', async () => {
     const c = checkPolicy(fullPolicy(), {});
     expect(c.issues).toEqual([]);
-    expect(c.filter?.configText).toContain(FAKE_SECRET_VALUE);
     expect(c.filter?.ok).toBe(true);
+    expect(c.filter?.configText).not.toMatch(/api_key/);
+    expect(JSON.parse(c.filter!.configText).key_service.path).toMatch(/^\/v1\/keys\//);
   });
 
   it('skips the filter with wasmPath: null', async () => {
@@ -143,11 +145,4 @@ describe('warnings', () => {
     ]);
   });
 
-  it('renders the guard key and every provider key into the config the filter checks', () => {
-    const v = validatePolicy(fullPolicy()).policy as unknown as LlmGuardPolicy;
-    const values = new Map(secretRefs(v).map((r) => [`${r.name}/${r.key}`, `v-${r.key}`]));
-    const cfg = renderPluginConfig(v, values) as { providers: { api_keys: string[] }[]; intelligent_guard: { api_key: string } };
-    expect(cfg.providers.map((p) => p.api_keys)).toEqual([['v-primary', 'v-secondary'], ['v-api-key']]);
-    expect(cfg.intelligent_guard.api_key).toBe('v-token');
-  });
 });

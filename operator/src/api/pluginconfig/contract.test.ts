@@ -108,9 +108,7 @@ function policyWith(path: string, value: unknown): Obj {
 }
 
 function renderUnchecked(doc: Obj): unknown {
-  const policy = doc as unknown as LlmGuardPolicy;
-  const values = new Map(secretRefs(policy).map((r) => [secretRefKey(r.name, r.key), `sk-${r.key}`]));
-  return renderPluginConfig(policy, values);
+  return renderPluginConfig(doc as unknown as LlmGuardPolicy);
 }
 
 // ---- the table and the docs --------------------------------------------------------------------
