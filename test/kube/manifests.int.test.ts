@@ -42,11 +42,14 @@ function dryRun(args: string[], input?: string) {
 }
 
 describe('kubectl apply --dry-run=server', () => {
-  it('accepts the whole kustomization (CRD, RBAC, Deployment)', async () => {
+  it('accepts the whole kustomization (CRD, RBAC, the operator and the key service)', async () => {
     const r = await dryRun(['-k', MANIFESTS]);
     expect(r.stdout).toMatch(/customresourcedefinition.apiextensions.k8s.io\/llmguardpolicies.llmguard.io .*\(server dry run\)/);
     expect(r.stdout).toMatch(/clusterrole.rbac.authorization.k8s.io\/llmguard-operator .*\(server dry run\)/);
     expect(r.stdout).toMatch(/deployment.apps\/llmguard-operator .*\(server dry run\)/);
+    expect(r.stdout).toMatch(/deployment.apps\/llmguard-keys .*\(server dry run\)/);
+    expect(r.stdout).toMatch(/service\/llmguard-keys .*\(server dry run\)/);
+    expect(r.stdout).toMatch(/destinationrule.networking.istio.io\/llmguard-keys .*\(server dry run\)/);
   });
 
   const sampleFiles = readdirSync(SAMPLES).filter((f) => f.endsWith('.yaml')).sort();
@@ -57,7 +60,7 @@ describe('kubectl apply --dry-run=server', () => {
 
   const policies = sampleFiles.filter((f) => f !== 'secrets.yaml');
   it.each(policies)('accepts what `llmguard render` prints for samples/%s', async (file) => {
-    const rendered = execFileSync(process.execPath, [cli, 'render', '-n', SAMPLE_NS, '-f', join(SAMPLES, file), '--secrets', join(SAMPLES, 'secrets.yaml')], { encoding: 'utf8' });
+    const rendered = execFileSync(process.execPath, [cli, 'render', '-n', SAMPLE_NS, '-f', join(SAMPLES, file)], { encoding: 'utf8' });
     expect(rendered).toContain('kind: WasmPlugin');
     const r = await dryRun(['-f', '-'], rendered);
     const lines = r.stdout.trim().split('\n');
