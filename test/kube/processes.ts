@@ -112,13 +112,17 @@ function installExitHook(): void {
   }
 }
 
-/** A loopback port that was free a moment ago (the OS picks it). */
+/**
+ * A port that was free a moment ago on every address (the OS picks it): processes here listen on
+ * 127.0.0.1, 127.0.0.2, 127.0.0.3 or all interfaces, and one free on 127.0.0.1 only may be taken on
+ * another.
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const srv = createServer();
     srv.unref();
     srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(0, () => {
       const addr = srv.address();
       if (addr === null || typeof addr === 'string') {
         srv.close();

@@ -8,6 +8,7 @@ import { credentialsOf } from '../../operator/src/localmesh/mock_provider.js';
 import { kubectl } from '../kube/control_plane.js';
 import { eventually } from '../kube/operator_env.js';
 import { startAgent, type Agent } from './agent.js';
+import { workloadEntry } from './key_service.js';
 import { GUARD_KEY, NS, PROVIDER_HOST, PROVIDER_PORT, UNSAFE, meshPolicy, secretObject, startMesh, type Mesh } from './mesh_env.js';
 import { ecdsFilters, httpFilterNames, listenerOn, virtualHostsServing } from './proxy_state.js';
 import { errorCode, scenario, type Scenario } from './scenario.js';
@@ -60,6 +61,8 @@ function gatewayObjects(): object[] {
 beforeAll(async () => {
   mesh = await startMesh();
   through = scenario(mesh, `${GATEWAY}-0.${NS}`);
+  // The gateway's pod, as the key service finds it: labelled with its Gateway, running as its ServiceAccount.
+  await mesh.apply(workloadEntry(NS, `${GATEWAY}-0`, { [GATEWAY_NAME_LABEL]: GATEWAY }, GATEWAY, '127.0.0.1'));
   await mesh.apply(secretObject('openai', { key: KEY }), secretObject('guard', { token: GUARD_KEY }), ...gatewayObjects());
   await mesh.apply(meshPolicy(mesh, { name: 'egress', gateway: GATEWAY }));
   await through.waitReady('egress');
@@ -97,6 +100,14 @@ describe('an egress gateway selected by a policy’s targetRefs', () => {
     const hosts = virtualHostsServing(dump, PROVIDER_HOST);
     expect(hosts.length).toBeGreaterThan(0);
     for (const vh of hosts) expect(vh.metadata?.filter_metadata?.[HOLD]).toEqual({ enabled: true });
+  });
+
+  it('the gateway holds its keys in memory only: its admin shows none', async () => {
+    for (const path of ['/config_dump?include_eds', '/stats', '/clusters']) {
+      const text = await gateway.admin(path);
+      expect(text, path).not.toContain(KEY);
+      expect(text, path).not.toContain(GUARD_KEY);
+    }
   });
 
   it('allowed: the gateway injects the key and originates TLS to the provider', async () => {

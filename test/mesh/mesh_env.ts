@@ -4,7 +4,7 @@
 // its own ServiceAccount and shipped RBAC, and, outside the mesh, HTTPS mocks of an LLM provider
 // and of a guard model that trust nothing but a test CA. Sidecars and gateways are started by the
 // tests (pilot-agent's ports are fixed: one at a time).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,9 @@ import { makePki, type Pki } from '../../operator/src/localmesh/tls.js';
 import { defaultWasmPath } from '../../operator/src/wasm/module_path.js';
 import { REPO_ROOT, kubectl, startControlPlane, type ControlPlane } from '../kube/control_plane.js';
 import { installCrd, installOperatorRbac, serviceAccountKubeconfig } from '../kube/operator_env.js';
-import { freePort, httpGet, waitFor } from '../kube/processes.js';
+import { distinctFreePorts } from '../kube/processes.js';
+import { startCliProcess, type CliProcess } from './cli_process.js';
+import { startKeyService, type KeyServiceProcess } from './key_service.js';
 import { startIstiod, type Istiod } from './istiod.js';
 import { istioFile } from './mesh_tools.js';
 import { startRegistry, type Registry } from './registry.js';
@@ -49,6 +51,8 @@ export interface Mesh {
   caFile: string;
   provider: MockProvider;
   guard: MockGuard;
+  /** llmguard-keys, the filters' key service. */
+  keys: KeyServiceProcess;
   /** The compiled CLI (`node <cli> ...`). */
   cli: string;
   operatorLogs(): string;
@@ -110,33 +114,11 @@ function compileCli(): string {
   return join(CLI_OUT, 'cli', 'main.js');
 }
 
-interface OperatorProcess {
-  child: ChildProcess;
-  logs: () => string;
-  stop: () => Promise<void>;
-}
-
-async function startOperator(cp: ControlPlane, cli: string, wasm: string): Promise<OperatorProcess> {
+async function startOperator(cp: ControlPlane, cli: string, wasm: string): Promise<CliProcess> {
   const kubeconfig = await serviceAccountKubeconfig(cp, OPERATOR_NS, 'llmguard-operator');
-  const [metrics, health] = [await freePort(), await freePort()];
-  let out = '';
-  const child = spawn(process.execPath, [cli, 'run', '--kubeconfig', kubeconfig, '--leader-elect', '--wasm', wasm, '--metrics-port', String(metrics), '--health-port', String(health)], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, POD_NAMESPACE: OPERATOR_NS, POD_NAME: 'llmguard-operator-mesh-0', KUBECONFIG: '', LLMGUARD_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  process.once('exit', () => child.kill('SIGKILL'));
-  await waitFor('the operator /readyz', Date.now() + 60_000, [], async () => {
-    if (child.exitCode !== null) throw new Error(`the operator exited (${child.exitCode}):\n${out.slice(-3000)}`);
-    return (await httpGet(`http://127.0.0.1:${health}/readyz`)).status === 200;
-  });
-  const stop = async () => {
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
-  };
-  return { child, logs: () => out, stop };
+  const [metrics, health] = await distinctFreePorts(2);
+  const args = ['run', '--kubeconfig', kubeconfig, '--leader-elect', '--wasm', wasm, '--metrics-port', String(metrics), '--health-port', String(health)];
+  return startCliProcess('the operator', cli, args, { POD_NAMESPACE: OPERATOR_NS, POD_NAME: 'llmguard-operator-mesh-0' }, health!);
 }
 
 export async function startMesh(): Promise<Mesh> {
@@ -192,6 +174,8 @@ export async function startMesh(): Promise<Mesh> {
 
     const istiod = await startIstiod(cp);
     stops.push(() => istiod.stop());
+    const keys = await startKeyService(cp, istiod, cli);
+    stops.push(() => keys.stop());
     let operator = await startOperator(cp, cli, wasm);
     let earlierLogs = '';
     stops.push(() => operator.stop());
@@ -208,6 +192,7 @@ export async function startMesh(): Promise<Mesh> {
       caFile,
       provider,
       guard,
+      keys,
       cli,
       operatorLogs: () => earlierLogs + operator.logs(),
       stopOperator: () => operator.stop(),

@@ -5,15 +5,18 @@
 // without a key to 127.0.0.1:18080 and the provider mock (TLS, a test CA, SNI recorded, every
 // request recorded from the moment its headers arrive) sees what leaves the mesh.
 import { createHash } from 'node:crypto';
+import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pluginConfigJson } from '../../operator/src/api/pluginconfig/json.js';
 import { translate } from '../../operator/src/localmesh/istio_translate.js';
 import { credentialsOf } from '../../operator/src/localmesh/mock_provider.js';
+import { send } from '../../operator/src/localmesh/http_client.js';
 import { defaultWasmPath } from '../../operator/src/wasm/module_path.js';
 import { kubectl } from '../kube/control_plane.js';
 import { httpGet } from '../kube/processes.js';
 import { eventually } from '../kube/operator_env.js';
+import { keyServiceRequests, meshCertificateFor, workloadEntry } from './key_service.js';
 import { GUARD_HOST, GUARD_KEY, NS, PROVIDER_HOST, PROVIDER_PORT, PULL_SECRET, UNSAFE, meshPolicy, secretObject, startMesh, type Mesh } from './mesh_env.js';
 import { restrictTo, viewOfBootstrap, viewOfDump } from './envoy_view.js';
 import { cluster, ecdsFilters, httpFilterNames, listenerOn, virtualHostsServing } from './proxy_state.js';
@@ -38,6 +41,8 @@ let app: Scenario;
 beforeAll(async () => {
   mesh = await startMesh();
   app = scenario(mesh, PROXY);
+  // The app's pod, as the key service finds it: a workload the policy selects, running as `chat`.
+  await mesh.apply(workloadEntry(NS, 'app-0', { app: 'chat' }, 'chat', '127.0.0.1'));
   await mesh.apply(secretObject('openai', { key: KEY1 }), secretObject('guard', { token: GUARD_KEY }), meshPolicy(mesh));
   await app.waitReady();
   sidecar = await startAgent(mesh.cp, mesh.istiod, { namespace: NS, name: 'app-0', serviceAccount: 'chat', labels: { app: 'chat' } });
@@ -85,6 +90,73 @@ describe('what istiod sent and Envoy acknowledged', () => {
     const tls = c.transport_socket?.typed_config;
     expect(tls?.['@type']).toBe('type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext');
     expect(JSON.stringify(tls)).toContain(mesh.caFile);
+  });
+});
+
+describe('key custody (docs/key-custody.md)', () => {
+  const KEYS_HOST = 'llmguard-keys.llmguard-system.svc.cluster.local';
+
+  it('from the app’s network namespace, the sidecar’s admin shows no key', async () => {
+    expect((await app.ask('Prove the key came from the key service.')).status).toBe(200);
+    for (const path of ['/config_dump?include_eds', '/stats', '/stats/prometheus', '/clusters', '/listeners', '/server_info']) {
+      const text = await sidecar.admin(path);
+      expect(text, path).not.toContain(KEY1);
+      expect(text, path).not.toContain(GUARD_KEY);
+    }
+  });
+
+  it('no Istio object, policy, status, Event or component log holds a key', async () => {
+    const objects = (await kubectl(mesh.cp, ['get', 'wasmplugins,envoyfilters,serviceentries,destinationrules,llmguardpolicies,events', '-A', '-o', 'json'])).stdout;
+    expect(objects).toContain('"key_service"');
+    for (const text of [objects, mesh.operatorLogs(), mesh.keys.logs(), mesh.istiod.logs(), sidecar.logs()]) {
+      expect(text).not.toContain(KEY1);
+      expect(text).not.toContain(GUARD_KEY);
+    }
+  });
+
+  it('the app can’t ask the key service through its sidecar, by any name: 403, and the service hears nothing', async () => {
+    const heard = await keyServiceRequests(mesh.keys);
+    for (const host of [KEYS_HOST, 'llmguard-keys.llmguard-system', 'llmguard-keys.llmguard-system.svc', `${KEYS_HOST}:15443`]) {
+      const r = await send({ port: 15443, host, method: 'GET', path: `/v1/keys/${NS}/chat` });
+      expect(r.status, `${host}: ${r.text}`).toBe(403);
+      expect(errorCode(r)).toBe('key_service_forbidden');
+      expect(r.text).not.toContain(KEY1);
+    }
+    expect(await keyServiceRequests(mesh.keys)).toBe(heard);
+  });
+
+  it('the key service answers only the identities of the policy’s workloads, and nobody without a mesh certificate', async () => {
+    const ask = (cert?: { certPem: string; keyPem: string; rootPem: string }) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = https.request(
+          {
+            host: '127.0.0.3',
+            port: mesh.keys.port,
+            path: `/v1/keys/${NS}/chat`,
+            ca: cert?.rootPem ?? mesh.pki.caPem,
+            ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}),
+            checkServerIdentity: () => undefined,
+            agent: false,
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => (body += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    // The workload's own identity: its keys (so a ServiceAccount token is as good as a key: docs/key-custody.md).
+    const chat = await ask(await meshCertificateFor(mesh.cp, mesh.istiod, NS, 'chat'));
+    expect(chat.status).toBe(200);
+    expect(JSON.parse(chat.body).providers[PROVIDER_HOST].api_keys).toHaveLength(1);
+    const other = await ask(await meshCertificateFor(mesh.cp, mesh.istiod, NS, 'batch-jobs'));
+    expect(other.status).toBe(403);
+    expect(other.body).not.toContain('api_keys');
+    const elsewhere = await ask(await meshCertificateFor(mesh.cp, mesh.istiod, 'default', 'chat'));
+    expect(elsewhere.status).toBe(403);
+    await expect(ask()).rejects.toThrow();
   });
 });
 
@@ -151,7 +223,9 @@ describe('requests through the sidecar', () => {
 });
 
 describe('changes rolled out with kubectl apply', () => {
-  it('Secret rotation: the sidecar sends the new key, and only it, once the operator re-renders', async () => {
+  it('Secret rotation: the new key is sent, and only it, within 30 s, with no object rewritten and no restart', async () => {
+    const owned = async () => (await kubectl(mesh.cp, ['get', 'wasmplugin,envoyfilter,serviceentry,destinationrule', '-n', NS, '-o', 'jsonpath={range .items[*]}{.metadata.name}={.metadata.resourceVersion} {end}'])).stdout;
+    const before = await owned();
     await mesh.apply(secretObject('openai', { key: KEY2 }));
     await eventually('the rotated key at the provider', async () => {
       mesh.provider.reset();
@@ -159,8 +233,26 @@ describe('changes rolled out with kubectl apply', () => {
       if (r.status !== 200) return false;
       await mesh.provider.settle();
       return credentialsOf(mesh.provider.requests[0]?.headers ?? {}).join() === KEY2;
-    }, 60_000, 500);
-    await app.waitSynced();
+    }, 30_000, 500);
+    expect(await owned()).toBe(before);
+  });
+
+  it('a deleted Secret stops being used: 503 provider_key_unavailable, the provider gets nothing, the policy says why', async () => {
+    await kubectl(mesh.cp, ['delete', 'secret', '-n', NS, 'openai']);
+    await eventually('requests refused for want of a key', async () => errorCode(await app.ask('a harmless question')) === 'provider_key_unavailable', 30_000, 500);
+    await app.expectNothingReachesProvider(async () => {
+      const r = await app.ask('a harmless question');
+      expect(r.status, r.text).toBe(503);
+      expect(r.text).not.toContain('openai'); // no Secret name in what the app sees
+    });
+    await eventually('ResolvedRefs=False', async () => {
+      const p = await app.policy();
+      const c = (p.status?.conditions ?? []).find((x: Any) => x.type === 'ResolvedRefs');
+      return c?.status === 'False' && c.reason === 'SecretNotFound' && c.message.includes('"openai"');
+    }, 30_000, 250);
+    await mesh.apply(secretObject('openai', { key: KEY2 }));
+    await eventually('the key back', async () => (await app.ask('a harmless question')).status === 200, 30_000, 500);
+    await app.waitReady();
   });
 
   it('policy update: a new deny pattern is enforced once the policy is Ready for its generation', async () => {

@@ -37,10 +37,10 @@ const lookup: KeyLookup = {
 
 type Client = { certPem: string; keyPem: string } | undefined;
 
-function get(path: string, client: Client, ca = pki.caPem, method = 'GET'): Promise<{ status: number; headers: Record<string, unknown>; body: string; serial?: string }> {
+function get(path: string, client: Client, ca = pki.caPem, method = 'GET', alpn?: string[]): Promise<{ status: number; headers: Record<string, unknown>; body: string; serial?: string }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: '127.0.0.1', port: server.port, path, method, ca, ...(client ? { cert: client.certPem, key: client.keyPem } : {}), checkServerIdentity: () => undefined, agent: false },
+      { host: '127.0.0.1', port: server.port, path, method, ca, ...(client ? { cert: client.certPem, key: client.keyPem } : {}), ...(alpn ? { ALPNProtocols: alpn } : {}), checkServerIdentity: () => undefined, agent: false },
       (res) => {
         let body = '';
         res.on('data', (c: Buffer) => (body += c.toString()));
@@ -85,6 +85,11 @@ describe('the key endpoint', () => {
     expect(JSON.parse(r.body)).toEqual({ providers: { 'api.openai.com': { api_keys: [KEY] } } });
   });
 
+  it('speaks with Istio’s sidecars, which offer ALPN istio (and istio-peer-exchange) instead of http/1.1', async () => {
+    expect((await get('/v1/keys/ns/guard', chat, pki.caPem, 'GET', ['istio'])).status).toBe(200);
+    expect((await get('/v1/keys/ns/guard', chat, pki.caPem, 'GET', ['istio-peer-exchange', 'istio'])).status).toBe(200);
+  });
+
   it('refuses another ServiceAccount or namespace without reading a Secret, saying why', async () => {
     reads.length = 0;
     const other = await get('/v1/keys/ns/guard', issueCertificate(pki, [spiffe('ns', 'batch')], 'client'));
@@ -127,7 +132,8 @@ describe('the key endpoint', () => {
     expect(after.serial).not.toBe(before);
   });
 
-  it('logs who asked and the outcome, never a key', () => {
+  it('logs who asked and the outcome, never a key, and each refused handshake', () => {
+    expect(logs).toContain('"msg":"TLS handshake refused"');
     expect(logs).toContain('"caller":"spiffe://cluster.local/ns/ns/sa/chat"');
     expect(logs).toContain('"msg":"served"');
     expect(logs).not.toContain(KEY);

@@ -47,6 +47,13 @@ export interface KeyServer {
   close(): Promise<void>;
 }
 
+/**
+ * ALPN: Istio's sidecars call with ISTIO_MUTUAL, which offers `istio` (with `istio-peer-exchange`
+ * when metadata exchange is on), not `http/1.1`; Node's HTTPS server would refuse the handshake
+ * (no_application_protocol). Any of these is HTTP/1.1 here.
+ */
+const ALPN = ['http/1.1', 'istio-http/1.1', 'istio', 'istio-peer-exchange'];
+
 function secureContext(tls: ServerTls) {
   return { key: tls.keyPem, cert: tls.certChainPem, ca: tls.rootPem };
 }
@@ -106,16 +113,22 @@ export async function startKeyServer(o: KeyServerOptions): Promise<KeyServer> {
     }
     const answer = buildAnswer(policy, (name) => secrets.get(name));
     const missing = Object.entries(answer.providers).filter(([, e]) => 'error' in e).map(([host]) => host);
-    log.info('served', { providers: Object.keys(answer.providers).length, unavailable: missing });
+    // Every proxy asks every few seconds: a served answer is routine (debug); refusals are warnings.
+    log.debug('served', { providers: Object.keys(answer.providers).length, unavailable: missing });
     outcome(res, 'served', 200, answer);
   };
 
-  const server = https.createServer({ ...secureContext(o.tls), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, (req, res) => {
+  const server = https.createServer({ ...secureContext(o.tls), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2', ALPNProtocols: ALPN }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       o.log.error('request failed', { error: errorMessage(err) });
       if (!res.headersSent) reply(res, 500, refusal('internal', 'internal error'));
       else res.destroy();
     });
+  });
+  // A refused handshake (no client certificate, another CA) never reaches the handler: say so.
+  server.on('tlsClientError', (err: Error & { code?: string }, socket) => {
+    o.onOutcome?.('forbidden');
+    o.log.warn('TLS handshake refused', { error: err.code ?? err.message, remote: socket.remoteAddress });
   });
   server.keepAliveTimeout = 30_000;
   server.headersTimeout = 10_000;
