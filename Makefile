@@ -89,6 +89,7 @@ demo-serve: deps build build-operator
 
 bench: deps build build-operator
 	node bench/regex.bench.mjs
+	node bench/inspection-cost.mjs
 	node bench/envoy-overhead.mjs
 
 clean:

@@ -1,10 +1,12 @@
 // Throughput of plugin/regex (through the Wasm test probe) over 100 kB texts, as a ratio to a
 // plain literal pattern run through the same engine in the same process. Prints; never fails.
 // Run: node bench/regex.bench.mjs
-import { loadRegexProbe } from "../plugin/testing/probes.mjs";
+import { readFileSync } from "node:fs";
+import { loadNormalizeProbe, loadRegexProbe } from "../plugin/testing/probes.mjs";
 import { seededRandom } from "../plugin/testing/prng.mjs";
 
 const probe = await loadRegexProbe();
+const normalizeProbe = await loadNormalizeProbe();
 const SIZE = 100_000;
 
 // Prompt-like text: English words, some punctuation and a little CJK; no pattern below matches
@@ -109,4 +111,77 @@ for (const [name, patterns, text] of cases) {
     name.padEnd(34) + fmt(dfa.ms) + dfa.ratio.toFixed(2).padStart(8) +
       fmt(nfa.ms) + nfa.ratio.toFixed(2).padStart(8) + "  " + dfa.result,
   );
+}
+
+// ---- normalization (plugin/normalize) as filter/judge.ts uses it: a deny list on the text as
+// written, then on its normalized form when normalization changed it. Texts of SIZE made of the
+// clean multilingual corpus (plugin/normalize/testdata), of its lines that normalization leaves
+// alone, of the prompt text above, and of the corpus with evasions mixed in (then the time is the
+// time to find the first one). The deny list is one the corpus is clean against.
+const NORMALIZE_DENY_LIST = [
+  "(?i)ignore\\s+(all\\s+)?(the\\s+)?(previous|prior|above)\\s+instructions",
+  "(?i)\\bpassword\\b",
+  "(?i)\\bsecret\\b",
+  "(?i)\\bcop\\b",
+  "(?i)\\bapi[_-]?key\\s*[:=]\\s*\\S{8,}",
+  "\\b\\d{3}-\\d{2}-\\d{4}\\b",
+  "\\b4\\d{3}([ -]?\\d{4}){3}\\b",
+  "\\bAKIA[0-9A-Z]{16}\\b",
+  "(?i)\\bsk-[a-z0-9]{20,}",
+  "(?i)\\bjailbreak",
+  "(?i)пароль",
+  "密码",
+];
+const corpusLines = readFileSync(new URL("../plugin/normalize/testdata/clean_prompts.txt", import.meta.url), "utf8")
+  .split("\n")
+  .filter((l) => l.trim() !== "" && !l.startsWith("#"));
+/** @param {string[]} lines */
+function fill(lines) {
+  let s = "";
+  for (let i = 0; s.length < SIZE; i++) s += lines[i % lines.length] + "\n";
+  return s.slice(0, SIZE);
+}
+const unchangedLines = corpusLines.filter((l) => normalizeProbe.isUnchanged(l));
+const evasions = ["раssword: hunter2", "ｉｇｎｏｒｅ ｐｒｅｖｉｏｕｓ", "se\u200bcret", "p\u0337\u0321\u0334a\u0336\u0322\u030ds\u0338\u0327\u0352s"];
+const NORMALIZE_CASES = /** @type {[string, string][]} */ ([
+  ["prompt text (English, a little CJK)", prompt],
+  ["ASCII text", prompt.replace(/[^\x00-\x7f]/g, "x")],
+  [`corpus lines left unchanged (${unchangedLines.length})`, fill(unchangedLines)],
+  [`whole multilingual corpus (${corpusLines.length})`, fill(corpusLines)],
+  ["corpus with an evasion every 8 lines", fill(corpusLines.flatMap((l, i) => (i % 8 === 7 ? [l, evasions[(i >> 3) % evasions.length]] : [l])))],
+]);
+if (!normalizeProbe.compile(NORMALIZE_DENY_LIST)) throw new Error(normalizeProbe.error());
+
+/** Best ms per call of judgeRepeated(text, reps, withNormalization), timed like timeIt. @param {string} text @param {boolean} on */
+function timeJudge(text, on, rounds = 3) {
+  let reps = 1;
+  for (;;) {
+    const t0 = performance.now();
+    normalizeProbe.judgeRepeated(text, reps, on);
+    if (performance.now() - t0 >= 30 || reps >= 1 << 16) break;
+    reps *= 2;
+  }
+  let best = Infinity;
+  for (let i = 0; i < rounds; i++) {
+    const t0 = performance.now();
+    normalizeProbe.judgeRepeated(text, reps, on);
+    best = Math.min(best, (performance.now() - t0) / reps);
+  }
+  return best;
+}
+
+console.log("");
+console.log(`normalization: a deny list of ${NORMALIZE_DENY_LIST.length} patterns over ${SIZE / 1000} kB texts, plain match vs plain + normalized`);
+console.log("(normalizeForMatching, then a second match when it changed the text); ratio = normalized ms / plain ms.");
+console.log("text".padEnd(42) + "plain ms".padStart(10) + "norm ms".padStart(10) + "ratio".padStart(8) + "  changed  result");
+for (const [name, text] of NORMALIZE_CASES) {
+  let plain = Infinity;
+  let norm = Infinity;
+  for (let i = 0; i < 3; i++) {
+    plain = Math.min(plain, timeJudge(text, false));
+    norm = Math.min(norm, timeJudge(text, true));
+  }
+  const changed = normalizeProbe.isUnchanged(text) ? "no " : "yes";
+  const result = `${normalizeProbe.matchPlain(text)} / ${normalizeProbe.judge(text)}`;
+  console.log(name.padEnd(42) + fmt(plain) + fmt(norm) + (norm / plain).toFixed(2).padStart(8) + "  " + changed + "      " + result);
 }

@@ -1,7 +1,11 @@
 // Fuzzing the real filter through one VM: random and mutated bodies (byte flips, truncation, quotes,
-// backslashes, \u fragments, deep nesting, invalid UTF-8, random chunking). Asserts: zero traps; every
-// request is forwarded or answered with one of the documented JSON replies; no body carrying the deny
-// literal in decodable prompt text is forwarded. Seeded: FUZZ_SEED=<n> FUZZ_BODIES=<n> to reproduce.
+// backslashes, \u fragments, deep nesting, invalid UTF-8, random chunking), JSON mostly, also
+// multipart/form-data (OpenAI's transcription, batch upload, image edit and file upload shapes; stray
+// delimiters, bare LFs, header and boundary damage) and urlencoded forms (escapes of every kind).
+// Asserts: zero traps; every request is forwarded or answered with one of the documented JSON replies;
+// no body carrying the deny literal in decodable prompt text is forwarded (for forms: in any field
+// name or value, or text file, as undici's form parser and URLSearchParams read them). Seeded:
+// FUZZ_SEED=<n> FUZZ_BODIES=<n> to reproduce.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -12,7 +16,7 @@ import { ANTHROPIC, ERROR_CODES, GEMINI, KEY, OPENAI, errorOf, loadGuard } from 
 import { DENY_LITERAL, SHAPES } from '../test/fixtures/llm-bodies.js';
 import { seededRandom } from './testing/prng.mjs';
 
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20240607);
 const BODIES = Number(process.env.FUZZ_BODIES ?? 100_000);
@@ -41,6 +45,8 @@ const INSERTS = [
 const BAD_UTF8: number[][] = [[0xff], [0xfe], [0xc3], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0x80], [0xf0, 0x9f, 0x98]];
 
 interface Case {
+  /** How the body is written: JSON (also sent as text/plain), or a form. */
+  form: 'json' | 'multipart' | 'urlencoded';
   authority: string;
   path: string;
   body: Uint8Array;
@@ -169,7 +175,264 @@ function chunk(rnd: () => number, body: Uint8Array): Uint8Array[] {
   return out;
 }
 
+// ---------------------------------------------------------------- forms
+
+/** Plain text (no JSON escapes), the literal planted raw when `plant`. */
+function plainText(rnd: () => number, plant: boolean): string {
+  const words = ['hello', 'summarize', 'the report', '账号信息', 'naïve', '😀', 'forbidden', 'secret', 'forbidden-', '-secret', 'line\nbreak', 'a+b', '100%', 'x&y=z'];
+  const n = 1 + Math.floor(rnd() * 6);
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) out.push(pick(rnd, words));
+  if (plant) out.splice(Math.floor(rnd() * (out.length + 1)), 0, DENY_LITERAL);
+  return out.join(' ');
+}
+
+const PNG_HEAD = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52];
+const MP3_HEAD = [0xff, 0xfb, 0x90, 0x64, 0x00, 0x0f, 0xf0, 0x00];
+
+function binaryBytes(rnd: () => number, head: number[], literal: boolean): Uint8Array {
+  const n = Math.floor(rnd() * 64);
+  const b = [...head];
+  for (let i = 0; i < n; i++) b.push(Math.floor(rnd() * 256));
+  if (literal) b.splice(head.length, 0, ...enc.encode(DENY_LITERAL)); // inside a binary file: not inspected
+  return Uint8Array.from(b);
+}
+
+interface FormPart {
+  name: string;
+  value: string | Uint8Array;
+  filename?: string;
+  type?: string;
+}
+
+const BOUNDARIES = ['----formdata-undici-021474836471', '----WebKitFormBoundary7MA4YWxkTrZu0gW', 'b', 'a b:c', '=_Part_0_17.1'];
+
+/** An OpenAI multipart request with the literal planted (raw) in one text place when `plant`. */
+function multipartBody(rnd: () => number, plant: boolean): { path: string; parts: FormPart[] } {
+  const kind = rnd();
+  const where = plant ? Math.floor(rnd() * 4) : -1;
+  if (kind < 0.3) {
+    return {
+      path: '/v1/audio/transcriptions',
+      parts: [
+        { name: 'file', filename: 'speech.mp3', type: 'audio/mpeg', value: binaryBytes(rnd, MP3_HEAD, rnd() < 0.2) },
+        { name: 'model', value: 'gpt-4o-transcribe' },
+        { name: 'prompt', value: plainText(rnd, where >= 0) },
+        { name: 'language', value: 'en' },
+      ],
+    };
+  }
+  if (kind < 0.55) {
+    const lines: string[] = [];
+    const nLines = 1 + Math.floor(rnd() * 3);
+    const plantLine = Math.floor(rnd() * nLines);
+    for (let i = 0; i < nLines; i++) {
+      // randomText is raw JSON string content: escapes are decoded by the JSON reading.
+      const line = `{"custom_id":"request-${i}","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","messages":[{"role":"system","content":"${randomText(rnd, false)}"},{"role":"user","content":"${randomText(rnd, where >= 0 && i === plantLine)}"}],"max_tokens":100}}`;
+      lines.push(line);
+    }
+    return {
+      path: '/v1/files',
+      parts: [
+        { name: 'purpose', value: 'batch' },
+        { name: 'file', filename: pick(rnd, ['batchinput.jsonl', 'input.ndjson']), type: pick(rnd, ['application/octet-stream', 'application/jsonl', undefined]), value: lines.join(rnd() < 0.2 ? '\r\n' : '\n') + '\n' },
+      ],
+    };
+  }
+  if (kind < 0.8) {
+    return {
+      path: '/v1/images/edits',
+      parts: [
+        { name: 'image', filename: 'otter.png', type: 'image/png', value: binaryBytes(rnd, PNG_HEAD, rnd() < 0.2) },
+        { name: 'prompt', value: plainText(rnd, where >= 0) },
+        { name: 'model', value: 'gpt-image-1' },
+        { name: 'size', value: '1024x1024' },
+      ],
+    };
+  }
+  const file = pick(rnd, [
+    { filename: 'notes.txt', type: 'text/plain' },
+    { filename: 'notes.md', type: 'application/octet-stream' },
+    { filename: 'data.csv', type: undefined },
+    { filename: 'blob', type: 'application/octet-stream' },
+  ]);
+  return {
+    path: '/v1/files',
+    parts: [
+      { name: 'purpose', value: 'user_data' },
+      { name: where === 3 ? DENY_LITERAL : 'file', ...file, value: plainText(rnd, where >= 0 && where !== 3) },
+    ],
+  };
+}
+
+function encodeMultipart(rnd: () => number, parts: FormPart[]): { body: Uint8Array; contentType: string; boundary: string } {
+  const boundary = pick(rnd, BOUNDARIES);
+  const eol = rnd() < 0.1 ? '\n' : '\r\n';
+  const chunks: Uint8Array[] = [];
+  if (rnd() < 0.1) chunks.push(enc.encode(`preamble${eol}`));
+  for (const p of parts) {
+    let head = `--${boundary}${eol}Content-Disposition: form-data; name="${p.name}"`;
+    if (p.filename !== undefined) head += `; filename="${p.filename}"`;
+    head += eol;
+    if (p.type !== undefined) head += `Content-Type: ${p.type}${eol}`;
+    chunks.push(enc.encode(head + eol), typeof p.value === 'string' ? enc.encode(p.value) : p.value, enc.encode(eol));
+  }
+  chunks.push(enc.encode(`--${boundary}--${eol}`));
+  const quoted = boundary.includes(' ') || boundary.includes(':') || rnd() < 0.3;
+  const contentType = `multipart/form-data; ${rnd() < 0.2 ? 'charset=utf-8; ' : ''}boundary=${quoted ? `"${boundary}"` : boundary}`;
+  return { body: Buffer.concat(chunks), contentType, boundary };
+}
+
+function mutateMultipart(rnd: () => number, body: Uint8Array, boundary: string): Uint8Array {
+  const inserts = [
+    `\r\n--${boundary}\r\n`, `\n--${boundary}\n`, `--${boundary}--`, `\r\n--${boundary}`, `--${boundary}  \r\n`, '\r\n', '\n', '\r',
+    'Content-Disposition: form-data; name="x"\r\n\r\n', '; filename="a.png"', '; filename=""', "; filename*=UTF-8''a.txt",
+    'Content-Type: image/png\r\n', 'Content-Type: application/octet-stream\r\n', 'Content-Transfer-Encoding: base64\r\n',
+    ' \r\n\tfolded', '"', ';', '\\"', '--', `${DENY_LITERAL}`,
+  ].map((x) => enc.encode(x));
+  let b = body;
+  const rounds = 1 + Math.floor(rnd() * 3);
+  for (let k = 0; k < rounds; k++) {
+    const at = Math.floor(rnd() * (b.length + 1));
+    if (rnd() < 0.5) b = spliceBytes(b, at, rnd() < 0.3 ? 1 + Math.floor(rnd() * 8) : 0, pick(rnd, inserts));
+    else b = mutate(rnd, b);
+  }
+  return b;
+}
+
+/** application/x-www-form-urlencoded, each character encoded one of the ways clients do. */
+function urlencodedBody(rnd: () => number, plant: boolean): string {
+  const fields: [string, string][] = [['model', 'gpt-3.5-turbo-instruct']];
+  const inName = plant && rnd() < 0.2;
+  fields.push([inName ? DENY_LITERAL : 'prompt', plainText(rnd, plant && !inName)]);
+  if (rnd() < 0.5) fields.push(['max_tokens', '16']);
+  const style = rnd();
+  const encode = (s: string): string => {
+    if (style < 0.4) return new URLSearchParams([['', s]]).toString().slice(1); // + for spaces
+    if (style < 0.7) return encodeURIComponent(s);
+    let out = ''; // every character escaped or not, at random
+    for (const ch of s) {
+      if (/[A-Za-z0-9]/.test(ch) && rnd() < 0.5) out += ch;
+      else out += [...enc.encode(ch)].map((x) => `%${x.toString(16).padStart(2, '0')}`).map((e) => (rnd() < 0.5 ? e.toUpperCase() : e)).join('');
+    }
+    return out;
+  };
+  return fields.map(([k, v]) => `${encode(k)}=${encode(v)}`).join('&');
+}
+
+function mutateUrlencoded(rnd: () => number, body: Uint8Array): Uint8Array {
+  const inserts = ['%', '%2', '%zz', '%%', '&', '=', '+', '%26', '%3D', '%2B', '%C3', '%E8%B4', '%FF', '&&', '=='].map((x) => enc.encode(x));
+  let b = body;
+  const rounds = 1 + Math.floor(rnd() * 3);
+  for (let k = 0; k < rounds; k++) {
+    const at = Math.floor(rnd() * (b.length + 1));
+    if (rnd() < 0.6) b = spliceBytes(b, at, rnd() < 0.3 ? 1 + Math.floor(rnd() * 4) : 0, pick(rnd, inserts));
+    else b = mutate(rnd, b);
+  }
+  return b;
+}
+
+function makeFormCase(rnd: () => number, form: 'multipart' | 'urlencoded'): Case {
+  const plant = rnd() < 0.4;
+  let body: Uint8Array;
+  let contentType: string;
+  let path = '/v1/completions';
+  let mutated = false;
+  if (form === 'multipart') {
+    const m = multipartBody(rnd, plant);
+    const e = encodeMultipart(rnd, m.parts);
+    path = m.path;
+    body = e.body;
+    contentType = e.contentType;
+    if (rnd() < 0.6) {
+      body = mutateMultipart(rnd, body, e.boundary);
+      mutated = true;
+    }
+    if (rnd() < 0.03) contentType = pick(rnd, ['multipart/form-data', 'multipart/form-data; boundary=other', 'multipart/form-data; boundary=""', `${contentType}; boundary=x`]);
+  } else {
+    body = enc.encode(urlencodedBody(rnd, plant));
+    contentType = rnd() < 0.8 ? 'application/x-www-form-urlencoded' : 'application/x-www-form-urlencoded; charset=UTF-8';
+    if (rnd() < 0.6) {
+      body = mutateUrlencoded(rnd, body);
+      mutated = true;
+    }
+  }
+  return { form, authority: OPENAI, path, body, contentType, chunks: chunk(rnd, body), planted: plant, mutated };
+}
+
+const TEXT_NAME = /\.(txt|text|md|markdown|csv|tsv|json|jsonl|ndjson|xml|ya?ml|toml|html?|css|m?js|ts|py|go|rs|java|kt|c|h|cc|cpp|hpp|cs|rb|php|sh|sql|log|ini|cfg|conf|tex|rtf|srt|vtt)$/i;
+const TEXT_TYPE = /^(text\/|application\/(json|jsonl|x-jsonlines|x-ndjson|ndjson|xml|csv|x-yaml|yaml|javascript|x-javascript|ecmascript|sql|x-sh|x-python|toml|rtf|x-tex|graphql|ld\+json|markdown)$)|\+(json|xml)$/i;
+
+/** Every string inside a JSON text (values and member names); [] when it isn't JSON. */
+function jsonStrings(text: string): string[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  const walk = (x: unknown) => {
+    if (typeof x === 'string') out.push(x);
+    else if (Array.isArray(x)) x.forEach(walk);
+    else if (x && typeof x === 'object') for (const [k, e] of Object.entries(x)) {
+      out.push(k);
+      walk(e);
+    }
+  };
+  walk(v);
+  return out;
+}
+
+/** Text a file part holds, as the filter decides (docs: "What is inspected in a non-JSON body"); null for binary. */
+function fileText(name: string, type: string, bytes: Uint8Array): string[] | null {
+  const t = type.split(';')[0]!.trim().toLowerCase();
+  let strict = true;
+  try {
+    strictUtf8.decode(bytes);
+  } catch {
+    strict = false;
+  }
+  // undici reports a file part without Content-Type as text/plain (as the filter reads it), and one
+  // whose Content-Type isn't a media type as "" (the filter reads it like application/octet-stream).
+  const textual = TEXT_TYPE.test(t) || TEXT_NAME.test(name) || ((t === '' || t === 'application/octet-stream') && strict);
+  if (!textual) return null;
+  const text = lossyUtf8.decode(bytes);
+  return [text, ...jsonStrings(text), ...text.split('\n').flatMap((l) => jsonStrings(l))];
+}
+
+/** Where the deny literal is readable in a forwarded form body, as Node's own parsers read it ("" when nowhere). */
+async function formLiteral(c: Case, sent: Uint8Array): Promise<string> {
+  if (c.form === 'urlencoded') {
+    for (const [k, v] of new URLSearchParams(lossyUtf8.decode(sent))) {
+      if (k.includes(DENY_LITERAL)) return 'a field name';
+      if (v.includes(DENY_LITERAL)) return 'a field value';
+    }
+    return '';
+  }
+  let fd: FormData;
+  try {
+    fd = await new Response(sent as Uint8Array<ArrayBuffer>, { headers: { 'content-type': c.contentType } }).formData();
+  } catch {
+    return ''; // undici can't read it either
+  }
+  for (const [name, value] of fd) {
+    if (name.includes(DENY_LITERAL)) return 'a part name';
+    if (typeof value === 'string') {
+      if (value.includes(DENY_LITERAL)) return `field ${JSON.stringify(name.slice(0, 20))}`;
+      continue;
+    }
+    if (value.name.includes(DENY_LITERAL)) return 'a file name';
+    const texts = fileText(value.name, value.type, new Uint8Array(await value.arrayBuffer()));
+    if (texts?.some((t) => t.includes(DENY_LITERAL))) return `file ${JSON.stringify(value.name.slice(0, 20))} (${value.type})`;
+  }
+  return '';
+}
+
 function makeCase(rnd: () => number): Case {
+  const f = rnd();
+  if (f < 0.07) return makeFormCase(rnd, 'multipart');
+  if (f < 0.12) return makeFormCase(rnd, 'urlencoded');
   const plant = rnd() < 0.4;
   let authority = OPENAI;
   let path = '/v1/chat/completions';
@@ -194,7 +457,7 @@ function makeCase(rnd: () => number): Case {
   const c = rnd();
   const contentType = c < 0.93 ? 'application/json' : c < 0.97 ? 'text/plain' : 'application/json; charset=utf-8';
   const contentEncoding = rnd() < 0.02 ? pick(rnd, ['gzip', 'br', 'identity']) : undefined;
-  return { authority, path, body, contentType, contentEncoding, chunks: chunk(rnd, body), planted: plant, mutated };
+  return { form: 'json', authority, path, body, contentType, contentEncoding, chunks: chunk(rnd, body), planted: plant, mutated };
 }
 
 // ---------------------------------------------------------------- oracle
@@ -294,6 +557,9 @@ describe('fuzz', () => {
       mutated: 0,
       planted: 0,
       forwardedNotJson: 0,
+      forms: { multipart: 0, urlencoded: 0 },
+      formsForwarded: 0,
+      textForwarded: 0,
       forwardedInvalidUtf8: 0,
       literalForwardedOutsidePrompt: 0,
       deniedWithoutLiteral: 0,
@@ -320,6 +586,7 @@ describe('fuzz', () => {
       if (c.chunks.length > 1) counts.chunked++;
       if (c.mutated) counts.mutated++;
       if (c.planted) counts.planted++;
+      if (c.form !== 'json') counts.forms[c.form]++;
       const headers: [string, string][] = [
         [':method', 'POST'],
         [':scheme', 'http'],
@@ -355,7 +622,7 @@ describe('fuzz', () => {
         if (r.upstreamBody !== null) fail(i, c, 'body bytes reached the upstream before a refusal', r);
         if (e.code === 'denied_by_pattern') {
           counts.denied++;
-          if (!lossyUtf8.decode(c.body).includes('forbidden') && !/\\u/i.test(lossyUtf8.decode(c.body))) counts.deniedWithoutLiteral++;
+          if (c.form === 'json' && !lossyUtf8.decode(c.body).includes('forbidden') && !/\\u/i.test(lossyUtf8.decode(c.body))) counts.deniedWithoutLiteral++;
         } else {
           counts.refused[e.code] = (counts.refused[e.code] ?? 0) + 1;
           // Unmutated bodies are valid JSON by construction: invalid_json there is a parser bug.
@@ -381,8 +648,20 @@ describe('fuzz', () => {
         fail(i, c, 'compressed body forwarded under on_uninspectable: refuse', r);
         continue;
       }
+      if (c.form !== 'json') {
+        counts.formsForwarded++;
+        const where = await formLiteral(c, sent);
+        if (where) fail(i, c, `forwarded the deny literal in ${where} of a ${c.form} body`, r);
+        continue;
+      }
       const p = parseJson(sent);
       if (!p.strictUtf8) counts.forwardedInvalidUtf8++;
+      if (!p.ok && sent.length > 0 && c.contentType === 'text/plain') {
+        // Text bodies are inspected as text: the literal must not be readable in them.
+        counts.textForwarded++;
+        if (lossyUtf8.decode(sent).includes(DENY_LITERAL)) fail(i, c, 'forwarded the deny literal in a text/plain body', r);
+        continue;
+      }
       if (!p.ok && sent.length > 0) {
         counts.forwardedNotJson++;
         fail(i, c, 'forwarded a body that is not JSON under on_uninspectable: refuse', r);
@@ -400,7 +679,8 @@ describe('fuzz', () => {
     console.log(
       `fuzz seed=${SEED}: ${counts.bodies} bodies in ${secs.toFixed(1)} s (${Math.round(counts.bodies / secs)}/s); ` +
         `forwarded ${counts.forwarded}, denied ${counts.denied}, refused ${JSON.stringify(counts.refused)}; ` +
-        `chunked ${counts.chunked}, mutated ${counts.mutated}, planted ${counts.planted}; ${(inFilterMs / 1000).toFixed(1)} s in requests`,
+        `chunked ${counts.chunked}, mutated ${counts.mutated}, planted ${counts.planted}; forms ${JSON.stringify(counts.forms)}, ` +
+        `${counts.formsForwarded} forwarded; text/plain forwarded ${counts.textForwarded}; ${(inFilterMs / 1000).toFixed(1)} s in requests`,
     );
     console.log(
       `fuzz notes: forwarded-not-JSON ${counts.forwardedNotJson}, forwarded-invalid-UTF-8 ${counts.forwardedInvalidUtf8}, ` +

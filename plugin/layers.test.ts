@@ -1,4 +1,4 @@
-// plugin/ is layered one way: abi <- (util, json, regex) <- inspect <- (guard, keys) <- config <- filter,
+// plugin/ is layered one way: abi <- (util, json, normalize) <- regex <- inspect <- (guard, keys) <- config <- filter,
 // with plugin/index.ts on top, and no file takes part in an import cycle. Reads the sources, runs no Wasm.
 // keys/ (the key service client) sits beside guard/: both are reached by config/ (their settings) and
 // filter/ (their clients), and neither knows the other (the stream hands the guard its key).
@@ -21,12 +21,13 @@ const ALLOWED: Record<string, readonly string[]> = {
   abi: [],
   util: [],
   json: [],
-  regex: [],
-  inspect: ['json'],
+  normalize: [],
+  regex: ['normalize'],
+  inspect: ['json', 'util'],
   guard: ['abi', 'json', 'inspect', 'util'],
   keys: ['abi', 'json'],
   config: ['json', 'regex', 'inspect', 'guard', 'keys'],
-  filter: ['abi', 'util', 'json', 'regex', 'inspect', 'guard', 'keys', 'config'],
+  filter: ['abi', 'util', 'json', 'normalize', 'regex', 'inspect', 'guard', 'keys', 'config'],
   [TOP]: ['abi', 'filter'],
 };
 

@@ -99,6 +99,12 @@ describe('extensions are accepted', () => {
     ['providers next to top-level hosts', { ...base, providers: [{ hosts: [ANTHROPIC], api_key: KEY2, auth_style: 'x-api-key' }] }],
     ['inspect_roles', { ...base, deny_patterns: ['x'], inspect_roles: ['system', 'developer', 'user', 'assistant', 'tool', 'tool_definition'] }],
     ['inspect_roles (subset)', { ...base, deny_patterns: ['x'], inspect_roles: ['user'] }],
+    ['inspect_roles other', { ...base, deny_patterns: ['x'], inspect_roles: ['other'] }],
+    ['normalize false', { ...base, deny_patterns: ['x'], normalize: false }],
+    ['binary_content refuse', { ...base, binary_content: 'refuse' }],
+    ['binary_content allow', { ...base, binary_content: 'allow' }],
+    ['on_upgrade allow', { ...base, on_upgrade: 'allow' }],
+    ['on_upgrade refuse', { ...base, on_upgrade: 'refuse' }],
     ['deny_status 400', { ...base, deny_status: 400 }],
     ['deny_status 599', { ...base, deny_status: 599 }],
     ['on_uninspectable refuse', { ...base, on_uninspectable: 'refuse' }],
@@ -226,6 +232,21 @@ describe('refusals name the field', () => {
     const r = await refused({ ...base, on_uninspectable: 'ignore' });
     expect(r.ok).toBe(false);
     expect(rejection(r.log)).toContain('on_uninspectable');
+  });
+
+  it.each([
+    ['binary_content', 'ignore', 'must be one of allow, refuse, got "ignore"'],
+    ['on_upgrade', 'tunnel', 'must be one of refuse, allow, got "tunnel"'],
+  ])('%s not one of its values', async (field, value, message) => {
+    const r = await refused({ ...base, [field]: value });
+    expect(r.ok).toBe(false);
+    expect(rejection(r.log)).toContain(`${field}: ${message}`);
+  });
+
+  it('normalize not a boolean', async () => {
+    const r = await refused({ ...base, normalize: 'yes' });
+    expect(r.ok).toBe(false);
+    expect(rejection(r.log)).toContain('normalize');
   });
 
   it('max_body_bytes and max_json_depth out of range', async () => {

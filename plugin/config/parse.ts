@@ -6,11 +6,12 @@ import { ObjectFields } from "./fields";
 import { ConfigError, ConfigErrors, ConfigCode } from "./errors";
 import { parseHostRule } from "./hosts";
 import { parseAuthStyle } from "./auth_style";
-import { Policy, Provider, Uninspectable } from "./policy";
-import { roleFlag } from "../inspect";
+import { Policy, Provider, Uninspectable, BinaryContent, UpgradePolicy } from "./policy";
+import { roleFlag, ROLE_NAMES } from "../inspect";
 import { parseVerdictFormat } from "../guard/verdict";
 import { GuardSettings } from "../guard/settings";
 import { KeyServiceSettings } from "../keys/settings";
+import { compileNormalizedPatterns } from "./normalized_patterns";
 import { isHeaderSafe } from "../keys/header_safe";
 
 export class ConfigResult {
@@ -161,7 +162,7 @@ export function parsePolicy(configBytes: Uint8Array, env: EnvLookup): ConfigResu
       const flag = roleFlag(roles[i]);
       if (flag == 0) {
         errors.add(f.pathOf("inspect_roles") + "[" + i.toString() + "]", ConfigCode.InvalidValue,
-          "unknown role \"" + roles[i] + "\" (known: system, developer, user, assistant, tool, tool_definition)");
+          "unknown role \"" + roles[i] + "\" (known: " + ROLE_NAMES.join(", ") + ")");
         break;
       }
       mask |= flag;
@@ -176,6 +177,16 @@ export function parsePolicy(configBytes: Uint8Array, env: EnvLookup): ConfigResu
   else if (onBad == "allow") policy.onUninspectable = Uninspectable.Allow;
   else if (onBad == "scan_raw") policy.onUninspectable = Uninspectable.ScanRaw;
   else if (!errors.failed) errors.add(f.pathOf("on_uninspectable"), ConfigCode.InvalidValue, "must be one of refuse, allow, scan_raw, got \"" + onBad + "\"");
+  policy.normalize = f.boolean("normalize", true);
+  if (!errors.failed) compileNormalizedPatterns(policy, f.strings("deny_patterns"), f.strings("allow_patterns"));
+  const binary = f.string("binary_content", "allow");
+  if (binary == "allow") policy.binaryContent = BinaryContent.Allow;
+  else if (binary == "refuse") policy.binaryContent = BinaryContent.Refuse;
+  else if (!errors.failed) errors.add(f.pathOf("binary_content"), ConfigCode.InvalidValue, "must be one of allow, refuse, got \"" + binary + "\"");
+  const upgrade = f.string("on_upgrade", "refuse");
+  if (upgrade == "refuse") policy.onUpgrade = UpgradePolicy.Refuse;
+  else if (upgrade == "allow") policy.onUpgrade = UpgradePolicy.Allow;
+  else if (!errors.failed) errors.add(f.pathOf("on_upgrade"), ConfigCode.InvalidValue, "must be one of refuse, allow, got \"" + upgrade + "\"");
   policy.maxBodyBytes = <u32>f.integer("max_body_bytes", 1048576, 1, 16777216);
   policy.maxJsonDepth = <i32>f.integer("max_json_depth", 64, 1, 512);
   policy.logPrompts = f.boolean("log_prompts", false);

@@ -7,6 +7,12 @@ import { KeyServiceSettings } from "../keys/settings";
 
 export enum Uninspectable { Refuse, Allow, ScanRaw }
 
+/** What to do with binary content (images, audio, PDF, ...) in a request: inline or uploaded. */
+export enum BinaryContent { Allow, Refuse }
+
+/** What to do with a protocol upgrade (WebSocket, e.g. the Realtime API) to a provider host. */
+export enum UpgradePolicy { Refuse, Allow }
+
 export class Provider {
   hosts: HostRule[] = [];
   /** Inline keys (api_key, api_keys, api_key_env); empty when they come from the key service. */
@@ -42,10 +48,18 @@ export class Policy {
   providers: Provider[] = [];
   deny: PatternSet | null = null;
   allow: PatternSet | null = null;
+  /** deny with literals normalized, for normalized text (normalized_patterns.ts); null: use deny. */
+  denyNormalized: PatternSet | null = null;
+  /** allow with literals normalized, for normalized text; null: use allow. */
+  allowNormalized: PatternSet | null = null;
   /** Role flags whose pieces are inspected. */
   inspectRoles: u32 = Role.All;
   denyStatus: u32 = 403;
   onUninspectable: Uninspectable = Uninspectable.Refuse;
+  /** Match patterns on normalized text too (NFKC, default-ignorables removed, confusables mapped). */
+  normalize: bool = true;
+  binaryContent: BinaryContent = BinaryContent.Allow;
+  onUpgrade: UpgradePolicy = UpgradePolicy.Refuse;
   maxBodyBytes: u32 = 1048576;
   maxJsonDepth: i32 = 64;
   logPrompts: bool = false;

@@ -13,6 +13,12 @@ export class RequestMetrics {
   readonly refusedNoHold: u32 = defineMetric(MetricType.Counter, "llm_guard.requests_refused_no_hold");
   readonly refusedNoKey: u32 = defineMetric(MetricType.Counter, "llm_guard.requests_refused_no_key");
   readonly refusedKeyService: u32 = defineMetric(MetricType.Counter, "llm_guard.requests_refused_key_service");
+  readonly refusedUpgrade: u32 = defineMetric(MetricType.Counter, "llm_guard.upgrades_refused");
+  readonly passedUpgrade: u32 = defineMetric(MetricType.Counter, "llm_guard.upgrades_passed_uninspected");
+  /** Binary contents (uploaded files, inline images, audio, PDFs) forwarded uninspected under binary_content: allow. */
+  readonly binaryPartsAllowed: u32 = defineMetric(MetricType.Counter, "llm_guard.binary_parts_allowed");
+  readonly refusedBinary: u32 = defineMetric(MetricType.Counter, "llm_guard.requests_refused_binary_content");
 
   count(id: u32): void { incrementMetric(id, 1); }
+  countBy(id: u32, n: i64): void { incrementMetric(id, n); }
 }

@@ -80,18 +80,17 @@ describe('refusals (on_uninspectable: refuse, the default)', () => {
     });
   }
 
-  it('wrong field types -> 400 invalid_body (or invalid_json)', () => {
+  it('unexpected field types are inspected, not refused: the provider judges its own schema', () => {
     for (const body of [
       { messages: 'not an array' },
       { messages: [{ role: 'user', content: 42 }] },
       { messages: [42] },
     ]) {
       const r = post(host, body);
-      const e = errorOf(r);
-      expect(r.localReply?.status, outcome(r)).toBe(400);
-      expect(['invalid_body', 'invalid_json']).toContain(e?.code);
-      expect(e?.type).toBe('invalid_request_error');
+      expect(r.forwarded, outcome(r)).toBe(true);
     }
+    const denied = post(host, { messages: { role: 'user', content: { text: DENY_LITERAL } } });
+    expect(errorOf(denied)?.code).toBe('denied_by_pattern');
   });
 
   it('gzip -> 415 unsupported_content_encoding', () => {
@@ -108,14 +107,41 @@ describe('refusals (on_uninspectable: refuse, the default)', () => {
     expect(r.forwarded, outcome(r)).toBe(true);
   });
 
-  it('body that is not JSON -> 415 unsupported_body', () => {
+  it('body that is not JSON, not a form and not text -> 415 unsupported_body', () => {
     for (const [ct, body] of [
-      ['text/plain', 'hello world, please help'],
-      ['application/x-www-form-urlencoded', 'a=b&c=d'],
-      ['multipart/form-data; boundary=x', '--x\r\ncontent-disposition: form-data; name="a"\r\n\r\nb\r\n--x--'],
+      ['application/octet-stream', 'hello world, please help'],
+      ['image/png', '\u0089PNG\r\n'],
+      [null, 'a=b&c=d'],
     ] as const) {
       expectErrorReply(post(host, body, { contentType: ct }), 415, 'invalid_request_error', 'unsupported_body');
     }
+  });
+
+  it('text, urlencoded and multipart bodies are inspected, not refused', () => {
+    const part = (text: string) => `--x\r\ncontent-disposition: form-data; name="a"\r\n\r\n${text}\r\n--x--`;
+    for (const [ct, clean, denied] of [
+      ['text/plain', 'hello world, please help', `please help with the ${DENY_LITERAL}`],
+      ['application/x-www-form-urlencoded', 'a=b&c=d', `a=b&c=${DENY_LITERAL}`],
+      ['multipart/form-data; boundary=x', part('b'), part(DENY_LITERAL)],
+    ] as const) {
+      const r = post(host, clean, { contentType: ct });
+      expect(r.forwarded, `${ct}: ${outcome(r)}`).toBe(true);
+      expectErrorReply(post(host, denied, { contentType: ct }), 403, 'policy_violation', 'denied_by_pattern');
+    }
+  });
+
+  it('malformed multipart -> 400 invalid_body', () => {
+    const r = post(host, '--x\r\ncontent-disposition: form-data; name="a"\r\n\r\nb', { contentType: 'multipart/form-data; boundary=x' });
+    expectErrorReply(r, 400, 'invalid_request_error', 'invalid_body');
+  });
+
+  it('binary content under binary_content: refuse -> 400 binary_content_refused', async () => {
+    const h = await loadGuard({ ...base, binary_content: 'refuse' });
+    const body = '--x\r\ncontent-disposition: form-data; name="image"; filename="a.png"\r\ncontent-type: image/png\r\n\r\n\u0089PNG\r\n--x--\r\n';
+    const r = post(h, body, { path: '/v1/images/edits', contentType: 'multipart/form-data; boundary=x' });
+    expectErrorReply(r, 400, 'invalid_request_error', 'binary_content_refused');
+    nothingLeaks(r, ['a.png', 'PNG', KEY]);
+    h.assertHealthy();
   });
 
   it('too deep -> 400 json_too_deep', () => {
@@ -205,7 +231,7 @@ describe('on_uninspectable', () => {
   it('refuse: each kind answered with its code', async () => {
     const host = await loadGuard({ ...base, on_uninspectable: 'refuse' });
     expect(errorOf(post(host, malformedClean))?.code).toBe('invalid_json');
-    expect(errorOf(post(host, 'hello', { contentType: 'text/plain' }))?.code).toBe('unsupported_body');
+    expect(errorOf(post(host, 'hello', { contentType: 'application/octet-stream' }))?.code).toBe('unsupported_body');
     expect(errorOf(post(host, gzipSync('{}'), { headers: [['content-encoding', 'gzip']] }))?.code).toBe('unsupported_content_encoding');
   });
 

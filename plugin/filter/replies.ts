@@ -57,6 +57,14 @@ export function unsupportedBody(): Refusal {
     "The request body is not JSON, so the LLM egress policy could not inspect it.");
 }
 
+export const BINARY_CONTENT_REFUSED = "binary_content_refused";
+
+/** binary_content: refuse, and the body carries an image, audio, a PDF or another file that isn't text. */
+export function binaryContentRefused(): Refusal {
+  return new Refusal(400, "invalid_request_error", BINARY_CONTENT_REFUSED,
+    "The request carries binary content (an image, audio, a PDF or another file that isn't text), which the LLM egress policy refuses because it can't inspect it.");
+}
+
 export function holdNotInstalled(): Refusal {
   return new Refusal(503, "service_unavailable", "hold_not_installed",
     "The LLM egress policy's request hold is not installed on this route, so the request was not sent.");
@@ -71,6 +79,11 @@ export function guardUnavailable(): Refusal {
 export function providerKeyUnavailable(): Refusal {
   return new Refusal(503, "service_unavailable", "provider_key_unavailable",
     "The LLM egress policy has no key for this provider at the moment, so the request was not sent.");
+}
+
+export function upgradeNotInspectable(): Refusal {
+  return new Refusal(403, "policy_violation", "upgrade_not_inspectable",
+    "The LLM egress policy refuses WebSocket connections to this provider: their messages can't be inspected. Use the provider's HTTP API.");
 }
 
 export function keyServiceForbidden(): Refusal {

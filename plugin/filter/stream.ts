@@ -7,20 +7,20 @@
 import { HttpContext, RootContext } from "../abi/context";
 import { BufferType, MapType, HeadersAction, BodyAction } from "../abi/enums";
 import { getHeader, removeHeader, replaceHeader, getBufferBytes, getPropertyString, continueRequest, setProperty, logInfo, logDebug, logWarn } from "../abi/host";
-import { Policy, Provider, Uninspectable } from "../config/policy";
+import { Policy, Provider, Uninspectable, UpgradePolicy } from "../config/policy";
 import { parseAuthority } from "../config/hosts";
 import { CREDENTIAL_HEADERS, authHeaderName, authHeaderValue } from "../config/auth_style";
 import { GuardClient, GuardQuestion } from "../guard/guard_client";
 import { Verdict, Decision } from "../guard/verdict";
 import { GuardMetrics } from "../guard/metrics";
-import { TextPiece } from "../inspect";
+import { TextPiece, Role } from "../inspect";
 import { RequestMetrics } from "./metrics";
 import { Configured } from "./configured";
 import { evaluateBody } from "./evaluate";
 import { KeyClient, keyClockMs } from "../keys/key_client";
 import {
   Refusal, sendRefusal, bodyTooLarge, unsupportedEncoding, guardUnavailable, deniedByGuard, holdNotInstalled,
-  providerKeyUnavailable, keyServiceForbidden,
+  providerKeyUnavailable, keyServiceForbidden, upgradeNotInspectable, BINARY_CONTENT_REFUSED,
 } from "./replies";
 import { holdInstalled } from "./hold_check";
 
@@ -37,6 +37,8 @@ export class GuardStream extends HttpContext {
   private question: GuardQuestion | null = null;
   private provider: Provider | null = null;
   private headersEndStream: bool = false;
+  /** A WebSocket upgrade the policy lets through uninspected. */
+  private upgrade: bool = false;
   /** Paused at request headers until the first key fetch ends (the root resumes it). */
   waitingForKeys: bool = false;
 
@@ -66,6 +68,16 @@ export class GuardStream extends HttpContext {
     this.provider = provider;
     this.headersEndStream = endOfStream;
     this.metrics.count(this.metrics.requests);
+    if (isUpgrade()) {
+      if (policy.onUpgrade == UpgradePolicy.Refuse) {
+        this.finished = true;
+        this.metrics.count(this.metrics.refusedUpgrade);
+        logInfo("llm-guard: refused an upgrade (WebSocket) to " + authority + ": its messages can't be inspected (on_upgrade: refuse)");
+        sendRefusal(upgradeNotInspectable());
+        return HeadersAction.StopIteration;
+      }
+      this.upgrade = true;
+    }
     if (keys != null && !keys.settled && this.needsServiceKeys(provider, endOfStream)) {
       // Paused (Envoy: StopAllIterationAndWatermark) until the root resumes it when the fetch ends,
       // at most timeout_ms later: the fetch's own timeout.
@@ -108,6 +120,11 @@ export class GuardStream extends HttpContext {
     const authority = this.authority;
     const endOfStream = this.headersEndStream;
     if (!this.injectKey(this.provider!)) return HeadersAction.StopIteration;
+    if (this.upgrade) {
+      this.metrics.count(this.metrics.passedUpgrade);
+      logInfo("llm-guard: forwarded an upgrade (WebSocket) to " + authority + " uninspected (on_upgrade: allow)");
+      return HeadersAction.Continue;
+    }
 
     if (!policy.inspectsBodies || endOfStream) return HeadersAction.Continue;
     if (policy.requireHold && !holdInstalled()) {
@@ -165,7 +182,7 @@ export class GuardStream extends HttpContext {
     const bytes = this.bufferedSize > 0 ? getBufferBytes(BufferType.HttpRequestBody, 0, this.bufferedSize) : null;
     const body = Uint8Array.wrap(bytes != null ? bytes : new ArrayBuffer(0));
     this.metrics.count(this.metrics.inspected);
-    const verdict = evaluateBody(policy, body, this.contentType);
+    const verdict = evaluateBody(policy, body, this.contentType, this.metrics);
     if (verdict.refusal != null) {
       const refusal = verdict.refusal!;
       if (refusal.type == "policy_violation") {
@@ -185,11 +202,12 @@ export class GuardStream extends HttpContext {
       return true;
     }
     const guard = this.configured.guard;
-    if (guard == null || verdict.inspected.length == 0) {
+    const forGuard = guard != null ? conversationPieces(verdict.inspected) : [];
+    if (forGuard.length == 0) {
       this.metrics.count(this.metrics.allowed);
       return true;
     }
-    return this.askGuard(guard, verdict.inspected);
+    return this.askGuard(guard!, forGuard);
   }
 
   private askGuard(guard: GuardClient, pieces: TextPiece[]): bool {
@@ -238,7 +256,8 @@ export class GuardStream extends HttpContext {
 
   private refuse(refusal: Refusal, reason: string): void {
     this.finished = true;
-    this.metrics.count(this.metrics.refused);
+    // Binary content was readable, and is counted as refused for what it is (evaluate.ts).
+    if (refusal.code != BINARY_CONTENT_REFUSED) this.metrics.count(this.metrics.refused);
     logInfo("llm-guard: refused a request to " + this.authority + " (" + refusal.code + "): " + reason);
     sendRefusal(refusal);
   }
@@ -264,6 +283,27 @@ export class GuardStream extends HttpContext {
     replaceHeader(MapType.HttpRequestHeaders, authHeaderName(provider.authStyle), authHeaderValue(provider.authStyle, key));
     return true;
   }
+}
+
+/**
+ * What the guard judges: the text of the conversation, with its roles. Text in no known place
+ * (`other`: member names, ids, settings) is for the patterns only; it would drown the guard's prompt.
+ */
+function conversationPieces(pieces: TextPiece[]): TextPiece[] {
+  const out = new Array<TextPiece>();
+  for (let i = 0; i < pieces.length; i++) if (pieces[i].role != Role.Other) out.push(pieces[i]);
+  return out;
+}
+
+/**
+ * An HTTP/1.1 upgrade (`upgrade:` header, e.g. websocket) or an HTTP/2 or HTTP/3 extended CONNECT
+ * (`:protocol`, RFC 8441/9220). Envoy keeps the `upgrade` header on requests it will upgrade.
+ */
+function isUpgrade(): bool {
+  const upgrade = getHeader(MapType.HttpRequestHeaders, "upgrade");
+  if (upgrade != null && upgrade.trim().length > 0) return true;
+  const protocol = getHeader(MapType.HttpRequestHeaders, ":protocol");
+  return protocol != null && protocol.trim().length > 0;
 }
 
 /** True when a content-length header declares more than `limit` bytes. */

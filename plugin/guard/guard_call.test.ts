@@ -232,13 +232,17 @@ describe('the guard request body', () => {
         { role: 'system', content: 'You are a travel agent.' },
         user('Book me a flight.'),
         { role: 'assistant', content: 'Where to?' },
-        user([{ type: 'text', text: 'To Paris,' }, { type: 'text', text: 'tomorrow.' }]),
+        user([{ type: 'text', text: 'To Paris, ' }, { type: 'text', text: 'tomorrow.' }]),
+        { role: 'user', content: 'Window seat.', metadata_note: 'an unknown field' },
       ),
     );
     const body = bodyOf(onlyCall(host)) as unknown as ChatGuardBody;
     expect(body.messages.filter((m) => m.role === 'user')).toHaveLength(1);
     const conv = conversationOf(onlyCall(host));
-    const order = ['system: You are a travel agent.', 'user: Book me a flight.', 'assistant: Where to?', 'user: To Paris,', 'user: tomorrow.'];
+    // Adjacent text parts are one text; text in no known place (`other`) is for the patterns only.
+    const order = ['system: You are a travel agent.', 'user: Book me a flight.', 'assistant: Where to?', 'user: To Paris, tomorrow.', 'user: Window seat.'];
+    expect(conv).not.toContain('an unknown field');
+    expect(conv).not.toContain('metadata_note');
     let at = -1;
     for (const piece of order) {
       const i = conv.indexOf(piece);

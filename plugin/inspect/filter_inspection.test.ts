@@ -1,5 +1,7 @@
 // Body inspection (docs/filter-config.md step 2): every shape, escapes, duplicate keys, chunking,
-// inspect_roles, unknown shapes.
+// inspect_roles, unknown shapes. Every string value and member name of a body is inspected (issue 11):
+// shapes only say which role speaks a text; text in no known place is `other`; nothing is refused
+// for its shape.
 
 import { describe, expect, it } from 'vitest';
 import type { FilterHost } from '../../operator/src/wasm/index.js';
@@ -20,6 +22,22 @@ function expectForwarded(r: ReturnType<typeof post>, body: string, what: string)
   expect(r.forwarded, `${what}: ${outcome(r)}`).toBe(true);
   expect(r.upstreamBodyText, what).toBe(body);
 }
+
+/** The role of the text a deny pattern matched, as the filter logs it. */
+function deniedRole(r: ReturnType<typeof post>): string | undefined {
+  for (const [, line] of r.logs) {
+    const m = /deny_patterns\[\d+\] matched an? (\w+) text/.exec(line);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+const base64 = (t: string): string => Buffer.from(t, 'utf8').toString('base64');
+/** `t` cut in two in the middle (inside a word, for DENY_LITERAL). */
+const halves = (t: string): [string, string] => {
+  const cut = Math.ceil(t.length / 2);
+  return [t.slice(0, cut), t.slice(cut)];
+};
 
 describe('every documented shape is inspected', () => {
   let host: FilterHost;
@@ -105,6 +123,10 @@ describe('escapes are decoded before matching', () => {
     ['escaped key name prompt', `{"model":"m","\\u0070rompt":"${DENY_LITERAL}"}`],
     ['escaped key in Anthropic system', `{"model":"c","max_tokens":5,"\\u0073ystem":"${DENY_LITERAL}","messages":[{"role":"user","content":"hi"}]}`],
     ['escaped key in Gemini parts/text', `{"contents":[{"role":"user","p\\u0061rts":[{"t\\u0065xt":"${DENY_LITERAL}"}]}]}`],
+    ['escaped inside chat tool-call arguments', `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\\"q\\":\\"forbidden\\\\u002dsecret\\"}"}}]}]}`],
+    ['escaped inside responses function_call arguments', `{"model":"m","input":[{"type":"function_call","call_id":"c1","name":"f","arguments":"{\\"q\\":\\"forbidden\\\\u002dsecret\\"}"}]}`],
+    ['escaped inside a JSON string in an unknown field', `{"messages":[{"role":"user","content":"hi"}],"metadata":{"blob":"{\\"q\\":\\"forbidden\\\\u002dsecret\\"}"}}`],
+    ['escaped member name', `{"messages":[{"role":"user","content":"hi"}],"metadata":{"forbidden\\u002dsecret":1}}`],
     ['whitespace everywhere', `{ "messages" : [ { "role" : "user" , "content" : "${DENY_LITERAL}" } ] }`.replace(/ /g, ' \n\t ')],
   ];
   for (const [name, body] of raw) {
@@ -210,7 +232,7 @@ describe('inspect_roles', () => {
 
   it("['user'] inspects user text only", async () => {
     const host = await loadGuard({ ...base, inspect_roles: ['user'] });
-    for (const role of ['system', 'developer', 'assistant', 'tool', 'tool_definition']) {
+    for (const role of ['system', 'developer', 'assistant', 'tool', 'tool_definition', 'other']) {
       const s = byRole(role);
       const body = JSON.stringify(s.build(DENY_LITERAL));
       expectForwarded(post(host, body, { authority: s.authority, path: s.path }), body, `${role} not inspected`);
@@ -259,9 +281,255 @@ describe('unknown shapes: every string value is inspected', () => {
     const body = JSON.stringify({ foo: { bar: ['hello', 2, null, true], n: 1.5e3 } });
     expectForwarded(post(host, body, { path: '/v1/something-new' }), body, 'clean unknown');
   });
+  it('member names of an unknown shape are inspected', () => {
+    expectDenied(post(host, JSON.stringify({ foo: { [DENY_LITERAL]: 1 } }), { path: '/v1/something-new' }), 'member name');
+  });
   it('known shape with extra fields keeps working', () => {
     const body = JSON.stringify({ ...chat(user('hello')), temperature: 0.2, metadata: { trace: 'abc' }, stream: true });
     expectForwarded(post(host, body), body, 'extra fields');
   });
+  it('no traps', () => host.assertHealthy());
+});
+
+describe('the places issue 11 added: denied wherever the text is, clean requests forwarded', () => {
+  let host: FilterHost;
+  it('setup', async () => {
+    host = await loadGuard(base);
+  });
+  const RUNS = '/v1/threads/thread_abc123/runs';
+  const RESPONSES = '/v1/responses';
+  const MESSAGES = '/v1/messages';
+  const GENERATE = '/v1beta/models/gemini-2.5-flash:generateContent';
+  // [name, authority, path, body with the text placed, role the filter attributes it to]
+  const places: [string, string, string, (t: string) => unknown, string][] = [
+    ['assistants run additional_instructions', OPENAI, RUNS, (t) => ({ assistant_id: 'asst_abc123', additional_instructions: t }), 'system'],
+    ['assistants run additional_messages', OPENAI, RUNS, (t) => ({ assistant_id: 'asst_abc123', additional_messages: [{ role: 'user', content: [{ type: 'text', text: t }] }] }), 'user'],
+    ['create thread and run, thread.messages', OPENAI, '/v1/threads/runs', (t) => ({ assistant_id: 'asst_abc123', thread: { messages: [{ role: 'user', content: t }] } }), 'user'],
+    ['chat prediction.content', OPENAI, '/v1/chat/completions', (t) => ({ model: 'gpt-4.1', messages: [user('Rename x to y.')], prediction: { type: 'content', content: t } }), 'assistant'],
+    [
+      'chat response_format description',
+      OPENAI,
+      '/v1/chat/completions',
+      (t) => ({
+        model: 'gpt-4o',
+        messages: [user('Extract the event.')],
+        response_format: { type: 'json_schema', json_schema: { name: 'event', strict: true, schema: { type: 'object', properties: { when: { type: 'string', description: t } }, required: ['when'], additionalProperties: false } } },
+      }),
+      'tool_definition',
+    ],
+    ['responses text.format description', OPENAI, RESPONSES, (t) => ({ model: 'gpt-4o', input: 'Extract.', text: { format: { type: 'json_schema', name: 'event', schema: { type: 'object', description: t } } } }), 'tool_definition'],
+    [
+      'a member name in anthropic tool_use.input',
+      ANTHROPIC,
+      MESSAGES,
+      (t) => ({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [user('Look it up.'), { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'lookup', input: { [t]: true } }] }] }),
+      'assistant',
+    ],
+    [
+      'a member name in gemini functionResponse.response',
+      GEMINI,
+      GENERATE,
+      (t) => ({ contents: [{ role: 'model', parts: [{ functionCall: { name: 'find', args: {} } }] }, { role: 'user', parts: [{ functionResponse: { name: 'find', response: { [t]: 1 } } }] }] }),
+      'tool',
+    ],
+    ['a word split across two openai text parts', OPENAI, '/v1/chat/completions', (t) => chat(user(halves(t).map((text) => ({ type: 'text', text })))), 'user'],
+    [
+      'a word split across two anthropic text blocks',
+      ANTHROPIC,
+      MESSAGES,
+      (t) => {
+        const [a, b] = halves(t);
+        return { model: 'claude-sonnet-4-5', max_tokens: 64, messages: [user([{ type: 'text', text: a, cache_control: { type: 'ephemeral' } }, { type: 'text', text: b }])] };
+      },
+      'user',
+    ],
+    ['a word split across two gemini parts', GEMINI, GENERATE, (t) => ({ contents: [{ role: 'user', parts: halves(t).map((text) => ({ text })) }] }), 'user'],
+    ['base64 text in gemini inlineData', GEMINI, GENERATE, (t) => ({ contents: [{ role: 'user', parts: [{ text: 'Summarise.' }, { inlineData: { mimeType: 'text/plain', data: base64(t) } }] }] }), 'user'],
+    [
+      'base64 JSON in gemini inlineData, the text escaped inside it',
+      GEMINI,
+      GENERATE,
+      (t) => ({ contents: [{ role: 'user', parts: [{ inlineData: { mimeType: 'application/json', data: base64(JSON.stringify({ note: t }).replace(/-/g, '\\u002d')) } }] }] }),
+      'user',
+    ],
+    [
+      'openai file_data data URL',
+      OPENAI,
+      '/v1/chat/completions',
+      (t) => chat(user([{ type: 'file', file: { filename: 'notes.txt', file_data: `data:text/plain;base64,${base64(t)}` } }, { type: 'text', text: 'Summarise.' }])),
+      'user',
+    ],
+    [
+      'anthropic base64 text/plain document',
+      ANTHROPIC,
+      MESSAGES,
+      (t) => ({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [user([{ type: 'document', source: { type: 'base64', media_type: 'text/plain', data: base64(t) } }])] }),
+      'user',
+    ],
+    ['a top-level field the filter does not know', OPENAI, '/v1/chat/completions', (t) => ({ ...chat(user('hello')), user_note: t }), 'other'],
+    ['a field inside a user message the filter does not know', OPENAI, '/v1/chat/completions', (t) => chat({ role: 'user', content: 'hello', annotations_x: { note: t } }), 'other'],
+    [
+      'a JSON string inside an unknown field, the text escaped',
+      OPENAI,
+      '/v1/chat/completions',
+      (t) => ({ ...chat(user('hello')), metadata: { payload: JSON.stringify({ note: t }).replace(/-/g, '\\u002d') } }),
+      'other',
+    ],
+    ['a prompt object field', OPENAI, RESPONSES, (t) => ({ model: 'gpt-4.1', prompt: { id: 'pmpt_abc123', version: '2', variables: { city: 'Paris' }, note: t } }), 'other'],
+    [
+      'anthropic bash_code_execution_tool_result stderr',
+      ANTHROPIC,
+      MESSAGES,
+      (t) => ({
+        model: 'claude-sonnet-4-5',
+        max_tokens: 64,
+        messages: [
+          user('List files.'),
+          {
+            role: 'assistant',
+            content: [
+              { type: 'server_tool_use', id: 'srvtoolu_1', name: 'bash_code_execution', input: { command: 'ls' } },
+              { type: 'bash_code_execution_tool_result', tool_use_id: 'srvtoolu_1', content: { type: 'bash_code_execution_result', stdout: '', stderr: t, return_code: 1, content: [] } },
+            ],
+          },
+        ],
+      }),
+      'tool',
+    ],
+    [
+      'anthropic search_result with a string source',
+      ANTHROPIC,
+      MESSAGES,
+      (t) => ({
+        model: 'claude-sonnet-4-5',
+        max_tokens: 64,
+        messages: [user([{ type: 'search_result', source: 'https://docs.example.com/a', title: 'Doc', content: [{ type: 'text', text: t }], citations: { enabled: true } }, { type: 'text', text: 'Answer from it.' }])],
+      }),
+      'user',
+    ],
+    [
+      'responses mcp_call output',
+      OPENAI,
+      RESPONSES,
+      (t) => ({ model: 'gpt-4.1', input: [user('Ask.'), { type: 'mcp_call', id: 'mcp_1', server_label: 'deepwiki', name: 'ask', arguments: '{}', output: t }] }),
+      'tool',
+    ],
+  ];
+  for (const [name, authority, path, build, role] of places) {
+    it(`${name}: denied, as ${role} text`, () => {
+      const r = post(host, build(`before ${DENY_LITERAL} after`), { authority, path });
+      expectDenied(r, name);
+      expect(deniedRole(r), name).toBe(role);
+    });
+    it(`${name}: clean request forwarded byte for byte`, () => {
+      const body = JSON.stringify(build(CLEAN_TEXT));
+      expectForwarded(post(host, body, { authority, path }), body, name);
+    });
+  }
+  it('no traps', () => host.assertHealthy());
+});
+
+describe('binary content is counted, not matched; text decoded from it is', () => {
+  const image = base64('\x89PNG\r\n\x1a\n IHDR pixels pixels pixels');
+  const fragment = image.slice(8, 28); // a deny pattern that matches the base64 itself
+  let host: FilterHost;
+  it('setup', async () => {
+    host = await loadGuard({ ...base, deny_patterns: [DENY_LITERAL, fragment] });
+  });
+  it('an image whose base64 a deny pattern matches is forwarded (binary: not text)', () => {
+    for (const body of [
+      { model: 'claude-sonnet-4-5', max_tokens: 64, messages: [user([{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: image } }, { type: 'text', text: 'What is this?' }])] },
+      { contents: [{ role: 'user', parts: [{ inlineData: { mimeType: 'image/png', data: image } }] }] },
+      chat(user([{ type: 'image_url', image_url: { url: `data:image/png;base64,${image}` } }])),
+    ]) {
+      const raw = JSON.stringify(body);
+      expectForwarded(post(host, raw, { authority: 'contents' in body ? GEMINI : 'max_tokens' in body ? ANTHROPIC : OPENAI }), raw, raw.slice(0, 60));
+    }
+  });
+  it('the same base64 where no shape says it is binary is text, and matched', () => {
+    expectDenied(post(host, { ...chat(user('hi')), metadata: { blob: image } }), 'base64 in an unknown field');
+  });
+  it('a PDF whose bytes hold the literal is not decoded', () => {
+    const pdf = base64(`%PDF-1.7 ${DENY_LITERAL}`);
+    const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [user([{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: pdf } }])] });
+    expectForwarded(post(host, body, { authority: ANTHROPIC, path: '/v1/messages' }), body, 'pdf');
+  });
+  it('no traps', () => host.assertHealthy());
+});
+
+describe('inspect_roles and the other role', () => {
+  const unknownField = (t: string) => ({ ...chat(user('hello')), metadata: { note: t } });
+  const memberName = (t: string) => ({ model: 'gpt-4o', messages: [user('hello')], temperature: 0.2, [t]: 1 });
+
+  it("['user'] does not see other text", async () => {
+    const host = await loadGuard({ ...base, inspect_roles: ['user'] });
+    for (const build of [unknownField, memberName]) {
+      const body = JSON.stringify(build(DENY_LITERAL));
+      expectForwarded(post(host, body), body, body);
+    }
+  });
+
+  it("['user'] sees user text wherever it is: split across parts, inside base64, under an unknown role", async () => {
+    const host = await loadGuard({ ...base, inspect_roles: ['user'] });
+    const [a, b] = halves(DENY_LITERAL);
+    expectDenied(post(host, chat(user([{ type: 'text', text: a }, { type: 'text', text: b }]))), 'split');
+    expectDenied(
+      post(host, { contents: [{ role: 'user', parts: [{ inlineData: { mimeType: 'text/plain', data: base64(DENY_LITERAL) } }] }] }, { authority: GEMINI, path: '/v1beta/models/gemini-2.5-flash:generateContent' }),
+      'inlineData',
+    );
+    expectDenied(post(host, chat({ role: 'narrator', content: DENY_LITERAL })), 'unknown role');
+  });
+
+  it('the default (every role) sees other text', async () => {
+    const host = await loadGuard(base);
+    for (const build of [unknownField, memberName]) {
+      const r = post(host, build(DENY_LITERAL));
+      expectDenied(r, 'default');
+      expect(deniedRole(r)).toBe('other');
+    }
+  });
+
+  it("['other'] sees other text only", async () => {
+    const host = await loadGuard({ ...base, inspect_roles: ['other'] });
+    expectDenied(post(host, unknownField(DENY_LITERAL)), 'other inspected');
+    const body = JSON.stringify(chat(user(DENY_LITERAL)));
+    expectForwarded(post(host, body), body, 'user not inspected');
+  });
+
+  it('allow_patterns judge user text only: member names and unknown fields are not user text', async () => {
+    const host = await loadGuard({ ...base, allow_patterns: ['^hello'] });
+    const body = JSON.stringify({ ...chat(user('hello there')), temperature: 0.2, metadata: { note: 'anything at all' }, stream: true });
+    expectForwarded(post(host, body), body, 'other text is not judged by allow_patterns');
+    const r = post(host, chat({ role: 'narrator', content: 'goodbye' }));
+    expect(r.localReply?.status, outcome(r)).toBe(403);
+    expect(errorOf(r)?.code).toBe('not_allowed_by_pattern'); // an unknown role is user text
+  });
+});
+
+describe('values of unexpected types are inspected, never refused for their shape', () => {
+  let host: FilterHost;
+  it('setup', async () => {
+    host = await loadGuard(base);
+  });
+  const bodies: [string, string, (t: string) => unknown][] = [
+    ['messages is an object', OPENAI, (t) => ({ model: 'm', messages: { role: 'user', content: t } })],
+    ['content is an object', OPENAI, (t) => chat({ role: 'user', content: { type: 'text', text: t } })],
+    ['a part is a number beside the text', OPENAI, (t) => chat(user([t, 7]))],
+    ['an unknown role', OPENAI, (t) => chat({ role: 'wizard', content: t })],
+    ['tool_calls is an object', OPENAI, (t) => chat(user('hi'), { role: 'assistant', content: null, tool_calls: { id: 'c', type: 'function', function: { name: 'f', arguments: JSON.stringify({ q: t }) } } })],
+    ['input is an object', OPENAI, (t) => ({ model: 'm', input: { text: t } })],
+    ['instructions is an array', OPENAI, (t) => ({ model: 'm', instructions: [t], input: 'hi' })],
+    ['tools is an object', OPENAI, (t) => ({ ...chat(user('hi')), tools: { type: 'function', function: { name: 'f', description: t } } })],
+    ['anthropic document source is a string', ANTHROPIC, (t) => ({ model: 'c', max_tokens: 5, messages: [user([{ type: 'document', source: t }])] })],
+    ['gemini functionCall is a string', GEMINI, (t) => ({ contents: [{ role: 'model', parts: [{ functionCall: t }] }] })],
+    ['bedrock toolConfig is an array', OPENAI, (t) => ({ messages: [user('hi')], toolConfig: [t] })],
+  ];
+  for (const [name, authority, build] of bodies) {
+    it(`${name}: clean forwarded`, () => {
+      const body = JSON.stringify(build(CLEAN_TEXT));
+      expectForwarded(post(host, body, { authority }), body, name);
+    });
+    it(`${name}: literal denied`, () => expectDenied(post(host, build(DENY_LITERAL), { authority }), name));
+  }
   it('no traps', () => host.assertHealthy());
 });

@@ -8,11 +8,13 @@ export namespace Role {
   export const Assistant: u32 = 8;
   export const Tool: u32 = 16;
   export const ToolDefinition: u32 = 32;
-  export const All: u32 = 63;
+  /** Text outside every place a role is known: other fields, member names, unknown shapes' extras. */
+  export const Other: u32 = 64;
+  export const All: u32 = 127;
 }
 
 /** Indexed by bit position: ROLE_NAMES[i] names the flag 1 << i. */
-const ROLE_NAMES: string[] = ["system", "developer", "user", "assistant", "tool", "tool_definition"];
+export const ROLE_NAMES: string[] = ["system", "developer", "user", "assistant", "tool", "tool_definition", "other"];
 
 /** The flag of a role name; 0 for a name that is none of ROLE_NAMES. */
 export function roleFlag(name: string): u32 {

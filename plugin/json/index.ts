@@ -162,6 +162,13 @@ export class JsonValue {
     return unchecked(c[i << 1]).text;
   }
 
+  /** Name of member i of an Object as its String value; a Null value when out of range. */
+  keyValue(i: i32): JsonValue {
+    const c = this.children;
+    if (this.kind != JsonKind.Object || c === null || i < 0 || i >= (c.length >> 1)) return JSON_NULL;
+    return unchecked(c[i << 1]);
+  }
+
   /** Value of member i of an Object; a Null value when out of range. */
   value(i: i32): JsonValue {
     const c = this.children;

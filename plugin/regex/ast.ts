@@ -33,6 +33,13 @@ export class Node {
   min: i32 = 0;
   max: i32 = 0;
   subs: Array<Node> = [];
+  /**
+   * The code point this node was written as, when it is a literal of the pattern (a Literal, or
+   * the Class of its case orbit under (?i)); -1 otherwise. Read by literals.ts.
+   */
+  written: i32 = -1;
+  /** The literal was written under (?i). */
+  folded: bool = false;
 
   constructor(kind: NodeKind) {
     this.kind = kind;

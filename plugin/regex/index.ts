@@ -1,11 +1,12 @@
 // RE2-syntax (Go regexp) multi-pattern matcher with linear-time matching. No function in this
 // module traps: bad patterns come back as RegexError values.
 import { Node } from "./ast";
-import { ClassInterner } from "./charclass";
+import { ClassInterner, MAX_CLASS_RANGES } from "./charclass";
 import { parsePattern } from "./parser";
 import { compileProgram } from "./compiler";
 import { PikeVM } from "./pike_vm";
 import { DFA_GAVE_UP, LazyDFA } from "./lazy_dfa";
+import { normalizePatternLiterals } from "./literals";
 
 export { MAX_PROGRAM_SIZE } from "./compiler";
 export { MAX_ATOMS, MAX_NESTING, MAX_REPEAT } from "./parser";
@@ -31,6 +32,8 @@ export class CompileResult {
   set: PatternSet | null = null;
   /** The first error otherwise. */
   error: RegexError | null = null;
+  /** With normalizeLiterals: some literal or class changed (else the plain set is the same). */
+  literalsChanged: bool = false;
 }
 
 export class PatternSet {
@@ -64,16 +67,29 @@ export class PatternSet {
   }
 }
 
-export function compilePatternSet(patterns: string[]): CompileResult {
+/**
+ * Compiles `patterns` into one set. With `normalizeLiterals`, literal characters are normalized
+ * as plugin/normalize normalizes text (see literals.ts), for matching normalized text.
+ */
+export function compilePatternSet(patterns: string[], normalizeLiterals: bool = false): CompileResult {
   const result = new CompileResult();
   const roots = new Array<Node>();
   const classes = new ClassInterner();
   for (let i = 0; i < patterns.length; i++) {
-    const parsed = parsePattern(patterns[i], classes);
-    const node = parsed.node;
+    const parsed = parsePattern(patterns[i], classes, normalizeLiterals);
+    let node = parsed.node;
     if (node == null) {
       result.error = new RegexError(i, parsed.offset, parsed.message);
       return result;
+    }
+    if (normalizeLiterals) {
+      const rewrite = normalizePatternLiterals(node, classes);
+      if (rewrite.failed) {
+        result.error = new RegexError(i, 0, "character classes too large: more than " + MAX_CLASS_RANGES.toString() + " distinct ranges in the pattern set");
+        return result;
+      }
+      node = rewrite.root;
+      if (rewrite.changed || parsed.classesChanged) result.literalsChanged = true;
     }
     roots.push(node);
   }

@@ -25,6 +25,7 @@ import {
 } from "./charclass";
 import { foldOrbitRanges, foldRanges } from "./casefold";
 import { unicodeClassRanges } from "./unicode_classes";
+import { classCharMapping } from "./literals";
 
 export const MAX_NESTING: i32 = 1000;
 export const MAX_REPEAT: i32 = 1000;
@@ -45,11 +46,19 @@ export class ParseOutcome {
   node: Node | null = null;
   offset: i32 = 0;
   message: string = "";
+  /** normalizeLiterals added a mapped character to a class (literal nodes: see literals.ts). */
+  classesChanged: bool = false;
 }
 
-/** `classes` is shared by all the patterns of a set. */
-export function parsePattern(pattern: string, classes: ClassInterner): ParseOutcome {
-  return new Parser(pattern, classes).run();
+/**
+ * `classes` is shared by all the patterns of a set. With `normalizeLiterals`, a character written
+ * alone in a class also admits its normalized form (see literals.ts), and every literal node
+ * records the code point it was written as, for normalizePatternLiterals.
+ */
+export function parsePattern(pattern: string, classes: ClassInterner, normalizeLiterals: bool = false): ParseOutcome {
+  const p = new Parser(pattern, classes);
+  p.normalizeLiterals = normalizeLiterals;
+  return p.run();
 }
 
 class Frame {
@@ -100,6 +109,8 @@ class Parser {
 
   classes: ClassInterner;
   atoms: i32 = 0;
+  normalizeLiterals: bool = false;
+  classesChanged: bool = false;
 
   constructor(s: string, classes: ClassInterner) {
     this.s = s;
@@ -119,6 +130,7 @@ class Parser {
       out.message = this.errMessage;
       return out;
     }
+    out.classesChanged = this.classesChanged;
     const root = this.frames[0];
     root.alts.push(concat(root.items));
     out.node = alternate(root.alts);
@@ -159,14 +171,21 @@ class Parser {
   }
 
   pushLiteral(cp: i32): void {
-    if ((this.flags & FLAG_FOLD) != 0) {
+    const fold = (this.flags & FLAG_FOLD) != 0;
+    let pushed = false;
+    if (fold) {
       const orbit = foldOrbitRanges(cp);
       if (orbit.length > 2 || orbit[1] != orbit[0]) {
         this.pushClass(orbit);
-        return;
+        pushed = true;
       }
     }
-    this.push(literal(cp));
+    if (!pushed) this.push(literal(cp));
+    if (this.failed) return;
+    const items = this.top().items;
+    const node = items[items.length - 1];
+    node.written = cp;
+    node.folded = fold;
   }
 
   pushClass(ranges: Array<i32>): void {
@@ -768,7 +787,9 @@ class Parser {
       const lo = this.parseClassChar();
       if (lo < 0) return;
       let hi = lo;
+      let single = true;
       if (this.at(this.pos) == 0x2d && this.at(this.pos + 1) >= 0 && this.at(this.pos + 1) != 0x5d) {
+        single = false;
         this.pos++;
         hi = this.parseClassChar();
         if (hi < 0) return;
@@ -779,6 +800,15 @@ class Parser {
       }
       plain.push(lo);
       plain.push(hi);
+      if (single && this.normalizeLiterals && lo >= 0x80) {
+        // A character written alone admits its normalized form too: [ｐ] matches p.
+        const mapped = classCharMapping(lo);
+        if (mapped >= 0 && mapped != lo) {
+          plain.push(mapped);
+          plain.push(mapped);
+          this.classesChanged = true;
+        }
+      }
     }
     const key = this.sourceKey(start, this.pos);
     const cached = this.classes.lookupSource(key);

@@ -184,8 +184,8 @@ export function extract(bytes: Uint8Array, maxDepth: i32, maxNodes: i32): string
   const x = extractPromptText(v, limits);
   b.raw("{\"recognized\":");
   b.raw(x.recognized ? "true" : "false");
-  b.raw(",\"error\":");
-  b.str(x.error);
+  b.raw(",\"binary\":");
+  b.raw(x.binaryParts.toString());
   b.raw(",\"pieces\":[");
   for (let i = 0; i < x.pieces.length; i++) {
     if (i > 0) b.raw(",");
@@ -207,6 +207,5 @@ export function extractCount(bytes: Uint8Array): i32 {
   const v = r.value;
   if (v === null) return -1;
   const x = extractPromptText(v, limits);
-  if (x.error.length > 0) return -2;
   return x.pieces.length;
 }

@@ -1,10 +1,10 @@
 // Builds (when stale) and loads the test probes: small AssemblyScript entry points that export
-// internals of the plugin (json + inspect, regex) to JavaScript, for their tests and benchmarks:
+// internals of the plugin (json + inspect, regex, normalize) to JavaScript, for their tests and benchmarks:
 //   asc plugin/testing/<name>.ts --config plugin/testing/<name>.asconfig.json -o build/test/<name>.wasm
 // The explicit --config keeps the repository's asconfig.json (plugin entry, WASI shim) out of it.
 // Safe to call from several vitest workers at once: the build runs under a mkdir lock, into a
 // temporary directory, and the outputs are renamed into place (the .wasm, on whose age freshness
-// is judged, last). Standalone: `node plugin/testing/probes.mjs` builds both.
+// is judged, last). Standalone: `node plugin/testing/probes.mjs` builds them all.
 
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
@@ -62,7 +62,7 @@ async function withLock(lockDir, fn) {
 
 /**
  * Builds the probe `name` if any of its sources is newer than it; returns its ESM bindings' path.
- * @param {string} name            json_probe | regex_probe
+ * @param {string} name            json_probe | regex_probe | normalize_probe
  * @param {string[]} sourceDirs    plugin folders it compiles (relative to the repository)
  */
 export async function buildProbe(name, sourceDirs) {
@@ -97,16 +97,28 @@ export async function buildProbe(name, sourceDirs) {
   return outJs;
 }
 
+/** The plugin folders each probe compiles (for freshness). */
+const PROBE_SOURCES = {
+  json_probe: ["plugin/json", "plugin/inspect", "plugin/util"],
+  regex_probe: ["plugin/regex", "plugin/normalize"],
+  normalize_probe: ["plugin/normalize", "plugin/regex"],
+};
+
 /** plugin/json and plugin/inspect, exported to JavaScript. */
 export async function loadJsonProbe() {
-  return import(pathToFileURL(await buildProbe("json_probe", ["plugin/json", "plugin/inspect"])).href);
+  return import(pathToFileURL(await buildProbe("json_probe", PROBE_SOURCES.json_probe)).href);
 }
 
 /** plugin/regex, exported to JavaScript. */
 export async function loadRegexProbe() {
-  return import(pathToFileURL(await buildProbe("regex_probe", ["plugin/regex"])).href);
+  return import(pathToFileURL(await buildProbe("regex_probe", PROBE_SOURCES.regex_probe)).href);
+}
+
+/** plugin/normalize, and pattern sets with normalized literals, exported to JavaScript. */
+export async function loadNormalizeProbe() {
+  return import(pathToFileURL(await buildProbe("normalize_probe", PROBE_SOURCES.normalize_probe)).href);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  for (const name of ["json_probe", "regex_probe"]) console.log(`built ${await buildProbe(name, name === "json_probe" ? ["plugin/json", "plugin/inspect"] : ["plugin/regex"])}`);
+  for (const [name, dirs] of Object.entries(PROBE_SOURCES)) console.log(`built ${await buildProbe(name, dirs)}`);
 }

@@ -28,6 +28,8 @@ export const ERROR_CODES: Record<string, { status: number | 'deny'; type: string
   body_too_large: { status: 413, type: 'invalid_request_error' },
   unsupported_content_encoding: { status: 415, type: 'invalid_request_error' },
   unsupported_body: { status: 415, type: 'invalid_request_error' },
+  binary_content_refused: { status: 400, type: 'invalid_request_error' },
+  upgrade_not_inspectable: { status: 403, type: 'policy_violation' },
 };
 
 /** Load the real filter and configure it; `expectConfigured` false lets a test look at refusals. */
