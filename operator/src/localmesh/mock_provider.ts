@@ -2,8 +2,9 @@
 // generateContent, Azure OpenAI's deployment path), over HTTP or HTTPS. It records everything it
 // receives, including requests whose body never completed and the bytes that arrived on each
 // connection, so a test can prove what did NOT reach it.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { closeServer, createMockServer, listenOnLoopback, sniOf, type MockHttpServer, type ServerTls } from './mock_server.js';
 
@@ -101,9 +102,12 @@ export class MockProvider {
   connectionCount = 0;
   readonly server: MockHttpServer;
   private readonly bySocket = new Map<Socket, RecordedConnection>();
+  /** Upgraded (WebSocket) connections: no longer the HTTP server's, closed by close(). */
+  private readonly upgraded = new Set<Duplex>();
 
   constructor(readonly opts: MockOptions = {}) {
     this.server = createMockServer((req, res) => this.handle(req, res), opts.tls, (socket) => this.track(socket));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex) => this.upgrade(req, socket));
   }
 
   async listen(): Promise<this> {
@@ -112,6 +116,7 @@ export class MockProvider {
   }
 
   close(): Promise<void> {
+    for (const socket of this.upgraded) socket.destroy();
     return closeServer(this.server);
   }
 
@@ -155,22 +160,7 @@ export class MockProvider {
       conn.requests += 1;
       conn.bytesRead = Math.max(conn.bytesRead, req.socket.bytesRead);
     }
-    const rec: RecordedRequest = {
-      seq: this.requests.length + 1,
-      connection: conn?.id ?? 0,
-      method: req.method ?? '',
-      path: req.url ?? '',
-      host: req.headers.host ?? '',
-      sni: sniOf(req),
-      headers: req.headers,
-      rawHeaders: req.rawHeaders,
-      body: Buffer.alloc(0),
-      complete: false,
-      aborted: false,
-      status: 0,
-      responseBody: Buffer.alloc(0),
-    };
-    this.requests.push(rec);
+    const rec = this.record(req, conn?.id ?? 0);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('close', () => {
@@ -190,6 +180,53 @@ export class MockProvider {
         else res.destroy();
       });
     });
+  }
+
+  /** A new record of a request whose headers arrived, in arrival order. */
+  private record(req: IncomingMessage, connection: number): RecordedRequest {
+    const rec: RecordedRequest = {
+      seq: this.requests.length + 1,
+      connection,
+      method: req.method ?? '',
+      path: req.url ?? '',
+      host: req.headers.host ?? '',
+      sni: sniOf(req),
+      headers: req.headers,
+      rawHeaders: req.rawHeaders,
+      body: Buffer.alloc(0),
+      complete: false,
+      aborted: false,
+      status: 0,
+      responseBody: Buffer.alloc(0),
+    };
+    this.requests.push(rec);
+    return rec;
+  }
+
+  /**
+   * A WebSocket upgrade, as OpenAI's Realtime API answers one: 101 with the RFC 6455 accept value,
+   * then a `session.created` event in a text frame. Recorded like a request (no body).
+   */
+  private upgrade(req: IncomingMessage, socket: Duplex): void {
+    const rec = this.record(req, this.bySocket.get(req.socket)?.id ?? 0);
+    rec.complete = true;
+    rec.status = 101;
+    this.opts.onRecord?.(rec);
+    const key = req.headers['sec-websocket-key'];
+    if (req.headers.upgrade?.toLowerCase() !== 'websocket' || typeof key !== 'string') {
+      rec.status = 400;
+      socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      return;
+    }
+    const accept = createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
+    const event = Buffer.from(JSON.stringify({ type: 'session.created', event_id: makeId('event_', 16) }));
+    // One unmasked text frame (FIN + opcode 1); events here are short (< 126 bytes).
+    const frame = Buffer.concat([Buffer.from([0x81, event.length]), event]);
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\n\r\n`);
+    socket.write(frame);
+    this.upgraded.add(socket);
+    socket.on('close', () => this.upgraded.delete(socket));
+    socket.on('error', () => socket.destroy());
   }
 
   private json(rec: RecordedRequest, res: ServerResponse, status: number, obj: unknown): void {
@@ -333,6 +370,23 @@ export class MockProvider {
         candidates: [{ content: { role: 'model', parts: [{ text: reply }] }, finishReason: 'STOP', index: 0 }],
         usageMetadata: { promptTokenCount: promptTokens, candidatesTokenCount: tokens(reply), totalTokenCount: usage.total_tokens },
         modelVersion: model,
+      });
+    }
+    // Assistants runs (create run, create thread and run): a queued Run object.
+    const run = /^\/v1\/threads(?:\/([^/]+))?\/runs$/.exec(p);
+    if (run) {
+      const assistant = typeof body.assistant_id === 'string' ? body.assistant_id : null;
+      return this.json(rec, res, 200, {
+        id: makeId('run_'),
+        object: 'thread.run',
+        created_at: created,
+        assistant_id: assistant,
+        thread_id: run[1] ?? makeId('thread_'),
+        status: 'queued',
+        model,
+        instructions: null,
+        tools: [],
+        metadata: {},
       });
     }
     return this.json(rec, res, 404, {

@@ -26,6 +26,8 @@ export function renderPluginConfig(policy: LlmGuardPolicy, keyService: KeyServic
   if (i?.roles) config.inspect_roles = i.roles;
   if (i?.denyStatus !== undefined) config.deny_status = i.denyStatus;
   if (i?.onUninspectable) config.on_uninspectable = i.onUninspectable;
+  if (i?.normalize !== undefined) config.normalize = i.normalize;
+  if (i?.binaryContent) config.binary_content = i.binaryContent;
   if (i?.maxBodyBytes !== undefined) config.max_body_bytes = i.maxBodyBytes;
   if (i?.maxJsonDepth !== undefined) config.max_json_depth = i.maxJsonDepth;
   if (i?.logPrompts !== undefined) config.log_prompts = i.logPrompts;

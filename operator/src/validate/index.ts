@@ -47,6 +47,7 @@ export function policyWarnings(policy: LlmGuardPolicy): string[] {
   }
   if (s.intelligentGuard?.failMode === 'open') out.push('intelligentGuard.failMode is open: requests pass unjudged when the guard is down');
   if (s.inspection?.onUninspectable === 'allow') out.push('inspection.onUninspectable is allow: bodies that cannot be inspected pass unchecked');
+  if (s.inspection?.normalize === false) out.push('inspection.normalize is false: look-alike letters, invisible characters and fullwidth forms can hide text from the patterns');
   if (s.inspection?.logPrompts) out.push('inspection.logPrompts is true: denied prompt text is logged (debug level)');
   if (s.plugin.failStrategy === 'FAIL_OPEN') out.push('plugin.failStrategy is FAIL_OPEN: traffic passes unguarded (and without keys) when the module cannot load');
   return out;

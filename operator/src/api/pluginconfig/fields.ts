@@ -2,7 +2,7 @@
 // enforces, its default, where docs/filter-config.md lists it, and the LlmGuardPolicy field the
 // operator renders it from. contract.test.ts holds the filter, the docs and the CRD to this table.
 
-import { AUTH_STYLES, CONTROVERSIAL, FAIL_MODES, INSPECTED_ROLES, ON_UNINSPECTABLE, VERDICT_FORMATS } from './values.js';
+import { AUTH_STYLES, BINARY_CONTENT, CONTROVERSIAL, FAIL_MODES, INSPECTED_ROLES, ON_UNINSPECTABLE, ON_UPGRADE, VERDICT_FORMATS } from './values.js';
 
 export type FieldType = 'string' | 'string[]' | 'string or string[]' | 'int' | 'bool' | 'object' | 'object[]';
 
@@ -50,6 +50,10 @@ export const FIELDS: readonly FieldSpec[] = [
   { path: 'inspect_roles', table: 'extensions', type: 'string[]', default: 'all', values: INSPECTED_ROLES, policy: 'spec.inspection.roles[]' },
   { path: 'deny_status', table: 'extensions', type: 'int', default: '403', range: [400, 599], policy: 'spec.inspection.denyStatus' },
   { path: 'on_uninspectable', table: 'extensions', type: 'string', default: '"refuse"', values: ON_UNINSPECTABLE, policy: 'spec.inspection.onUninspectable' },
+  { path: 'normalize', table: 'extensions', type: 'bool', default: 'true', policy: 'spec.inspection.normalize' },
+  { path: 'binary_content', table: 'extensions', type: 'string', default: '"allow"', values: BINARY_CONTENT, policy: 'spec.inspection.binaryContent' },
+  // Not in the CRD: the operator's hold waits for a request's end, which an upgrade never has.
+  { path: 'on_upgrade', table: 'extensions', type: 'string', default: '"refuse"', values: ON_UPGRADE },
   { path: 'max_body_bytes', table: 'extensions', type: 'int', default: '1048576', range: [1, 16777216], policy: 'spec.inspection.maxBodyBytes' },
   { path: 'max_json_depth', table: 'extensions', type: 'int', default: '64', range: [1, 512], policy: 'spec.inspection.maxJsonDepth' },
   { path: 'log_prompts', table: 'extensions', type: 'bool', default: 'false', policy: 'spec.inspection.logPrompts' },

@@ -3,11 +3,13 @@
 // (snake_case, the asm-labs wasm-llm-proxy names plus our extensions); docs/filter-config.md
 // documents each one and fields.ts holds their bounds.
 
-import type { AUTH_STYLES, CONTROVERSIAL, FAIL_MODES, INSPECTED_ROLES, ON_UNINSPECTABLE, VERDICT_FORMATS } from './values.js';
+import type { AUTH_STYLES, BINARY_CONTENT, CONTROVERSIAL, FAIL_MODES, INSPECTED_ROLES, ON_UNINSPECTABLE, ON_UPGRADE, VERDICT_FORMATS } from './values.js';
 
 export type AuthStyle = (typeof AUTH_STYLES)[number];
 export type InspectedRole = (typeof INSPECTED_ROLES)[number];
 export type OnUninspectable = (typeof ON_UNINSPECTABLE)[number];
+export type BinaryContent = (typeof BINARY_CONTENT)[number];
+export type OnUpgrade = (typeof ON_UPGRADE)[number];
 export type VerdictFormat = (typeof VERDICT_FORMATS)[number];
 export type FailMode = (typeof FAIL_MODES)[number];
 export type Controversial = (typeof CONTROVERSIAL)[number];
@@ -88,6 +90,9 @@ export interface PluginConfigBase extends Partial<ProviderConfig> {
   inspect_roles?: InspectedRole[];
   deny_status?: number;
   on_uninspectable?: OnUninspectable;
+  normalize?: boolean;
+  binary_content?: BinaryContent;
+  on_upgrade?: OnUpgrade;
   max_body_bytes?: number;
   max_json_depth?: number;
   log_prompts?: boolean;

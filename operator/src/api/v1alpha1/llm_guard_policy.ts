@@ -1,7 +1,7 @@
 // The LlmGuardPolicy custom resource (llmguard.io/v1alpha1), as the operator reads it. The CRD's
 // structural schema (llm_guard_policy_schema.ts) is the source of bounds and enums; these types
 // mirror it. Values that go to the filter as they are use the filter's own types.
-import type { AuthStyle, Controversial, FailMode, InspectedRole, OnUninspectable, VerdictFormat } from '../pluginconfig/types.js';
+import type { AuthStyle, BinaryContent, Controversial, FailMode, InspectedRole, OnUninspectable, VerdictFormat } from '../pluginconfig/types.js';
 
 export type { AuthStyle } from '../pluginconfig/types.js';
 
@@ -56,6 +56,9 @@ export interface Inspection {
   roles?: Role[];
   denyStatus?: number;
   onUninspectable?: OnUninspectable;
+  /** Match patterns on normalized text too (filter default true). */
+  normalize?: boolean;
+  binaryContent?: BinaryContent;
   maxBodyBytes?: number;
   maxJsonDepth?: number;
   logPrompts?: boolean;

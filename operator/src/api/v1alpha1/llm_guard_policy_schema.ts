@@ -6,7 +6,7 @@
 // Every string has a maxLength and every list a maxItems: that keeps each CEL rule's estimated
 // cost far inside the apiserver's budget, and the whole object far below etcd's size limit.
 import { get, has, list, str, type CelRule, type Schema } from '../openapi.js';
-import { AUTH_STYLES, CONTROVERSIAL, FAIL_MODES, INSPECTED_ROLES, ON_UNINSPECTABLE, VERDICT_FORMATS } from '../pluginconfig/values.js';
+import { AUTH_STYLES, BINARY_CONTENT, CONTROVERSIAL, FAIL_MODES, INSPECTED_ROLES, ON_UNINSPECTABLE, VERDICT_FORMATS } from '../pluginconfig/values.js';
 
 export const PATTERNS = {
   /** RFC 1123 label: the policy's own name (it is also a label value and a name prefix). */
@@ -257,6 +257,16 @@ export const specSchema: Schema = {
           description: 'A body that cannot be inspected: refuse (default), allow it uninspected, or scan_raw.',
           maxLength: 16,
           enum: [...ON_UNINSPECTABLE],
+        },
+        normalize: {
+          type: 'boolean',
+          description: 'Also match patterns on normalized text: NFKC, invisible characters removed, look-alike letters mapped (filter default true).',
+        },
+        binaryContent: {
+          type: 'string',
+          description: 'Binary content in a request (images, audio, PDF; inline or uploaded): allow (default, counted) or refuse.',
+          maxLength: 16,
+          enum: [...BINARY_CONTENT],
         },
         maxBodyBytes: {
           type: 'integer',

@@ -418,7 +418,7 @@ export const SCHEMA_CASES: SchemaCase[] = [
       p.spec.inspection.roles = ['user', 'admin', 'user'];
     },
     expect: [
-      'spec.inspection.roles[1]: Unsupported value: "admin": supported values: "system", "developer", "user", "assistant", "tool", "tool_definition"',
+      'spec.inspection.roles[1]: Unsupported value: "admin": supported values: "system", "developer", "user", "assistant", "tool", "tool_definition", "other"',
       'spec.inspection.roles[2]: Duplicate value: "user"',
       RULES_NOT_CHECKED,
     ],
