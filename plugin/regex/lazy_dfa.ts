@@ -42,6 +42,14 @@ const MAX_GIVE_UPS: i32 = 3;
 
 const UNKNOWN: i32 = -2;
 const NO_MATCH: i32 = -1;
+/**
+ * Set on a cached transition whose source state matches before the code point it consumes, so the
+ * scan reads the match slot only then: one load per code point on the common path. States stay
+ * far below this bit (MAX_STATES).
+ */
+const MATCH_BIT: i32 = 1 << 30;
+/** Above every class number: a DFA with 65536 classes or more has too few states to be enabled. */
+const ASCII_SKIP: i32 = 1 << 16;
 
 function kindFlags(prev: i32, next: i32): i32 {
   let f = 0;
@@ -68,7 +76,11 @@ export class LazyDFA {
 
   // Code point classes: class of cp = number of bounds <= cp.
   private bounds: StaticArray<i32>;
-  private asciiClass: StaticArray<i32> = new StaticArray<i32>(128);
+  /**
+   * Per ASCII code point: its class, with ASCII_SKIP set when it cannot begin a match (the
+   * first-character filter), and then the empty state it leads to in bits 17 and up.
+   */
+  private asciiInfo: StaticArray<i32> = new StaticArray<i32>(128);
   private classLo: StaticArray<i32>;
   private classNext: StaticArray<i32>;
   private classCount: i32;
@@ -80,7 +92,7 @@ export class LazyDFA {
   private listStart: Array<i32> = [];
   private listLen: Array<i32> = [];
   private pool: Array<i32> = [];
-  /** classCount entries per state: next state, or -1 while unknown. */
+  /** classCount entries per state: next state (| MATCH_BIT, see above), or -1 while unknown. */
   private trans: Array<i32> = [];
   /** 4 entries per state, by NEXT_* kind: lowest pattern matching there, NO_MATCH or UNKNOWN. */
   private matchAt: Array<i32> = [];
@@ -144,7 +156,14 @@ export class LazyDFA {
       this.classLo[c] = lo;
       this.classNext[c] = nextKindOf(lo);
     }
-    for (let cp = 0; cp < 128; cp++) this.asciiClass[cp] = this.classOf(cp);
+    for (let cp = 0; cp < 128; cp++) {
+      let info = this.classOf(cp);
+      if (prog.firstClass >= 0 && !prog.inClass(prog.firstClass, cp)) {
+        const empty = prog.hasAsserts ? (cp == 0x0a ? PREV_NEWLINE : isWordChar(cp) ? PREV_WORD : PREV_OTHER) : PREV_OTHER;
+        info |= ASCII_SKIP | (empty << 17);
+      }
+      this.asciiInfo[cp] = info;
+    }
 
     let states = MEMORY_BUDGET / (4 * (k + 4) + 64);
     if (states > MAX_STATES) states = MAX_STATES;
@@ -266,7 +285,7 @@ export class LazyDFA {
     this.matchAt[4 * s + next] = best < count ? best : NO_MATCH;
   }
 
-  /** Builds the transition of state s on class cls; -1 when the cache is full. */
+  /** Builds the transition of state s on class cls (with MATCH_BIT); -1 when the cache is full. */
   private transition(s: i32, cls: i32): i32 {
     const prog = this.prog;
     const next = this.classNext[cls];
@@ -291,8 +310,10 @@ export class LazyDFA {
     let prev = PREV_OTHER;
     if (prog.hasAsserts) prev = next == NEXT_NEWLINE ? PREV_NEWLINE : next == NEXT_WORD ? PREV_WORD : PREV_OTHER;
     const ns = this.intern(prev);
-    if (ns >= 0) this.trans[s * this.classCount + cls] = ns;
-    return ns;
+    if (ns < 0) return ns;
+    const t = this.matchAt[4 * s + next] >= 0 ? ns | MATCH_BIT : ns;
+    this.trans[s * this.classCount + cls] = t;
+    return t;
   }
 
   /** Like PikeVM.firstMatch, or DFA_GAVE_UP when the cache overflowed. */
@@ -304,13 +325,12 @@ export class LazyDFA {
     const filter = prog.firstClass;
     const hasAsserts = prog.hasAsserts;
     const k = this.classCount;
-    const asciiClass = this.asciiClass;
+    const asciiInfo = this.asciiInfo;
     const classNext = this.classNext;
     const len = text.length;
     const base = changetype<usize>(text);
     // Raw row pointers; reloaded whenever a transition is built (the arrays may move).
     let trans = this.trans.dataStart;
-    let matchAt = this.matchAt.dataStart;
     let best = count;
     let s = 0;
     let p = 0;
@@ -318,7 +338,21 @@ export class LazyDFA {
     let resetAt = 0;
     while (p < len) {
       let cp = i32(load<u16>(base + (usize(p) << 1)));
-      if ((cp & 0xf800) == 0xd800) cp = decodeAt(base, len, p);
+      let cls: i32;
+      if (cp < 128) {
+        const info = unchecked(asciiInfo[cp]);
+        if (s < 4 && (info & ASCII_SKIP) != 0) {
+          // Empty state and cp cannot begin a match: the empty state for its kind.
+          if (p > 0 && firstUnanchored >= best) break;
+          s = info >>> 17;
+          p++;
+          continue;
+        }
+        cls = info & 0xffff;
+      } else {
+        if ((cp & 0xf800) == 0xd800) cp = decodeAt(base, len, p);
+        cls = -1;
+      }
       if (s < 4) {
         // Empty state: nothing in flight.
         if (p > 0 && firstUnanchored >= best) break;
@@ -329,7 +363,7 @@ export class LazyDFA {
           continue;
         }
       }
-      const cls = cp < 128 ? unchecked(asciiClass[cp]) : this.classOf(cp);
+      if (cls < 0) cls = this.classOf(cp);
       let t = load<i32>(trans + (usize(s * k + cls) << 2));
       if (t < 0) {
         t = this.transition(s, cls);
@@ -355,12 +389,14 @@ export class LazyDFA {
           }
         }
         trans = this.trans.dataStart;
-        matchAt = this.matchAt.dataStart;
       }
-      const m = load<i32>(matchAt + (usize((s << 2) + unchecked(classNext[cls])) << 2));
-      if (m >= 0 && m < best) {
-        best = m;
-        if (best == 0) return 0;
+      if (t >= MATCH_BIT) {
+        const m = unchecked(this.matchAt[(s << 2) + unchecked(classNext[cls])]);
+        if (m >= 0 && m < best) {
+          best = m;
+          if (best == 0) return 0;
+        }
+        t &= ~MATCH_BIT;
       }
       s = t;
       p += widthOf(cp);
