@@ -50,6 +50,7 @@ const NO_MATCH: i32 = -1;
 const MATCH_BIT: i32 = 1 << 30;
 /** Above every class number: a DFA with 65536 classes or more has too few states to be enabled. */
 const ASCII_SKIP: i32 = 1 << 16;
+const CLASS_CACHE_SLOTS: i32 = 512;
 
 function kindFlags(prev: i32, next: i32): i32 {
   let f = 0;
@@ -77,11 +78,14 @@ export class LazyDFA {
   // Code point classes: class of cp = number of bounds <= cp.
   private bounds: StaticArray<i32>;
   /**
-   * Per ASCII code point: its class, with ASCII_SKIP set when it cannot begin a match (the
-   * first-character filter), and then the empty state it leads to in bits 17 and up.
+   * Per ASCII code point, its info: its class, with ASCII_SKIP set when it cannot begin a match (the
+   * first-character filter) and then the empty state it leads to in bits 17 and up. Other code
+   * points: infoOf, cached.
    */
   private asciiInfo: StaticArray<i32> = new StaticArray<i32>(128);
   private classLo: StaticArray<i32>;
+  private cacheCp: StaticArray<i32> = new StaticArray<i32>(CLASS_CACHE_SLOTS).fill(-1);
+  private cacheInfo: StaticArray<i32> = new StaticArray<i32>(CLASS_CACHE_SLOTS);
   private classNext: StaticArray<i32>;
   private classCount: i32;
   private maxStates: i32;
@@ -156,14 +160,7 @@ export class LazyDFA {
       this.classLo[c] = lo;
       this.classNext[c] = nextKindOf(lo);
     }
-    for (let cp = 0; cp < 128; cp++) {
-      let info = this.classOf(cp);
-      if (prog.firstClass >= 0 && !prog.inClass(prog.firstClass, cp)) {
-        const empty = prog.hasAsserts ? (cp == 0x0a ? PREV_NEWLINE : isWordChar(cp) ? PREV_WORD : PREV_OTHER) : PREV_OTHER;
-        info |= ASCII_SKIP | (empty << 17);
-      }
-      this.asciiInfo[cp] = info;
-    }
+    for (let cp = 0; cp < 128; cp++) this.asciiInfo[cp] = this.infoOf(cp);
 
     let states = MEMORY_BUDGET / (4 * (k + 4) + 64);
     if (states > MAX_STATES) states = MAX_STATES;
@@ -171,6 +168,27 @@ export class LazyDFA {
     // State keys store pcs as UTF-16 units, which the instruction budget keeps below 65536.
     this.enabled = states >= MIN_STATES && prog.patternCount > 0 && n < 65536;
     this.reset();
+  }
+
+  /** The info (as asciiInfo's) of a non-ASCII code point, through a small direct-mapped cache. */
+  @inline private cachedInfoOf(cp: i32): i32 {
+    const slot = cp & (CLASS_CACHE_SLOTS - 1);
+    if (unchecked(this.cacheCp[slot]) == cp) return unchecked(this.cacheInfo[slot]);
+    const info = this.infoOf(cp);
+    unchecked(this.cacheCp[slot] = cp);
+    unchecked(this.cacheInfo[slot] = info);
+    return info;
+  }
+
+  /** A code point's class, and ASCII_SKIP with the empty state it leads to when it can't begin a match. */
+  private infoOf(cp: i32): i32 {
+    const prog = this.prog;
+    let info = this.classOf(cp);
+    if (prog.firstClass >= 0 && !prog.inClass(prog.firstClass, cp)) {
+      const empty = prog.hasAsserts ? (cp == 0x0a ? PREV_NEWLINE : isWordChar(cp) ? PREV_WORD : PREV_OTHER) : PREV_OTHER;
+      info |= ASCII_SKIP | (empty << 17);
+    }
+    return info;
   }
 
   private classOf(cp: i32): i32 {
@@ -322,8 +340,6 @@ export class LazyDFA {
     const prog = this.prog;
     const count = prog.patternCount;
     const firstUnanchored = prog.firstUnanchored;
-    const filter = prog.firstClass;
-    const hasAsserts = prog.hasAsserts;
     const k = this.classCount;
     const asciiInfo = this.asciiInfo;
     const classNext = this.classNext;
@@ -338,32 +354,24 @@ export class LazyDFA {
     let resetAt = 0;
     while (p < len) {
       let cp = i32(load<u16>(base + (usize(p) << 1)));
-      let cls: i32;
+      let info: i32;
       if (cp < 128) {
-        const info = unchecked(asciiInfo[cp]);
-        if (s < 4 && (info & ASCII_SKIP) != 0) {
-          // Empty state and cp cannot begin a match: the empty state for its kind.
-          if (p > 0 && firstUnanchored >= best) break;
-          s = info >>> 17;
-          p++;
-          continue;
-        }
-        cls = info & 0xffff;
+        info = unchecked(asciiInfo[cp]);
       } else {
         if ((cp & 0xf800) == 0xd800) cp = decodeAt(base, len, p);
-        cls = -1;
+        info = this.cachedInfoOf(cp);
       }
       if (s < 4) {
         // Empty state: nothing in flight.
         if (p > 0 && firstUnanchored >= best) break;
-        if (filter >= 0 && !prog.inClass(filter, cp)) {
+        if ((info & ASCII_SKIP) != 0) {
           // cp cannot begin a match, so consuming it leads to the empty state for its kind.
-          s = hasAsserts ? (cp == 0x0a ? PREV_NEWLINE : isWordChar(cp) ? PREV_WORD : PREV_OTHER) : PREV_OTHER;
+          s = info >>> 17;
           p += widthOf(cp);
           continue;
         }
       }
-      if (cls < 0) cls = this.classOf(cp);
+      const cls = info & 0xffff;
       let t = load<i32>(trans + (usize(s * k + cls) << 2));
       if (t < 0) {
         t = this.transition(s, cls);
