@@ -5,6 +5,8 @@
 #                  module proxy (tools/kube)
 #   .tools/mesh/   istiod (pilot-discovery), pilot-agent and an OCI registry (distribution) built
 #                  from the Go module proxy, Istio's and the Gateway API's CRDs (tools/mesh)
+#   .tools/bench/  fortio, the load generator of make bench, built from the Go module proxy
+#                  (tools/bench)
 # `make test` and `make demo` work on a fresh clone.
 
 SHELL := /bin/bash
@@ -15,7 +17,7 @@ ENVOY := .venv/bin/envoy
 WASM := build/llm_guard.wasm
 PLUGIN_SOURCES := $(shell find plugin -name '*.ts' ! -name '*.test.ts' ! -path 'plugin/testing/*' 2>/dev/null) asconfig.json
 
-.PHONY: all deps kube-tools mesh-tools build build-operator typecheck image test test-fast test-e2e test-kube test-mesh demo demo-serve bench clean
+.PHONY: all deps kube-tools mesh-tools bench-tools build build-operator typecheck image test test-fast test-e2e test-kube test-mesh demo demo-serve bench clean
 
 all: build
 
@@ -28,6 +30,10 @@ kube-tools:
 # Idempotent: rebuilds only when tools/mesh/*/go.mod or the Go version changed.
 mesh-tools:
 	bash tools/mesh/install.sh
+
+# Idempotent: rebuilds only when tools/bench/fortio/go.mod or the Go version changed.
+bench-tools:
+	bash tools/bench/install.sh
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -87,10 +93,12 @@ demo: deps build build-operator
 demo-serve: deps build build-operator
 	node demo/policy-demo.mjs --serve
 
-bench: deps build build-operator
+# Informational, never pass/fail (bench/README.md). The Envoy floor (bench/floor) takes about 7
+# minutes on 2 cores; its flags go in BENCH_ARGS, e.g. make bench BENCH_ARGS='--rounds 3 --wasm x.wasm'.
+bench: deps build build-operator bench-tools
 	node bench/regex.bench.mjs
 	node bench/inspection-cost.mjs
-	node bench/envoy-overhead.mjs
+	node bench/floor/main.mjs $(BENCH_ARGS)
 
 clean:
 	rm -rf build

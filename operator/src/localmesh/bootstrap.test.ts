@@ -63,6 +63,12 @@ describe('buildBootstrap', () => {
     expect(hcmOf(bootstrap, 1).http_filters.map((f: Any) => f.name)).toEqual(['envoy.filters.http.router']);
   });
 
+  it('holdRequest without the plugin gives the hold alone, enabled on provider virtual hosts', () => {
+    const holdOnly = buildBootstrap({ mockPort: 4000, providerHosts: ['api.openai.com'], listeners: [{ name: 'hold', wasm: null, holdRequest: true }] }) as Any;
+    expect(hcmOf(holdOnly).http_filters).toEqual([holdFilter(1048576), expect.objectContaining({ name: 'envoy.filters.http.router' })]);
+    expect(hcmOf(holdOnly).route_config.virtual_hosts[0].typed_per_filter_config).toEqual(holdFilterForRoute(1048576));
+  });
+
   it('logs the rule that denied a request, per listener', () => {
     expect(hcmOf(bootstrap).access_log).toEqual([fileAccessLog('/tmp/access.log', 'guarded')]);
     expect(JSON.stringify(fileAccessLog('/l', 'x'))).toContain('%FILTER_STATE(wasm.llm_guard.rule:PLAIN)%');

@@ -34,7 +34,10 @@ export interface ListenerSpec {
   perConnectionBufferLimitBytes?: number;
   /** Raw HTTP filters before the wasm filter (e.g. what an Istio EnvoyFilter would insert). */
   httpFiltersBefore?: EnvoyConfig[];
-  /** Default true with wasm: the hold filter after the guard, enabled on provider virtual hosts only. */
+  /**
+   * The hold filter after the guard, enabled on provider virtual hosts only. Default: true with
+   * wasm, false without; `true` with `wasm: null` gives the hold alone (the bench's floor).
+   */
   holdRequest?: boolean;
 }
 
@@ -67,7 +70,7 @@ export interface BootstrapOptions {
 }
 
 function listener(spec: ListenerSpec, opts: BootstrapOptions): EnvoyConfig {
-  const hold = Boolean(spec.wasm) && spec.holdRequest !== false;
+  const hold = spec.holdRequest ?? Boolean(spec.wasm);
   const bufferLimit = spec.perConnectionBufferLimitBytes ?? ENVOY_DEFAULT_BUFFER_LIMIT;
   const httpFilters = [...(spec.httpFiltersBefore ?? [])];
   if (spec.wasm) httpFilters.push(wasmHttpFilter(spec.wasm));
