@@ -355,22 +355,28 @@ export class LazyDFA {
     while (p < len) {
       let cp = i32(load<u16>(base + (usize(p) << 1)));
       let info: i32;
+      // In the empty state (s < 4: nothing in flight) a code point that cannot begin a match leads
+      // to the empty state for its kind. ASCII and the rest take separate paths: the ASCII one is
+      // the hot loop of most text and stays as short as it can be.
       if (cp < 128) {
         info = unchecked(asciiInfo[cp]);
+        if (s < 4 && (info & ASCII_SKIP) != 0) {
+          if (p > 0 && firstUnanchored >= best) break;
+          s = info >>> 17;
+          p++;
+          continue;
+        }
       } else {
         if ((cp & 0xf800) == 0xd800) cp = decodeAt(base, len, p);
         info = this.cachedInfoOf(cp);
-      }
-      if (s < 4) {
-        // Empty state: nothing in flight.
-        if (p > 0 && firstUnanchored >= best) break;
-        if ((info & ASCII_SKIP) != 0) {
-          // cp cannot begin a match, so consuming it leads to the empty state for its kind.
+        if (s < 4 && (info & ASCII_SKIP) != 0) {
+          if (p > 0 && firstUnanchored >= best) break;
           s = info >>> 17;
           p += widthOf(cp);
           continue;
         }
       }
+      if (s < 4 && p > 0 && firstUnanchored >= best) break;
       const cls = info & 0xffff;
       let t = load<i32>(trans + (usize(s * k + cls) << 2));
       if (t < 0) {
