@@ -22,7 +22,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   util: [],
   json: [],
   normalize: [],
-  regex: ['normalize'],
+  regex: ['normalize', 'util'],
   inspect: ['json', 'util'],
   guard: ['abi', 'json', 'inspect', 'util'],
   keys: ['abi', 'json'],

@@ -2,18 +2,7 @@
 // prompt and alternating user and assistant turns of varied English prose, made from a seeded
 // generator (the same bytes on every run). Clean: no deny pattern of the bench matches it, so
 // every request is inspected whole and forwarded (main.mjs checks that in Envoy before measuring).
-
-/** mulberry32: a small seeded PRNG. @param {number} seed */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../plugin/testing/prng.mjs';
 
 const WORDS = (
   'the a an and or but so because while when after before if then this that these those it they we you ' +
@@ -56,7 +45,7 @@ const SYSTEM = 'You are a helpful assistant for the operations team. Answer in p
  * @param {number} [seed]
  */
 export function chatBody(bytes, seed = 42) {
-  const rand = prng(seed + bytes);
+  const rand = seededRandom(seed + bytes);
   /** @type {{role: string, content: string}[]} */
   const messages = [{ role: 'system', content: SYSTEM }];
   const request = { model: 'gpt-4o-mini', messages, temperature: 0.3, max_tokens: 512, user: 'ops-assistant' };

@@ -71,8 +71,8 @@ function readProvider(f: ObjectFields, env: EnvLookup, errors: ConfigErrors, key
   return p;
 }
 
-function readPatterns(f: ObjectFields, name: string, errors: ConfigErrors): PatternSet | null {
-  const patterns = f.strings(name);
+/** `patterns`, read from member `name` of `f`, compiled; refusals name the pattern. */
+function readPatterns(f: ObjectFields, name: string, patterns: string[], errors: ConfigErrors): PatternSet | null {
   if (errors.failed || patterns.length == 0) return null;
   const compiled = compilePatternSet(patterns);
   if (compiled.error != null) {
@@ -152,8 +152,10 @@ export function parsePolicy(configBytes: Uint8Array, env: EnvLookup): ConfigResu
     policy.providers.push(p);
   }
 
-  policy.deny = readPatterns(f, "deny_patterns", errors);
-  policy.allow = readPatterns(f, "allow_patterns", errors);
+  const denyPatterns = f.strings("deny_patterns");
+  const allowPatterns = f.strings("allow_patterns");
+  policy.deny = readPatterns(f, "deny_patterns", denyPatterns, errors);
+  policy.allow = readPatterns(f, "allow_patterns", allowPatterns, errors);
 
   if (f.has("inspect_roles")) {
     const roles = f.strings("inspect_roles");
@@ -178,7 +180,7 @@ export function parsePolicy(configBytes: Uint8Array, env: EnvLookup): ConfigResu
   else if (onBad == "scan_raw") policy.onUninspectable = Uninspectable.ScanRaw;
   else if (!errors.failed) errors.add(f.pathOf("on_uninspectable"), ConfigCode.InvalidValue, "must be one of refuse, allow, scan_raw, got \"" + onBad + "\"");
   policy.normalize = f.boolean("normalize", true);
-  if (!errors.failed) compileNormalizedPatterns(policy, f.strings("deny_patterns"), f.strings("allow_patterns"));
+  if (!errors.failed) compileNormalizedPatterns(policy, denyPatterns, allowPatterns);
   const binary = f.string("binary_content", "allow");
   if (binary == "allow") policy.binaryContent = BinaryContent.Allow;
   else if (binary == "refuse") policy.binaryContent = BinaryContent.Refuse;

@@ -4,7 +4,7 @@
 // else can't be inspected (on_uninspectable). Binary contents (uploaded files and inline images,
 // audio, PDFs) are counted and follow binary_content.
 import { parseJson, JsonLimits, JsonLimitExceeded, JsonKind, JsonValue } from "../json";
-import { extractPromptText, TextPiece, Role } from "../inspect";
+import { extractPromptText, PieceSink, TextPiece, Role } from "../inspect";
 import { essence, isTextMediaType, isJsonMediaType, isJsonLinesMediaType } from "../inspect/media_type";
 import { parseMultipart, multipartBoundary, MultipartLimits, MultipartPart, PartKind, partKind } from "../inspect/multipart";
 import { parseUrlencoded } from "../inspect/urlencoded";
@@ -68,10 +68,6 @@ function readBody(policy: Policy, body: Uint8Array, contentType: string): BodyTe
   if (doc != null) {
     // A body that parses as JSON is JSON, whatever the content type says.
     const extraction = extractPromptText(doc, limits);
-    if (extraction.error.length > 0) {
-      out.end(uninspectable(policy, body, invalidBody(extraction.error), "unexpected body shape: " + extraction.error));
-      return out;
-    }
     out.pieces = extraction.pieces;
     out.binaryParts = extraction.binaryParts;
     // A form parser reads the same bytes as fields: what it would see is inspected too.
@@ -272,17 +268,12 @@ function readJsonDocument(doc: JsonValue, limits: JsonLimits, out: BodyText): vo
     const value = doc.value(i);
     out.push(Role.Other, key);
     if (key == "body" && value.kind == JsonKind.Object) readExtraction(value, limits, out);
-    else allStrings(value, Role.Other, out);
+    else otherText(value, out);
   }
 }
 
 function readExtraction(doc: JsonValue, limits: JsonLimits, out: BodyText): void {
   const extraction = extractPromptText(doc, limits);
-  if (extraction.error.length > 0) {
-    // Not a request the provider would run; its text is still what a model may read.
-    allStrings(doc, Role.User, out);
-    return;
-  }
   for (let i = 0; i < extraction.pieces.length; i++) out.pieces.push(extraction.pieces[i]);
   out.binaryParts += extraction.binaryParts;
 }
@@ -299,24 +290,11 @@ function isBatchLine(doc: JsonValue): bool {
   return body && batch;
 }
 
-/** Every string value inside `v` under `role`, every member name as `other`. Iterative. */
-function allStrings(v: JsonValue, role: u32, out: BodyText): void {
-  const stack = new Array<JsonValue>();
-  stack.push(v);
-  while (stack.length > 0) {
-    const x = stack.pop();
-    if (x.kind == JsonKind.String) {
-      out.push(role, x.text);
-    } else if (x.kind == JsonKind.Array) {
-      const items = x.items;
-      for (let i = items.length - 1; i >= 0; i--) stack.push(unchecked(items[i]));
-    } else if (x.kind == JsonKind.Object) {
-      for (let i = x.memberCount() - 1; i >= 0; i--) {
-        out.push(Role.Other, x.key(i));
-        stack.push(x.value(i));
-      }
-    }
-  }
+/** Every string value and member name inside `v`, as `other`. */
+function otherText(v: JsonValue, out: BodyText): void {
+  const sink = new PieceSink();
+  sink.walkStrings(v, Role.Other);
+  for (let i = 0; i < sink.pieces.length; i++) out.pieces.push(sink.pieces[i]);
 }
 
 /** JSON inside a body breaking the bounds is refused like a JSON body would be; true when it didn't. */

@@ -3,13 +3,13 @@
 // Knowing a shape adds roles (for inspect_roles, allow patterns and the guard); it never narrows
 // what the deny patterns see. No recursion on attacker-controlled depth beyond explicit bounds;
 // no exceptions; every walk is linear in the body.
-import { JsonKind, JsonLimits, JsonValue, parseJson } from "../json/index";
+import { JsonKind, JsonLimits, JsonValue, parseJsonText } from "../json/index";
 import { Role } from "./roles";
 import { Extraction, PieceSink } from "./pieces";
 import { ShapeWalker, isTopLevelKey } from "./shapes";
 
 export { Role, roleFlag, roleName, ROLE_NAMES } from "./roles";
-export { TextPiece, Extraction } from "./pieces";
+export { TextPiece, Extraction, PieceSink } from "./pieces";
 
 /**
  * Extracts every piece of text from a parsed request body. `limits` bound the parse of JSON found
@@ -51,9 +51,8 @@ function inspectUnclaimed(sink: PieceSink, doc: JsonValue, limits: JsonLimits): 
       if (sink.isClaimed(x)) continue;
       sink.emitOther(x.text);
       if (!decode || !looksLikeJson(x.text)) continue;
-      const parsed = parseJson(Uint8Array.wrap(String.UTF8.encode(x.text, false, String.UTF8.ErrorMode.REPLACE)), limits);
-      const inner = parsed.value;
-      if (inner !== null && parsed.error.length == 0 && inner.kind != JsonKind.String) {
+      const inner = parseJsonText(x.text, limits);
+      if (inner !== null && inner.kind != JsonKind.String) {
         stack.push(inner);
         decodeJson.push(false);
       }

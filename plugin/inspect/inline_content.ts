@@ -7,7 +7,7 @@ import { decodeBase64 } from "../util/base64";
 import { decodeUtf8, isUtf8 } from "../util/utf8";
 import { PieceSink } from "./pieces";
 import {
-  isTextMediaType, isJsonMediaType, isJsonLinesMediaType, isTextFileName, isJsonLinesFileName, parseDataUrl, essence,
+  isTextMediaType, isJsonMediaType, isJsonLinesMediaType, isTextFileName, isJsonFileName, isJsonLinesFileName, parseDataUrl, essence,
 } from "./media_type";
 
 export class InlineContent {
@@ -64,7 +64,7 @@ export class InlineContent {
       this.jsonLines(bytes, roles);
       return;
     }
-    if (isJsonMediaType(mediaType) || fileName.toLowerCase().endsWith(".json")) {
+    if (isJsonMediaType(mediaType) || isJsonFileName(fileName)) {
       const parsed = parseJson(bytes, this.limits);
       const doc = parsed.value;
       if (doc !== null && parsed.error.length == 0) {

@@ -74,6 +74,11 @@ export function isTextFileName(name: string): bool {
   return false;
 }
 
+/** True when a file name says JSON. */
+export function isJsonFileName(name: string): bool {
+  return name.toLowerCase().endsWith(".json");
+}
+
 /** True when a file name says JSON Lines. */
 export function isJsonLinesFileName(name: string): bool {
   const lower = name.toLowerCase();

@@ -7,8 +7,9 @@
 // Content-Transfer-Encoding that would hide the content. Bounded (parts, header bytes and lines),
 // linear in the body, never traps.
 import { decodeUtf8, isUtf8 } from "../util/utf8";
+import { hexDigitValue } from "../util/hex";
 import {
-  essence, isTextMediaType, isJsonMediaType, isJsonLinesMediaType, isTextFileName, isJsonLinesFileName,
+  essence, isTextMediaType, isJsonMediaType, isJsonLinesMediaType, isTextFileName, isJsonLinesFileName, isJsonFileName,
 } from "./media_type";
 
 export class MultipartLimits {
@@ -335,8 +336,8 @@ function decodeExtValue(v: string): string | null {
   let used = 0;
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
-    if (c == 0x25 && i + 2 < raw.length && hex(raw.charCodeAt(i + 1)) >= 0 && hex(raw.charCodeAt(i + 2)) >= 0) {
-      bytes[used++] = <u8>((hex(raw.charCodeAt(i + 1)) << 4) | hex(raw.charCodeAt(i + 2)));
+    if (c == 0x25 && i + 2 < raw.length && hexDigitValue(raw.charCodeAt(i + 1)) >= 0 && hexDigitValue(raw.charCodeAt(i + 2)) >= 0) {
+      bytes[used++] = <u8>((hexDigitValue(raw.charCodeAt(i + 1)) << 4) | hexDigitValue(raw.charCodeAt(i + 2)));
       i += 2;
     } else if (c < 0x80) {
       bytes[used++] = <u8>c;
@@ -348,13 +349,6 @@ function decodeExtValue(v: string): string | null {
   let s = "";
   for (let i = 0; i < used; i++) s += String.fromCharCode(bytes[i]);
   return s;
-}
-
-function hex(c: i32): i32 {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
-  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
-  return -1;
 }
 
 /** What a part's content is, for inspection. */
@@ -401,8 +395,4 @@ export function partKind(part: MultipartPart): PartKind {
   // A Content-Type that isn't a media type at all says nothing: read like application/octet-stream.
   if ((type == "application/octet-stream" || !isMediaType(type)) && isUtf8(part.bytes)) return PartKind.Text;
   return PartKind.Binary;
-}
-
-function isJsonFileName(name: string): bool {
-  return name.toLowerCase().endsWith(".json");
 }

@@ -21,8 +21,6 @@ export class Extraction {
   recognized: bool = false;
   /** Inline binary contents (images, audio, PDFs, ...) found: not text, counted for the binary policy. */
   binaryParts: i32 = 0;
-  /** Always "": every shape is inspected (kept while callers still read it). */
-  error: string = "";
 }
 
 /**

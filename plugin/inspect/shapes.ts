@@ -11,7 +11,7 @@
 //   * a message that claims several roles has its text emitted under each;
 //   * the content-part walk recurses with an explicit depth bound, beyond which the rest is walked
 //     iteratively; every other walk is iterative.
-import { JsonKind, JsonLimits, JsonValue, parseJson } from "../json/index";
+import { JsonKind, JsonLimits, JsonValue, parseJsonText } from "../json/index";
 import { Role } from "./roles";
 import { PieceSink } from "./pieces";
 import { InlineContent } from "./inline_content";
@@ -102,10 +102,8 @@ export class ShapeWalker {
     }
     this.emit(v, roles);
     if (v.text.length == 0) return;
-    const bytes = Uint8Array.wrap(String.UTF8.encode(v.text, false, String.UTF8.ErrorMode.REPLACE));
-    const r = parseJson(bytes, this.limits);
-    const decoded = r.value;
-    if (r.error.length == 0 && decoded !== null) this.all(decoded, roles);
+    const decoded = parseJsonText(v.text, this.limits);
+    if (decoded !== null) this.all(decoded, roles);
   }
 
   // ---- content --------------------------------------------------------------

@@ -3,6 +3,7 @@
 // first `=`, `+` as a space, `%XX` as a byte, an invalid escape kept as written, then the bytes as
 // UTF-8 with U+FFFD for what isn't. Linear, bounded, never traps: errors are values.
 import { decodeUtf8 } from "../util/utf8";
+import { hexDigitValue } from "../util/hex";
 
 export class FormField {
   constructor(public readonly name: string, public readonly value: string) {}
@@ -49,8 +50,8 @@ function percentDecode(body: Uint8Array, from: i32, to: i32, scratch: Uint8Array
     if (c == 0x2b) { // '+'
       unchecked(scratch[used++] = 0x20);
       i++;
-    } else if (c == 0x25 && i + 2 < to && hexValue(<i32>unchecked(body[i + 1])) >= 0 && hexValue(<i32>unchecked(body[i + 2])) >= 0) {
-      unchecked(scratch[used++] = <u8>((hexValue(<i32>unchecked(body[i + 1])) << 4) | hexValue(<i32>unchecked(body[i + 2]))));
+    } else if (c == 0x25 && i + 2 < to && hexDigitValue(<i32>unchecked(body[i + 1])) >= 0 && hexDigitValue(<i32>unchecked(body[i + 2])) >= 0) {
+      unchecked(scratch[used++] = <u8>((hexDigitValue(<i32>unchecked(body[i + 1])) << 4) | hexDigitValue(<i32>unchecked(body[i + 2]))));
       i += 3;
     } else {
       unchecked(scratch[used++] = <u8>c);
@@ -58,11 +59,4 @@ function percentDecode(body: Uint8Array, from: i32, to: i32, scratch: Uint8Array
     }
   }
   return decodeUtf8(scratch, 0, used);
-}
-
-function hexValue(c: i32): i32 {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
-  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
-  return -1;
 }

@@ -815,3 +815,12 @@ export function parseJson(bytes: Uint8Array, limits: JsonLimits): JsonParseResul
   if (scratch.byteLength > SCRATCH_KEEP_BYTES) scratch = new ArrayBuffer(SCRATCH_INITIAL_BYTES);
   return r;
 }
+
+/**
+ * The JSON document a string holds (tool-call arguments, JSON inside a field), or null when it
+ * holds none. Same limits as any parse; lone surrogates become U+FFFD first.
+ */
+export function parseJsonText(text: string, limits: JsonLimits): JsonValue | null {
+  const r = parseJson(Uint8Array.wrap(String.UTF8.encode(text, false, String.UTF8.ErrorMode.REPLACE)), limits);
+  return r.error.length == 0 ? r.value : null;
+}

@@ -26,6 +26,7 @@ import {
 import { foldOrbitRanges, foldRanges } from "./casefold";
 import { unicodeClassRanges } from "./unicode_classes";
 import { classCharMapping } from "./literals";
+import { hexDigitValue } from "../util/hex";
 
 export const MAX_NESTING: i32 = 1000;
 export const MAX_REPEAT: i32 = 1000;
@@ -79,13 +80,6 @@ function isDigit(c: i32): bool {
 
 function isOctal(c: i32): bool {
   return c >= 0x30 && c <= 0x37;
-}
-
-function hexValue(c: i32): i32 {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
-  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
-  return -1;
 }
 
 function cpWidth(cp: i32): i32 {
@@ -611,8 +605,8 @@ class Parser {
           let i = this.pos + 1;
           let v = 0;
           let digits = 0;
-          while (hexValue(this.at(i)) >= 0) {
-            if (v <= MAX_RUNE) v = v * 16 + hexValue(this.at(i));
+          while (hexDigitValue(this.at(i)) >= 0) {
+            if (v <= MAX_RUNE) v = v * 16 + hexDigitValue(this.at(i));
             digits++;
             i++;
           }
@@ -624,8 +618,8 @@ class Parser {
           this.pos = i + 1;
           return v;
         }
-        const h1 = hexValue(this.at(this.pos));
-        const h2 = hexValue(this.at(this.pos + 1));
+        const h1 = hexDigitValue(this.at(this.pos));
+        const h2 = hexDigitValue(this.at(this.pos + 1));
         if (h1 < 0 || h2 < 0) {
           this.fail(start, "invalid escape sequence `" + this.text(start, this.pos + 2) + "`");
           return -1;

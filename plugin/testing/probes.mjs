@@ -100,8 +100,8 @@ export async function buildProbe(name, sourceDirs) {
 /** The plugin folders each probe compiles (for freshness). */
 const PROBE_SOURCES = {
   json_probe: ["plugin/json", "plugin/inspect", "plugin/util"],
-  regex_probe: ["plugin/regex", "plugin/normalize"],
-  normalize_probe: ["plugin/normalize", "plugin/regex"],
+  regex_probe: ["plugin/regex", "plugin/normalize", "plugin/util"],
+  normalize_probe: ["plugin/normalize", "plugin/regex", "plugin/util"],
 };
 
 /** plugin/json and plugin/inspect, exported to JavaScript. */
