@@ -1,4 +1,5 @@
 // Data the host hands back lives in memory it got from proxy_on_memory_allocate; we copy it out and free it.
+import { noteInputBytes } from "./collector";
 
 const retSlots = memory.data(8);
 
@@ -14,6 +15,7 @@ export function takeReturnedBytes(): ArrayBuffer {
   store<u32>(retSlots, 0);
   store<u32>(retSlots + 4, 0);
   const out = new ArrayBuffer(len);
+  noteInputBytes(len);
   if (ptr != 0) {
     if (len > 0) memory.copy(changetype<usize>(out), ptr, <usize>len);
     heap.free(ptr);

@@ -206,6 +206,23 @@ describe('harness: Envoy load-time checks', () => {
   });
 });
 
+describe('harness: callbacks a module does not export', () => {
+  it('a missing proxy_on_done counts as done, as in cpp-host: shutdown goes on to proxy_on_delete', async () => {
+    const spec = mockSpec();
+    spec.functions = spec.functions.filter((f) => f.export !== 'proxy_on_done' && f.export !== 'proxy_on_delete');
+    const idx = (n: string) => funcIndex(spec, n);
+    // proxy_on_delete logs "denied" (bytes 48..54) at level 2, so the test can see it ran.
+    spec.functions.push({ export: 'proxy_on_delete', sig: 'i:', body: [...c(2), ...c(48), ...c(6), op.call, idx('proxy_log'), op.drop] });
+    const host = await mockHost(spec);
+    const r = host.request({ headers: H() });
+    expect(r.forwarded).toBe(true);
+    expect(r.events.map((e) => e.fn)).not.toContain('proxy_on_done');
+    host.logs.length = 0;
+    host.shutdown();
+    expect(host.logs).toContainEqual([2, 'denied']);
+  });
+});
+
 describe('harness: streams', () => {
   it('forwards a bodiless request with the headers the plugin added (values copied through the allocator)', async () => {
     const host = await mockHost();
@@ -218,7 +235,6 @@ describe('harness: streams', () => {
       'proxy_on_context_create',
       'proxy_on_request_headers',
       'proxy_on_response_headers',
-      'proxy_on_response_body',
       'proxy_on_log',
       'proxy_on_done',
       'proxy_on_delete',

@@ -263,6 +263,12 @@ interface Metric {
   name: string;
 }
 
+/**
+ * What cpp-host takes a callback the module doesn't export to have returned: it skips the call, and
+ * a missing proxy_on_done means done. Every other callback's default is 0 (Continue, or nothing).
+ */
+const MISSING_EXPORT_RESULTS: Record<string, number> = { proxy_on_done: 1 };
+
 export class FilterHost implements StreamHost {
   readonly info: ModuleInfo;
   readonly options: FilterHostOptions;
@@ -500,7 +506,7 @@ export class FilterHost implements StreamHost {
   invoke(ctx: AbiContext, fn: string, args: number[]): { ok: boolean; value: number } {
     if (this._failed) return { ok: false, value: 0 };
     const f = this.exports[fn];
-    if (typeof f !== 'function') return { ok: true, value: 0 };
+    if (typeof f !== 'function') return { ok: true, value: MISSING_EXPORT_RESULTS[fn] ?? 0 };
     this.ctxStack.push({ ctx, effective: 0 });
     try {
       const v = f(...args);

@@ -483,7 +483,8 @@ export class HttpStream implements AbiContext {
 
   private invoke(fn: string, args: number[]): { ok: boolean; value: number } {
     const r = this.host.invoke(this, fn, args);
-    if (this.host.recordEvents) this.events.push({ fn, args, ret: r.ok ? r.value : null });
+    // Like cpp-host, a callback the module doesn't export is skipped: no event.
+    if (this.host.recordEvents && this.host.hasExport(fn)) this.events.push({ fn, args, ret: r.ok ? r.value : null });
     return r;
   }
 
