@@ -107,6 +107,12 @@ describe('refusals (on_uninspectable: refuse, the default)', () => {
     expect(r.forwarded, outcome(r)).toBe(true);
   });
 
+  it('a second content-encoding header counts: identity first does not hide gzip', () => {
+    const gz = gzipSync(JSON.stringify(chat(user('hello'))));
+    const r = post(host, gz, { headers: [['content-encoding', 'identity'], ['content-encoding', 'gzip']] });
+    expectErrorReply(r, 415, 'invalid_request_error', 'unsupported_content_encoding');
+  });
+
   it('body that is not JSON, not a form and not text -> 415 unsupported_body', () => {
     for (const [ct, body] of [
       ['application/octet-stream', 'hello world, please help'],

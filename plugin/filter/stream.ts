@@ -6,7 +6,8 @@
 // upstream.
 import { HttpContext, RootContext } from "../abi/context";
 import { BufferType, MapType, HeadersAction, BodyAction } from "../abi/enums";
-import { getHeader, removeHeader, replaceHeader, getBufferBytes, getPropertyString, continueRequest, setProperty, logInfo, logDebug, logWarn } from "../abi/host";
+import { HeaderSnapshot } from "../abi/header_snapshot";
+import { removeHeader, replaceHeader, getBufferBytes, getPropertyString, continueRequest, setProperty, logInfo, logDebug, logWarn } from "../abi/host";
 import { Policy, Provider, Uninspectable, UpgradePolicy } from "../config/policy";
 import { parseAuthority } from "../config/hosts";
 import { CREDENTIAL_HEADERS, authHeaderName, authHeaderValue } from "../config/auth_style";
@@ -39,6 +40,8 @@ export class GuardStream extends HttpContext {
   private headersEndStream: bool = false;
   /** A WebSocket upgrade the policy lets through uninspected. */
   private upgrade: bool = false;
+  /** The request headers, read once at onRequestHeaders. */
+  private headers: HeaderSnapshot | null = null;
   /** Paused at request headers until the first key fetch ends (the root resumes it). */
   waitingForKeys: bool = false;
 
@@ -52,7 +55,9 @@ export class GuardStream extends HttpContext {
 
   onRequestHeaders(headerCount: u32, endOfStream: bool): u32 {
     const policy = this.policy;
-    const authority = getHeader(MapType.HttpRequestHeaders, ":authority");
+    const headers = HeaderSnapshot.read(MapType.HttpRequestHeaders);
+    this.headers = headers;
+    const authority = headers.first(":authority");
     const keys = this.configured.keys;
     if (keys != null && this.reachesKeyService(keys, authority)) {
       this.finished = true;
@@ -68,7 +73,7 @@ export class GuardStream extends HttpContext {
     this.provider = provider;
     this.headersEndStream = endOfStream;
     this.metrics.count(this.metrics.requests);
-    if (isUpgrade()) {
+    if (isUpgrade(headers)) {
       if (policy.onUpgrade == UpgradePolicy.Refuse) {
         this.finished = true;
         this.metrics.count(this.metrics.refusedUpgrade);
@@ -135,7 +140,9 @@ export class GuardStream extends HttpContext {
       sendRefusal(holdNotInstalled());
       return HeadersAction.StopIteration;
     }
-    const encoding = getHeader(MapType.HttpRequestHeaders, "content-encoding");
+    const headers = this.headers!;
+    // Every content-encoding header counts: a first `identity` must not hide a second `gzip`.
+    const encoding = headers.joined("content-encoding");
     if (encoding != null && encoding.trim().length > 0 && encoding.trim().toLowerCase() != "identity") {
       if (policy.onUninspectable == Uninspectable.Allow) {
         this.metrics.count(this.metrics.passedUninspected);
@@ -145,12 +152,12 @@ export class GuardStream extends HttpContext {
       this.refuse(unsupportedEncoding(), "compressed body (content-encoding: " + encoding + ")");
       return HeadersAction.StopIteration;
     }
-    const length = getHeader(MapType.HttpRequestHeaders, "content-length");
+    const length = headers.first("content-length");
     if (length != null && declaredLengthExceeds(length, policy.maxBodyBytes)) {
       this.refuse(bodyTooLarge(policy.maxBodyBytes), "content-length over max_body_bytes");
       return HeadersAction.StopIteration;
     }
-    const contentType = getHeader(MapType.HttpRequestHeaders, "content-type");
+    const contentType = headers.first("content-type");
     this.contentType = contentType != null ? contentType : "";
     this.inspecting = true;
     return HeadersAction.Continue;
@@ -279,7 +286,11 @@ export class GuardStream extends HttpContext {
     } else {
       key = provider.takeKey();
     }
-    for (let i = 0; i < CREDENTIAL_HEADERS.length; i++) removeHeader(MapType.HttpRequestHeaders, CREDENTIAL_HEADERS[i]);
+    // Only headers the request has: each removal is a call into the host.
+    const headers = this.headers!;
+    for (let i = 0; i < CREDENTIAL_HEADERS.length; i++) {
+      if (headers.has(CREDENTIAL_HEADERS[i])) removeHeader(MapType.HttpRequestHeaders, CREDENTIAL_HEADERS[i]);
+    }
     replaceHeader(MapType.HttpRequestHeaders, authHeaderName(provider.authStyle), authHeaderValue(provider.authStyle, key));
     return true;
   }
@@ -299,10 +310,10 @@ function conversationPieces(pieces: TextPiece[]): TextPiece[] {
  * An HTTP/1.1 upgrade (`upgrade:` header, e.g. websocket) or an HTTP/2 or HTTP/3 extended CONNECT
  * (`:protocol`, RFC 8441/9220). Envoy keeps the `upgrade` header on requests it will upgrade.
  */
-function isUpgrade(): bool {
-  const upgrade = getHeader(MapType.HttpRequestHeaders, "upgrade");
+function isUpgrade(headers: HeaderSnapshot): bool {
+  const upgrade = headers.first("upgrade");
   if (upgrade != null && upgrade.trim().length > 0) return true;
-  const protocol = getHeader(MapType.HttpRequestHeaders, ":protocol");
+  const protocol = headers.first(":protocol");
   return protocol != null && protocol.trim().length > 0;
 }
 
