@@ -309,19 +309,31 @@ function isContinuation(c: u32): bool {
   return (c & 0xc0) == 0x80;
 }
 
+/** Whether 8 bytes are all printable ASCII other than '"' and '\\' (SWAR "has byte" tests). */
+@inline
+function plainAscii8(w: u64): bool {
+  const q = w ^ 0x2222222222222222; // zero byte where '"'
+  const b = w ^ 0x5c5c5c5c5c5c5c5c; // zero byte where '\\'
+  const t = w |
+    ((w - 0x2020202020202020) & ~w) |
+    ((q - 0x0101010101010101) & ~q) |
+    ((b - 0x0101010101010101) & ~b);
+  return (t & 0x8080808080808080) == 0;
+}
+
+/** Stores 4 ASCII bytes (the low half of `w`) at `out` as 4 UTF-16 units. */
+@inline
+function widen4(out: usize, w: u64): void {
+  store<u64>(out, (w & 0xff) | ((w & 0xff00) << 8) | ((w & 0xff0000) << 16) | ((w & 0xff000000) << 24));
+}
+
 /** A string from `n` ASCII bytes at `ptr`, built in its final allocation. */
 function asciiString(ptr: usize, n: i32): string {
   if (n <= 0) return "";
   const s = __new(<usize>n << 1, idof<String>());
   let i = 0;
   // Widen 4 bytes at a time.
-  for (; i + 4 <= n; i += 4) {
-    const w = <u64>load<u32>(ptr + <usize>i);
-    store<u64>(
-      s + (<usize>i << 1),
-      (w & 0xff) | ((w & 0xff00) << 8) | ((w & 0xff0000) << 16) | ((w & 0xff000000) << 24),
-    );
-  }
+  for (; i + 4 <= n; i += 4) widen4(s + (<usize>i << 1), <u64>load<u32>(ptr + <usize>i));
   for (; i < n; i++) {
     store<u16>(s + (<usize>i << 1), <u16>load<u8>(ptr + <usize>i));
   }
@@ -624,19 +636,8 @@ class Parser {
     const n = this.len;
     const start = this.pos + 1;
     let p = start;
-    // Fast path: printable ASCII without escapes, 8 bytes at a time while no
-    // byte is '"', '\\', < 0x20 or >= 0x80 (SWAR "has byte" tests).
-    while (p + 8 <= n) {
-      const w = load<u64>(base + <usize>p);
-      const q = w ^ 0x2222222222222222; // zero byte where '"'
-      const b = w ^ 0x5c5c5c5c5c5c5c5c; // zero byte where '\\'
-      const t = w |
-        ((w - 0x2020202020202020) & ~w) |
-        ((q - 0x0101010101010101) & ~q) |
-        ((b - 0x0101010101010101) & ~b);
-      if ((t & 0x8080808080808080) != 0) break;
-      p += 8;
-    }
+    // Fast path: printable ASCII without escapes, 8 bytes at a time.
+    while (p + 8 <= n && plainAscii8(load<u64>(base + <usize>p))) p += 8;
     while (p < n) {
       const c = this.byteAt(p);
       if (c == C_QUOTE) {
@@ -668,11 +669,25 @@ class Parser {
     let out = asciiEnd - start;
     this.ensureScratch(out + 16, 0);
     let buf = changetype<usize>(scratch);
-    for (let i = 0; i < out; i++) {
-      store<u16>(buf + (<usize>i << 1), <u16>this.byteAt(start + i));
-    }
+    let i = 0;
+    for (; i + 4 <= out; i += 4) widen4(buf + (<usize>i << 1), <u64>load<u32>(this.base + <usize>(start + i)));
+    for (; i < out; i++) store<u16>(buf + (<usize>i << 1), <u16>this.byteAt(start + i));
     let p = asciiEnd;
     while (true) {
+      // Between escapes and non-ASCII: runs of plain ASCII, 8 bytes at a time.
+      while (p + 8 <= n) {
+        const w = load<u64>(this.base + <usize>p);
+        if (!plainAscii8(w)) break;
+        if (out + 8 > (scratch.byteLength >> 1)) {
+          this.ensureScratch(out + 8, out);
+          buf = changetype<usize>(scratch);
+        }
+        const at = buf + (<usize>out << 1);
+        widen4(at, w & 0xffffffff);
+        widen4(at + 8, w >> 32);
+        out += 8;
+        p += 8;
+      }
       if (p >= n) {
         this.fail("unterminated string starting at byte " + (start - 1).toString(), start - 1);
         return null;

@@ -458,6 +458,18 @@ describe("strings, escapes and surrogates", () => {
       expect(parse(`"${p}`).ok).toBe(false);
     }
   });
+  it("after an escape, reads plain runs 8 bytes at a time at every alignment, past the scratch's first size", () => {
+    const rand = seededRandom(7);
+    const pieces = ["\n", "\t", "é", "😀", '"', "\\"];
+    for (let pad = 0; pad < 17; pad++) {
+      let s = "a".repeat(pad);
+      while (s.length < 6000) s += pieces[Math.floor(rand() * pieces.length)] + "b".repeat(Math.floor(rand() * 40));
+      expect(value(JSON.stringify(s))).toBe(s);
+      // a run that reaches the end of the input: unterminated, nothing read past the end
+      expect(parse(`"\\n${"c".repeat(8 * (pad + 1))}`).ok).toBe(false);
+      expect(parse(`"\\n${"c".repeat(pad)}\\`).ok).toBe(false);
+    }
+  });
   it("a NUL escape is data, a raw NUL is an error", () => {
     expect(value('"a\\u0000b"')).toBe("a\u0000b");
     expect(parse(raw('"a\x00b"'))).toMatchObject({ ok: false, offset: 2 });
