@@ -352,29 +352,38 @@ export class LazyDFA {
     let p = 0;
     let resets = 0;
     let resetAt = 0;
+    const asciiClasses = changetype<usize>(asciiInfo);
     while (p < len) {
+      // The hot loop: ASCII code points through cached transitions, until a pattern matches (when
+      // the early exit below starts to matter), a transition is missing or a code point isn't ASCII.
+      // Every branch in it is predictable; skipping the code points that can't begin a match, as
+      // the loop below does, costs more than it saves in prose (the skip decision follows the text).
+      if (best == count) {
+        while (p < len) {
+          const c = u32(load<u16>(base + (usize(p) << 1)));
+          if (c >= 128) break;
+          const next = load<i32>(trans + (usize(s * k + (load<i32>(asciiClasses + (usize(c) << 2)) & 0xffff)) << 2));
+          if (u32(next) >= u32(MATCH_BIT)) break; // unknown (-1) or matching
+          s = next;
+          p++;
+        }
+        if (p >= len) break;
+      }
       let cp = i32(load<u16>(base + (usize(p) << 1)));
       let info: i32;
       // In the empty state (s < 4: nothing in flight) a code point that cannot begin a match leads
-      // to the empty state for its kind. ASCII and the rest take separate paths: the ASCII one is
-      // the hot loop of most text and stays as short as it can be.
+      // to the empty state for its kind, without a transition built for it.
       if (cp < 128) {
         info = unchecked(asciiInfo[cp]);
-        if (s < 4 && (info & ASCII_SKIP) != 0) {
-          if (p > 0 && firstUnanchored >= best) break;
-          s = info >>> 17;
-          p++;
-          continue;
-        }
       } else {
         if ((cp & 0xf800) == 0xd800) cp = decodeAt(base, len, p);
         info = this.cachedInfoOf(cp);
-        if (s < 4 && (info & ASCII_SKIP) != 0) {
-          if (p > 0 && firstUnanchored >= best) break;
-          s = info >>> 17;
-          p += widthOf(cp);
-          continue;
-        }
+      }
+      if (s < 4 && (info & ASCII_SKIP) != 0 && best < count) {
+        if (p > 0 && firstUnanchored >= best) break;
+        s = info >>> 17;
+        p += widthOf(cp);
+        continue;
       }
       if (s < 4 && p > 0 && firstUnanchored >= best) break;
       const cls = info & 0xffff;
