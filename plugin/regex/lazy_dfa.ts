@@ -44,8 +44,8 @@ const UNKNOWN: i32 = -2;
 const NO_MATCH: i32 = -1;
 /**
  * Set on a cached transition whose source state matches before the code point it consumes, so the
- * scan reads the match slot only then: one load per code point on the common path. States stay
- * far below this bit (MAX_STATES).
+ * scan reads the match slot only then: one load per code point on the common path. Row offsets
+ * (see firstMatch) stay far below this bit (MEMORY_BUDGET).
  */
 const MATCH_BIT: i32 = 1 << 30;
 /** Above every class number: a DFA with 65536 classes or more has too few states to be enabled. */
@@ -96,7 +96,7 @@ export class LazyDFA {
   private listStart: Array<i32> = [];
   private listLen: Array<i32> = [];
   private pool: Array<i32> = [];
-  /** classCount entries per state: next state (| MATCH_BIT, see above), or -1 while unknown. */
+  /** classCount entries per state: next state's row offset (| MATCH_BIT, see above), or -1 while unknown. */
   private trans: Array<i32> = [];
   /** 4 entries per state, by NEXT_* kind: lowest pattern matching there, NO_MATCH or UNKNOWN. */
   private matchAt: Array<i32> = [];
@@ -329,7 +329,8 @@ export class LazyDFA {
     if (prog.hasAsserts) prev = next == NEXT_NEWLINE ? PREV_NEWLINE : next == NEXT_WORD ? PREV_WORD : PREV_OTHER;
     const ns = this.intern(prev);
     if (ns < 0) return ns;
-    const t = this.matchAt[4 * s + next] >= 0 ? ns | MATCH_BIT : ns;
+    const row = (ns * this.classCount) << 2; // premultiplied: see firstMatch
+    const t = this.matchAt[4 * s + next] >= 0 ? row | MATCH_BIT : row;
     this.trans[s * this.classCount + cls] = t;
     return t;
   }
@@ -347,6 +348,10 @@ export class LazyDFA {
     const base = changetype<usize>(text);
     // Raw row pointers; reloaded whenever a transition is built (the arrays may move).
     let trans = this.trans.dataStart;
+    // The scan holds a state as the byte offset of its transition row (state * rowBytes), as the
+    // transitions do: one add and one load per code point.
+    const rowBytes = k << 2;
+    const emptyLimit = 4 * rowBytes;
     let best = count;
     let s = 0;
     let p = 0;
@@ -362,7 +367,7 @@ export class LazyDFA {
         while (p < len) {
           const c = u32(load<u16>(base + (usize(p) << 1)));
           if (c >= 128) break;
-          const next = load<i32>(trans + (usize(s * k + (load<i32>(asciiClasses + (usize(c) << 2)) & 0xffff)) << 2));
+          const next = load<i32>(trans + usize(s) + (usize(load<i32>(asciiClasses + (usize(c) << 2)) & 0xffff) << 2));
           if (u32(next) >= u32(MATCH_BIT)) break; // unknown (-1) or matching
           s = next;
           p++;
@@ -371,7 +376,7 @@ export class LazyDFA {
       }
       let cp = i32(load<u16>(base + (usize(p) << 1)));
       let info: i32;
-      // In the empty state (s < 4: nothing in flight) a code point that cannot begin a match leads
+      // In the empty state (s < emptyLimit: nothing in flight) a code point that cannot begin a match leads
       // to the empty state for its kind, without a transition built for it.
       if (cp < 128) {
         info = unchecked(asciiInfo[cp]);
@@ -379,29 +384,33 @@ export class LazyDFA {
         if ((cp & 0xf800) == 0xd800) cp = decodeAt(base, len, p);
         info = this.cachedInfoOf(cp);
       }
-      if (s < 4 && (info & ASCII_SKIP) != 0 && best < count) {
+      if (s < emptyLimit && (info & ASCII_SKIP) != 0 && best < count) {
         if (p > 0 && firstUnanchored >= best) break;
-        s = info >>> 17;
+        s = (info >>> 17) * rowBytes;
         p += widthOf(cp);
         continue;
       }
-      if (s < 4 && p > 0 && firstUnanchored >= best) break;
+      if (s < emptyLimit && p > 0 && firstUnanchored >= best) break;
       const cls = info & 0xffff;
-      let t = load<i32>(trans + (usize(s * k + cls) << 2));
+      let t = load<i32>(trans + usize(s) + (usize(cls) << 2));
       if (t < 0) {
-        t = this.transition(s, cls);
+        const state = s / rowBytes;
+        t = this.transition(state, cls);
         if (t < 0) {
           // Cache full: empty it and carry on from the current state, unless it filled too fast.
           const tooSoon = resets > 0 && p - resetAt < RESET_CHARS_PER_STATE * (this.statePrev.length - 4);
-          const prev = this.statePrev[s];
-          const pending = this.pendingOf(s);
+          const prev = this.statePrev[state];
+          const pending = this.pendingOf(state);
           this.reset();
           resets++;
           resetAt = p;
           this.list = pending.slice(0);
-          s = tooSoon ? -1 : this.intern(prev);
-          if (s >= 0) t = this.transition(s, cls);
-          if (s < 0 || t < 0) {
+          const again = tooSoon ? -1 : this.intern(prev);
+          if (again >= 0) {
+            s = again * rowBytes;
+            t = this.transition(again, cls);
+          }
+          if (again < 0 || t < 0) {
             this.giveUps++;
             if (this.giveUps >= MAX_GIVE_UPS) this.enabled = false;
             this.resumeAt = p;
@@ -414,7 +423,7 @@ export class LazyDFA {
         trans = this.trans.dataStart;
       }
       if (t >= MATCH_BIT) {
-        const m = unchecked(this.matchAt[(s << 2) + unchecked(classNext[cls])]);
+        const m = unchecked(this.matchAt[((s / rowBytes) << 2) + unchecked(classNext[cls])]);
         if (m >= 0 && m < best) {
           best = m;
           if (best == 0) return 0;
@@ -425,10 +434,11 @@ export class LazyDFA {
       p += widthOf(cp);
     }
     if (p >= len) {
-      let m = this.matchAt[4 * s + NEXT_END];
+      const state = s / rowBytes;
+      let m = this.matchAt[4 * state + NEXT_END];
       if (m == UNKNOWN) {
-        this.closure(s, NEXT_END);
-        m = this.matchAt[4 * s + NEXT_END];
+        this.closure(state, NEXT_END);
+        m = this.matchAt[4 * state + NEXT_END];
       }
       if (m >= 0 && m < best) best = m;
     }
