@@ -9,11 +9,12 @@ import { roots, streams, callOwners, makeRootContext } from "./registry";
 import { HeadersAction, BodyAction } from "./enums";
 import { setEffectiveContext } from "./host";
 import { collectNow, endOfCallback } from "./collector";
+import { allocateForHost } from "./returned_bytes";
 
 export function proxy_abi_version_0_2_1(): void {}
 
 export function proxy_on_memory_allocate(size: usize): usize {
-  return heap.alloc(size);
+  return allocateForHost(size);
 }
 
 export function proxy_on_context_create(contextId: u32, parentId: u32): void {
