@@ -24,6 +24,13 @@ export enum AssertFlag {
   NoWordBoundary = 32,
 }
 
+/**
+ * The children of every node without any: one shared empty list, so a leaf costs one allocation, not
+ * three (a pattern set of 1,000 patterns parses into some 10,000 leaves). Never pushed to: nodes
+ * get their own lists by assignment (concat, alternate, repeat).
+ */
+const NO_SUBS: Array<Node> = [];
+
 export class Node {
   kind: NodeKind;
   /** Literal: the code point. Assert: the AssertFlag. */
@@ -32,7 +39,7 @@ export class Node {
   ranges: Array<i32> | null = null;
   min: i32 = 0;
   max: i32 = 0;
-  subs: Array<Node> = [];
+  subs: Array<Node> = NO_SUBS;
   /**
    * The code point this node was written as, when it is a literal of the pattern (a Literal, or
    * the Class of its case orbit under (?i)); -1 otherwise. Read by literals.ts.
