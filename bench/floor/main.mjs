@@ -26,7 +26,7 @@ import { DENY_50_PATH, patternSets } from './patterns.mjs';
 import { cpuSeconds, machineInfo, pinProcess, pinningPlan, rssMiB } from './procstats.mjs';
 import { BASELINE, renderTables, summarize, targets } from './report.mjs';
 import { floorSvg } from './svg.mjs';
-import { API_KEY, CHAT_PATH, PROVIDER_HOST, pluginConfig, postChat, portsForEnvoy, startMeasured, upstreamBootstrap, variantBootstrap, variantList, writeLauncher } from './variants.mjs';
+import { API_KEY, CHAT_PATH, PROVIDER_HOST, STAGES, pluginConfig, postChat, portsForEnvoy, startMeasured, upstreamBootstrap, variantBootstrap, variantList, writeLauncher } from './variants.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const USAGE = `usage: node bench/floor/main.mjs [options]
@@ -38,6 +38,8 @@ const USAGE = `usage: node bench/floor/main.mjs [options]
   --wasm PATH         another filter module to run with the same config (repeatable)
   --wasm-patterns L   pattern counts for --wasm modules, from 10,50,1000 (default 50)
   --variants L        run only these variant ids (no-filter is always run), e.g. hold,llm-guard-50
+  --stages            add the stage variants, where the filter's cost goes (stage-idle,
+                      stage-inject, stage-inspect-1; see bench/README.md)
   --bodies L          body sizes in KiB, from 4,64 (default 4,64)
   --no-pin            don't pin processes to CPUs
   --out DIR           where the JSON and SVG go (default build/bench)
@@ -47,7 +49,7 @@ const USAGE = `usage: node bench/floor/main.mjs [options]
 
 /** @param {string[]} argv */
 function parseArgs(argv) {
-  const o = { rounds: 5, duration: 3, warmup: 1, qps: 1000, connections: 8, wasm: /** @type {string[]} */ ([]), wasmPatterns: [50], variants: /** @type {string[] | null} */ (null), bodies: [4, 64], pin: true, out: path.join(ROOT, 'build', 'bench'), report: /** @type {string | null} */ (null) };
+  const o = { rounds: 5, duration: 3, warmup: 1, qps: 1000, connections: 8, wasm: /** @type {string[]} */ ([]), wasmPatterns: [50], variants: /** @type {string[] | null} */ (null), stages: false, bodies: [4, 64], pin: true, out: path.join(ROOT, 'build', 'bench'), report: /** @type {string | null} */ (null) };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -70,6 +72,7 @@ function parseArgs(argv) {
     else if (a === '--wasm-patterns') o.wasmPatterns = list().map(Number);
     else if (a === '--variants') o.variants = list();
     else if (a === '--bodies') o.bodies = list().map(Number);
+    else if (a === '--stages') o.stages = true;
     else if (a === '--no-pin') o.pin = false;
     else if (a === '--out') o.out = path.resolve(value());
     else if (a === '--report') o.report = path.resolve(value());
@@ -151,9 +154,10 @@ async function main() {
   const bodies = opts.bodies.map((k) => ({ id: `${k}KiB`, bytes: k * 1024, buf: chatBody(k * 1024) }));
   await preflight(ourWasm, sets, bodies.map((b) => b.buf));
 
-  let variants = variantList({ ourWasm, extraWasm: opts.wasm, extraPatterns: opts.wasmPatterns });
+  const stages = opts.stages || (opts.variants ?? []).some((id) => id.startsWith('stage-'));
+  let variants = variantList({ ourWasm, extraWasm: opts.wasm, extraPatterns: opts.wasmPatterns, stages });
   if (opts.variants) {
-    const keep = new Set([BASELINE, ...opts.variants]);
+    const keep = new Set([BASELINE, ...opts.variants, ...(opts.stages ? STAGES.map((st) => st.id) : [])]);
     const unknown = opts.variants.filter((id) => !variants.some((v) => v.id === id));
     if (unknown.length) throw new Error(`--variants: unknown ${unknown.join(', ')} (known: ${variants.map((v) => v.id).join(', ')})`);
     variants = variants.filter((v) => keep.has(v.id));
@@ -209,7 +213,8 @@ async function main() {
           try {
             const pid = /** @type {number} */ (envoy.child.pid);
             const rssStartMiB = rssMiB(pid);
-            const plantedStatus = v.kind === 'wasm' ? await postChat(listenerPort, plantedSecretBody()) : null;
+            // Stage variants have no (or no matching) patterns: nothing to deny.
+            const plantedStatus = v.kind === 'wasm' && !v.config ? await postChat(listenerPort, plantedSecretBody()) : null;
             const load = {
               url: `http://127.0.0.1:${listenerPort}${CHAT_PATH}`, host: PROVIDER_HOST, payloadFile: /** @type {string} */ (bodyFiles.get(body.id)),
               headers: { authorization: `Bearer ${API_KEY}` }, connections: opts.connections, cpu: loadCpu, jsonPath: path.join(tmp, 'fortio.json'),

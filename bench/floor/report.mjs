@@ -120,7 +120,7 @@ export function summarize(samples, variants, bodies) {
         fixedQps: spread(values((s) => s.fixed.qps)),
         cpuUsPerRequest: spread(values(cpu)),
         addedCpuUs: spread(added),
-        inspectionMBps: v.kind === 'wasm' ? spread(added.map((a) => (a > 0 ? body.bytes / a : NaN))) : null,
+        inspectionMBps: v.kind === 'wasm' && v.readsBody !== false ? spread(added.map((a) => (a > 0 ? body.bytes / a : NaN))) : null,
         p50ms: spread(values((s) => s.fixed.p50ms)),
         p90ms: spread(values((s) => s.fixed.p90ms)),
         p99ms: spread(values((s) => s.fixed.p99ms)),

@@ -31,11 +31,26 @@ export const API_KEY = 'sk-bench-0000000000000000000000000000';
  * @property {string} [wasmPath]
  * @property {number} [patterns]    how many deny patterns (wasm variants)
  * @property {boolean} [ours]       build/llm_guard.wasm (has the llm_guard.* counters)
+ * @property {Record<string, unknown>} [config]  a stage variant's own plugin config (see STAGES)
+ * @property {boolean} [readsBody]  false for a filter variant that doesn't read the body (no inspection rate)
  */
 
 /**
+ * Where our filter's cost goes, one stage at a time (`--stages`): each adds one part of the work to
+ * the one before, so the differences between them (and to `hold`) attribute the added CPU.
+ */
+export const STAGES = [
+  // The filter loaded, no provider configured: a context per request and one header read.
+  { id: 'stage-idle', label: 'stage: idle', readsBody: false, config: { hosts: ['idle.example.invalid'], api_key: API_KEY } },
+  // Key injection, no patterns: the body is not read.
+  { id: 'stage-inject', label: 'stage: inject', readsBody: false, config: { hosts: [PROVIDER_HOST], api_key: API_KEY } },
+  // The body read, parsed, normalized and matched against one pattern that never matches.
+  { id: 'stage-inspect-1', label: 'stage: inspect 1', config: { hosts: [PROVIDER_HOST], api_key: API_KEY, deny_patterns: ['zq-never-in-a-bench-body-qz'] } },
+];
+
+/**
  * The variants of one run, in table order.
- * @param {{ourWasm: string, extraWasm: string[], extraPatterns: number[]}} opts
+ * @param {{ourWasm: string, extraWasm: string[], extraPatterns: number[], stages?: boolean}} opts
  * @returns {Variant[]}
  */
 export function variantList(opts) {
@@ -44,6 +59,7 @@ export function variantList(opts) {
     { id: 'no-filter', label: 'no filter', kind: 'none' },
     { id: 'hold', label: 'hold only', kind: 'hold' },
   ];
+  if (opts.stages) for (const st of STAGES) list.push({ id: st.id, label: st.label, kind: 'wasm', wasmPath: opts.ourWasm, config: st.config, readsBody: st.readsBody });
   for (const n of [10, 50, 1000]) list.push({ id: `llm-guard-${n}`, label: `llm_guard ${n}`, kind: 'wasm', wasmPath: opts.ourWasm, patterns: n, ours: true });
   const seen = new Map();
   for (const w of opts.extraWasm) {
@@ -66,7 +82,7 @@ export function pluginConfig(patterns) {
  * @param {Variant} v @param {{upstreamPort: number, adminPort: number, listenerPort: number, patterns: string[]}} o
  */
 export function variantBootstrap(v, o) {
-  const wasm = v.kind === 'wasm' ? { wasmPath: /** @type {string} */ (v.wasmPath), namespace: 'bench', name: 'llm-guard', pluginConfig: pluginConfig(o.patterns) } : null;
+  const wasm = v.kind === 'wasm' ? { wasmPath: /** @type {string} */ (v.wasmPath), namespace: 'bench', name: 'llm-guard', pluginConfig: v.config ?? pluginConfig(o.patterns) } : null;
   return buildBootstrap({
     adminPort: o.adminPort,
     mockPort: o.upstreamPort,
