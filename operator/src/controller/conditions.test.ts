@@ -35,4 +35,12 @@ describe('conditions', () => {
     // A new generation is a difference.
     expect(statusDiffers(s1, nextStatus(s1, 2, [...ok, readyCondition(ok)], 'T5'))).toBe(true);
   });
+
+  it('carries every provider host for kubectl get; a changed list is a difference', () => {
+    const s1 = nextStatus(undefined, 1, [...ok, readyCondition(ok)], 'T1', 'api.openai.com, api.anthropic.com');
+    expect(s1.hosts).toBe('api.openai.com, api.anthropic.com');
+    expect(statusDiffers(s1, nextStatus(s1, 1, [...ok, readyCondition(ok)], 'T2', 'api.openai.com, api.anthropic.com'))).toBe(false);
+    expect(statusDiffers(s1, nextStatus(s1, 1, [...ok, readyCondition(ok)], 'T2', 'api.openai.com'))).toBe(true);
+    expect(nextStatus(undefined, 1, ok, 'T1').hosts).toBeUndefined();
+  });
 });

@@ -23,10 +23,11 @@ export function readyCondition(conds: ConditionInput[]): ConditionInput {
 }
 
 /**
- * The next status: conditions in the fixed order, observedGeneration set, and each
- * lastTransitionTime carried over from `previous` when that condition's status is unchanged.
+ * The next status: conditions in the fixed order, observedGeneration set, each
+ * lastTransitionTime carried over from `previous` when that condition's status is unchanged, and
+ * `hosts` (all provider hosts, for kubectl get) when there are any.
  */
-export function nextStatus(previous: LlmGuardPolicyStatus | undefined, generation: number | undefined, inputs: ConditionInput[], now: string): LlmGuardPolicyStatus {
+export function nextStatus(previous: LlmGuardPolicyStatus | undefined, generation: number | undefined, inputs: ConditionInput[], now: string, hosts = ''): LlmGuardPolicyStatus {
   const old = new Map((previous?.conditions ?? []).map((c) => [c.type, c]));
   const conditions: Condition[] = [];
   for (const type of CONDITION_ORDER) {
@@ -41,12 +42,14 @@ export function nextStatus(previous: LlmGuardPolicyStatus | undefined, generatio
   }
   const status: LlmGuardPolicyStatus = { conditions };
   if (generation !== undefined) status.observedGeneration = generation;
+  if (hosts) status.hosts = hosts;
   return status;
 }
 
 /** Whether `next` says anything the stored status doesn't (only the fields we own). */
 export function statusDiffers(stored: LlmGuardPolicyStatus | undefined, next: LlmGuardPolicyStatus): boolean {
   if ((stored?.observedGeneration ?? undefined) !== next.observedGeneration) return true;
+  if ((stored?.hosts ?? '') !== (next.hosts ?? '')) return true;
   const a = stored?.conditions ?? [];
   const b = next.conditions ?? [];
   if (a.length !== b.length) return true;

@@ -182,6 +182,11 @@ describe('LlmGuardPolicy controller', () => {
     });
     await waitReady('guard');
     expect((await ownedObjects(env.api, NS, 'guard')).size).toBe(6);
+
+    // kubectl get shows every host (status.hosts; a list's jsonPath would show the first) and the reason.
+    const table = (await kubectl(env.cp, ['get', 'lgp', 'guard', '-n', NS])).stdout;
+    expect(table).toMatch(/^NAME\s+HOSTS\s+GUARD\s+READY\s+REASON\s+AGE$/m);
+    expect(table).toMatch(/^guard\s+api\.openai\.com, api\.anthropic\.com\s.*\bTrue\s+Ready\s/m);
   });
 
   it('an invalid spec is rejected by the apiserver with the CRD validation message', async () => {
@@ -299,6 +304,7 @@ describe('LlmGuardPolicy controller', () => {
     expect(conditionOf(p, 'ResolvedRefs')!.message).toContain('"mistral"');
     expect(conditionOf(p, 'Programmed')).toMatchObject({ status: 'True' });
     expect(conditionOf(p, 'Ready')).toMatchObject({ status: 'False', reason: 'SecretNotFound' });
+    expect((await kubectl(env.cp, ['get', 'lgp', 'late', '-n', NS])).stdout).toMatch(/^late\s+api\.mistral\.ai\s.*\bFalse\s+SecretNotFound\s/m);
     const warning = await eventually('a SecretNotFound warning', async () =>
       (await eventsFor(env.api, NS, 'late')).find((e) => e.type === 'Warning' && e.reason === 'SecretNotFound'),
     );

@@ -83,6 +83,16 @@ interface ProgramSummary {
   pruned: string[];
 }
 
+/** The policy's provider hosts for status.hosts, as written, even when the spec is invalid. */
+export function providerHosts(policy: LlmGuardPolicy): string {
+  const providers: unknown = policy.spec?.providers;
+  if (!Array.isArray(providers)) return '';
+  return providers
+    .map((p: unknown) => (p && typeof p === 'object' && typeof (p as { host?: unknown }).host === 'string' ? (p as { host: string }).host : ''))
+    .filter((h) => h.length > 0)
+    .join(', ');
+}
+
 export function splitKey(key: string): { namespace: string; name: string } {
   const i = key.indexOf('/');
   return { namespace: key.slice(0, i), name: key.slice(i + 1) };
@@ -217,7 +227,7 @@ export class Reconciler {
 
     // Status, only when it changes.
     const ready = readyCondition([accepted, resolvedRefs, programmed]);
-    const next = nextStatus(stored, generation, [accepted, resolvedRefs, programmed, ready], nowTimestamp());
+    const next = nextStatus(stored, generation, [accepted, resolvedRefs, programmed, ready], nowTimestamp(), providerHosts(policy));
     if (statusDiffers(stored, next)) {
       try {
         const updated = await this.deps.api.patchStatus<KubeObject>(POLICY, namespace, name, next, this.fieldManager);

@@ -93,9 +93,10 @@ describe('the CRD manifest and the schema', () => {
     expect(crd.spec.versions).toHaveLength(1);
     expect(version).toMatchObject({ name: 'v1alpha1', served: true, storage: true, subresources: { status: {} } });
     expect(version.additionalPrinterColumns.map((c: { name: string; jsonPath: string }) => `${c.name}=${c.jsonPath}`)).toEqual([
-      'Hosts=.spec.providers[*].host',
+      'Hosts=.status.hosts',
       'Guard=.spec.intelligentGuard.host',
       'Ready=.status.conditions[?(@.type=="Ready")].status',
+      'Reason=.status.conditions[?(@.type=="Ready")].reason',
       'Age=.metadata.creationTimestamp',
     ]);
   });

@@ -58,9 +58,11 @@ export function buildCrd(): Record<string, unknown> {
           storage: true,
           subresources: { status: {} },
           additionalPrinterColumns: [
-            { name: 'Hosts', type: 'string', description: 'Provider hosts', jsonPath: '.spec.providers[*].host' },
+            // A list's jsonPath shows only its first item in kubectl: the operator writes them all to status.hosts.
+            { name: 'Hosts', type: 'string', description: 'Provider hosts', jsonPath: '.status.hosts' },
             { name: 'Guard', type: 'string', description: 'Guard model host', jsonPath: '.spec.intelligentGuard.host' },
             { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+            { name: 'Reason', type: 'string', description: 'Why the policy is (not) Ready', jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
           ],
           schema: { openAPIV3Schema: toCrdSchema(policySchema) },

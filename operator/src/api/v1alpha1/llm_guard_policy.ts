@@ -134,6 +134,8 @@ export interface Condition {
 export interface LlmGuardPolicyStatus {
   observedGeneration?: number;
   conditions?: Condition[];
+  /** Every provider host, comma-separated: kubectl's printer columns show only a list's first item. */
+  hosts?: string;
 }
 
 export interface ObjectMeta {

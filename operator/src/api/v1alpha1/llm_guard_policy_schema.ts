@@ -401,6 +401,7 @@ export const statusSchema: Schema = {
   description: 'What the operator made of the policy.',
   properties: {
     observedGeneration: { type: 'integer', format: 'int64', minimum: 0 },
+    hosts: { type: 'string', maxLength: 32768, description: "Every provider host, comma-separated (the Hosts column of kubectl get)." },
     conditions: {
       type: 'array',
       maxItems: 8,
