@@ -218,7 +218,7 @@ describe('llmguard validate', () => {
     const path = temp('crd.yaml', POLICY(['x']).replace('host: api.openai.com', 'host: "*.openai.com"\n      port: 0'));
     const r = llmguard(['validate', '-f', path]);
     expect(r.status).toBe(1);
-    expect(r.stdout).toContain(`spec.providers[0].host: Invalid value: "*.openai.com": spec.providers[0].host in body should match`);
+    expect(r.stdout).toContain(`spec.providers[0].host: Invalid value: "*.openai.com": must be a DNS name: labels of lower-case letters, digits and '-'`);
     expect(r.stdout).toContain('spec.providers[0].port: Invalid value: 0: spec.providers[0].port in body should be greater than or equal to 1');
   });
 

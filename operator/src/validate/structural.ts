@@ -171,8 +171,17 @@ export function runRules(w: Walk): void {
     const at = rule.fieldPath ? `${path}${rule.fieldPath}` : path;
     const kind: IssueKind = rule.reason === 'FieldValueRequired' ? 'Required' : rule.reason === 'FieldValueDuplicate' ? 'Duplicate' : 'Invalid';
     const prefix = kind === 'Required' ? 'Required value' : kind === 'Duplicate' ? 'Duplicate value' : 'Invalid value';
-    w.issues.push({ kind, path: at, rule: rule.rule, message: `${at}: ${prefix}: ${rule.message}` });
+    // The apiserver shows the value a rule on a string or number refused (not an object's or list's).
+    const shown = kind === 'Invalid' && !rule.fieldPath ? scalarShown(self) : '';
+    w.issues.push({ kind, path: at, rule: rule.rule, message: `${at}: ${prefix}: ${shown}${rule.message}` });
   }
+}
+
+/** `"value": ` for a string, `5: ` for a number or boolean; "" otherwise. */
+function scalarShown(v: unknown): string {
+  if (typeof v === 'string') return `${quote(v)}: `;
+  if (typeof v === 'number' || typeof v === 'boolean') return `${String(v)}: `;
+  return '';
 }
 
 /** The apiserver skips the CEL rules after these (strategy.go, hasBlockingErr). */

@@ -54,6 +54,42 @@ const secretKeyRef = (what: string): Schema => ({
   },
 });
 
+/** PATTERNS.host for CEL: `[.]` for `\\.`, which a CEL string literal would read as an escape. */
+const HOST_RE_CEL = PATTERNS.host.replaceAll('\\.', '[.]');
+const HOST_RE = new RegExp(PATTERNS.host);
+const URLish = (s: string) => s.includes('/');
+const withPort = (s: string) => s.includes(':');
+const upperCase = (s: string) => /[A-Z]/.test(s);
+
+/**
+ * A host's checks, each with a sentence a user can act on (a `pattern` would answer with the raw
+ * regex), and each only when the ones before it passed, so a URL gets one message, not four.
+ */
+const hostRules: CelRule[] = [
+  {
+    rule: "!self.contains('/')",
+    message: 'must be a host name, not a URL: no scheme (https://) and no path, e.g. api.openai.com',
+    check: (self) => !URLish(str(self)),
+  },
+  {
+    rule: "self.contains('/') || !self.contains(':')",
+    message: 'must be a host name without a port, e.g. api.openai.com',
+    check: (self) => URLish(str(self)) || !withPort(str(self)),
+  },
+  {
+    rule: "self.contains('/') || self.contains(':') || self == self.lowerAscii()",
+    message: 'must be lower case, e.g. api.openai.com',
+    check: (self) => URLish(str(self)) || withPort(str(self)) || !upperCase(str(self)),
+  },
+  {
+    rule: `self.contains('/') || self.contains(':') || self != self.lowerAscii() || self.matches('${HOST_RE_CEL}')`,
+    message:
+      "must be a DNS name: labels of lower-case letters, digits and '-' (at most 63 characters, not " +
+      "starting or ending with '-') joined by '.', e.g. api.openai.com; no wildcard, space or trailing dot",
+    check: (self) => URLish(str(self)) || withPort(str(self)) || upperCase(str(self)) || HOST_RE.test(str(self)),
+  },
+];
+
 const hostField = (what: string): Schema => ({
   type: 'string',
   description:
@@ -61,7 +97,7 @@ const hostField = (what: string): Schema => ({
     'accepted: the operator makes a ServiceEntry with DNS resolution and a TLS origination for it.',
   minLength: 1,
   maxLength: LIMITS.hostLength,
-  pattern: PATTERNS.host,
+  'x-kubernetes-validations': hostRules,
 });
 
 const port = (description: string, dflt: number): Schema => ({
