@@ -36,6 +36,13 @@ describe('conditions', () => {
     expect(statusDiffers(s1, nextStatus(s1, 2, [...ok, readyCondition(ok)], 'T5'))).toBe(true);
   });
 
+  it('puts Guarded, when there is one, before Ready; Ready does not follow it', () => {
+    const guarded: ConditionInput = { type: 'Guarded', status: 'False', reason: 'WeakeningSettings', message: 'fail open' };
+    const s = nextStatus(undefined, 1, [readyCondition(ok), guarded, ...ok], 'T1');
+    expect(s.conditions?.map((c) => c.type)).toEqual(['Accepted', 'ResolvedRefs', 'Programmed', 'Guarded', 'Ready']);
+    expect(s.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+  });
+
   it('carries every provider host for kubectl get; a changed list is a difference', () => {
     const s1 = nextStatus(undefined, 1, [...ok, readyCondition(ok)], 'T1', 'api.openai.com, api.anthropic.com');
     expect(s1.hosts).toBe('api.openai.com, api.anthropic.com');

@@ -1,4 +1,4 @@
-// Status conditions: build the policy's four conditions, keep lastTransitionTime unless the
+// Status conditions: build the policy's conditions, keep lastTransitionTime unless the
 // status (True/False/Unknown) changed, and tell whether anything differs from what's stored.
 import type { Condition, LlmGuardPolicyStatus } from '../api/v1alpha1/llm_guard_policy.js';
 
@@ -8,7 +8,11 @@ export type ConditionInput = Omit<Condition, 'lastTransitionTime' | 'observedGen
 /** Condition messages are cut to this length. */
 export const MAX_MESSAGE = 1024;
 
-export const CONDITION_ORDER: readonly ConditionType[] = ['Accepted', 'ResolvedRefs', 'Programmed', 'Ready'];
+/**
+ * Guarded (False when a valid setting weakens the guard: fail-open, nothing inspected, prompt
+ * logging...) is information for the platform team; Ready follows the other three only.
+ */
+export const CONDITION_ORDER: readonly ConditionType[] = ['Accepted', 'ResolvedRefs', 'Programmed', 'Guarded', 'Ready'];
 
 /** RFC 3339 to the second, as metav1.Time serialises. */
 export function nowTimestamp(now: Date = new Date()): string {

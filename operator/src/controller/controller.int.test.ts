@@ -14,7 +14,8 @@ const OPENAI_KEY_1 = 'sk-test-openai-0001';
 const OPENAI_KEY_2 = 'sk-test-openai-0002-rotated';
 const ANTHROPIC_KEY = 'sk-ant-test-0003';
 const LATE_KEY = 'sk-late-test-0004';
-const ALL_KEYS = [OPENAI_KEY_1, OPENAI_KEY_2, ANTHROPIC_KEY, LATE_KEY];
+const WEAK_KEY = 'sk-weak-test-0005';
+const ALL_KEYS = [OPENAI_KEY_1, OPENAI_KEY_2, ANTHROPIC_KEY, LATE_KEY, WEAK_KEY];
 
 let env: KubeEnv;
 let ctl: ControllerHandle;
@@ -86,6 +87,7 @@ describe('LlmGuardPolicy controller', () => {
       expect(c!.message.length).toBeGreaterThan(0);
       expect(Date.parse(c!.lastTransitionTime)).not.toBeNaN();
     }
+    expect(conditionOf(p, 'Guarded')).toMatchObject({ status: 'True', reason: 'Guarded' });
 
     const owned = await ownedObjects(env.api, NS, 'guard');
     expect([...owned.keys()].sort()).toEqual([
@@ -452,5 +454,31 @@ describe('LlmGuardPolicy controller', () => {
         { apiVersion: 'llmguard.io/v1alpha1', kind: 'LlmGuardPolicy', name: 'guard', uid: guardUid, controller: true, blockOwnerDeletion: true },
       ]);
     }
+  });
+
+  it('settings that weaken the guard: Guarded=False naming them and a Warning event; still Ready; gone when fixed', async () => {
+    await putSecret(env.api, NS, 'cohere', { key: WEAK_KEY });
+    const weakSpec = {
+      ...guardSpec,
+      selector: { matchLabels: { app: 'weak' } },
+      providers: [{ host: 'api.cohere.com', apiKeys: [{ secretKeyRef: { name: 'cohere', key: 'key' } }] }],
+      inspection: { logPrompts: true },
+      plugin: { ...guardSpec.plugin, failStrategy: 'FAIL_OPEN' },
+    };
+    await env.api.create(POLICY, NS, policyObject('weak', weakSpec));
+    let p = await waitReady('weak');
+    const guarded = conditionOf(p, 'Guarded');
+    expect(guarded).toMatchObject({ status: 'False', reason: 'WeakeningSettings' });
+    expect(guarded!.message).toContain('inspection.logPrompts is true');
+    expect(guarded!.message).toContain('plugin.failStrategy is FAIL_OPEN');
+    expect((p.status as { conditions: { type: string }[] }).conditions.map((c) => c.type)).toEqual(['Accepted', 'ResolvedRefs', 'Programmed', 'Guarded', 'Ready']);
+    const warning = await eventually('a WeakeningSettings warning', async () =>
+      (await eventsFor(env.api, NS, 'weak')).find((e) => e.type === 'Warning' && e.reason === 'WeakeningSettings'),
+    );
+    expect(warning.message).toContain('FAIL_OPEN');
+
+    await patchPolicy('weak', { spec: { inspection: null, plugin: { failStrategy: null } } });
+    p = await waitReady('weak');
+    expect(conditionOf(p, 'Guarded')).toMatchObject({ status: 'True', reason: 'Guarded' });
   });
 });

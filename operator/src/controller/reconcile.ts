@@ -15,6 +15,7 @@ import type { EventRecorder, EventTarget } from './events.js';
 import type { Logger } from './log.js';
 import type { Metrics, ReconcileResult } from './metrics.js';
 import { redact } from './redact.js';
+import { policyWarnings } from '../validate/index.js';
 import { referencedSecretNames, resolveSecrets, type SecretLike } from './secrets.js';
 import { pluginConfigOf, renderChecked, type FilterConfigCheck } from './validate.js';
 
@@ -184,6 +185,17 @@ export class Reconciler {
       return !o || o.status !== c.status || o.reason !== c.reason || o.message !== c.message;
     };
 
+    // Guarded: settings that are valid but weaken the guard (the ones llmguard validate warns
+    // about), in the status and, when they change, in a Warning event. Ready doesn't depend on it.
+    let guarded: ConditionInput | undefined;
+    if (accepted.status === 'True') {
+      const weakening = policyWarnings(policy);
+      guarded = weakening.length
+        ? { type: 'Guarded', status: 'False', reason: 'WeakeningSettings', message: weakening.join('; ') }
+        : { type: 'Guarded', status: 'True', reason: 'Guarded', message: 'No setting weakens the guard.' };
+      if (guarded.status === 'False' && changed(guarded)) await this.deps.events.record(target, 'Warning', guarded.reason, guarded.message);
+    }
+
     // Programmed: all objects applied, or why nothing was.
     let programmed: ConditionInput;
     let result: ReconcileResult;
@@ -227,7 +239,8 @@ export class Reconciler {
 
     // Status, only when it changes.
     const ready = readyCondition([accepted, resolvedRefs, programmed]);
-    const next = nextStatus(stored, generation, [accepted, resolvedRefs, programmed, ready], nowTimestamp(), providerHosts(policy));
+    const inputs = guarded ? [accepted, resolvedRefs, programmed, guarded, ready] : [accepted, resolvedRefs, programmed, ready];
+    const next = nextStatus(stored, generation, inputs, nowTimestamp(), providerHosts(policy));
     if (statusDiffers(stored, next)) {
       try {
         const updated = await this.deps.api.patchStatus<KubeObject>(POLICY, namespace, name, next, this.fieldManager);

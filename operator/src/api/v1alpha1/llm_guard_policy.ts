@@ -123,7 +123,7 @@ export interface LlmGuardPolicySpec {
 }
 
 export interface Condition {
-  type: 'Accepted' | 'ResolvedRefs' | 'Programmed' | 'Ready';
+  type: 'Accepted' | 'ResolvedRefs' | 'Programmed' | 'Guarded' | 'Ready';
   status: 'True' | 'False' | 'Unknown';
   reason: string;
   message: string;
