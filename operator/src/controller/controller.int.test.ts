@@ -15,7 +15,8 @@ const OPENAI_KEY_2 = 'sk-test-openai-0002-rotated';
 const ANTHROPIC_KEY = 'sk-ant-test-0003';
 const LATE_KEY = 'sk-late-test-0004';
 const WEAK_KEY = 'sk-weak-test-0005';
-const ALL_KEYS = [OPENAI_KEY_1, OPENAI_KEY_2, ANTHROPIC_KEY, LATE_KEY, WEAK_KEY];
+const GROQ_KEY = 'sk-groq-test-0006';
+const ALL_KEYS = [OPENAI_KEY_1, OPENAI_KEY_2, ANTHROPIC_KEY, LATE_KEY, WEAK_KEY, GROQ_KEY];
 
 let env: KubeEnv;
 let ctl: ControllerHandle;
@@ -480,5 +481,31 @@ describe('LlmGuardPolicy controller', () => {
     await patchPolicy('weak', { spec: { inspection: null, plugin: { failStrategy: null } } });
     p = await waitReady('weak');
     expect(conditionOf(p, 'Guarded')).toMatchObject({ status: 'True', reason: 'Guarded' });
+  });
+
+  it('an object of the same name that no controller owns is never overwritten: Programmed=False Conflict until it is gone', async () => {
+    const handMade: KubeObject = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'ServiceEntry',
+      metadata: { name: 'byhand-api-groq-com', namespace: NS },
+      spec: { hosts: ['api.groq.com'], ports: [{ number: 443, name: 'tls', protocol: 'TLS' }], resolution: 'DNS', location: 'MESH_EXTERNAL' },
+    };
+    await env.api.create(SERVICE_ENTRY, NS, handMade);
+    await putSecret(env.api, NS, 'groq', { key: GROQ_KEY });
+    const spec = { ...guardSpec, selector: { matchLabels: { app: 'byhand' } }, providers: [{ host: 'api.groq.com', apiKeys: [{ secretKeyRef: { name: 'groq', key: 'key' } }] }] };
+    await env.api.create(POLICY, NS, policyObject('byhand', spec));
+    const p = await waitReady('byhand', 'False');
+    expect(conditionOf(p, 'Programmed')).toMatchObject({ status: 'False', reason: 'Conflict' });
+    expect(conditionOf(p, 'Programmed')!.message).toContain('ServiceEntry "byhand-api-groq-com" already exists and no controller owns it');
+    const se = await env.api.get<KubeObject>(SERVICE_ENTRY, NS, 'byhand-api-groq-com');
+    expect(se?.metadata?.ownerReferences).toBeUndefined();
+    expect(se?.metadata?.labels).toBeUndefined();
+    expect(se?.spec).toEqual(handMade.spec);
+    expect((await ownedObjects(env.api, NS, 'byhand')).size).toBe(0);
+
+    // Gone: the next retry programs the policy.
+    await env.api.delete(SERVICE_ENTRY, NS, 'byhand-api-groq-com');
+    await waitReady('byhand', 'True', 60_000);
+    expect((await ownedObjects(env.api, NS, 'byhand')).has('ServiceEntry/byhand-api-groq-com')).toBe(true);
   });
 });

@@ -282,15 +282,22 @@ export class Reconciler {
       for (const item of list.items) if (item.metadata?.name) live.set(id(rt.kind, item.metadata.name), item);
     }
 
-    // Objects we would create must not belong to someone else: check all before writing any.
+    // Objects we would create must not be someone else's: check all before writing any. Ours is
+    // what a policy of this name controls (a policy deleted and made again adopts its objects);
+    // anything else, owned by another controller or by no one (made by hand, by another tool), is
+    // left as it is.
     for (const d of desired) {
       if (live.has(id(d.kind, d.metadata.name))) continue;
       const existing = await this.deps.api.get<KubeObject>(resourceTypeOf(d.apiVersion, d.kind), namespace, d.metadata.name);
-      const owner = existing?.metadata?.ownerReferences?.find((r) => r.controller);
-      if (owner && owner.uid !== uid && !(owner.kind === KIND && owner.name === name)) {
+      if (!existing) continue;
+      const owner = existing.metadata?.ownerReferences?.find((r) => r.controller);
+      if (!owner) {
+        throw new ConflictError(`${d.kind} "${d.metadata.name}" already exists and no controller owns it: it is left as it is (delete or rename it)`);
+      }
+      if (owner.uid !== uid && !(owner.kind === KIND && owner.name === name)) {
         throw new ConflictError(`${d.kind} "${d.metadata.name}" already exists, controlled by ${owner.kind} "${owner.name}"`);
       }
-      if (existing) live.set(id(d.kind, d.metadata.name), existing);
+      live.set(id(d.kind, d.metadata.name), existing);
     }
 
     const applied: string[] = [];
