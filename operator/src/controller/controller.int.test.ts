@@ -432,6 +432,13 @@ describe('LlmGuardPolicy controller', () => {
       return (o.get('WasmPlugin/guard')?.spec as { url: string }).url === guardSpec.plugin.url && o.has('ServiceEntry/guard-api-anthropic-com');
     }, 10_000);
     expect(reconciles(ctl)).toBeGreaterThan(before);
+    // A Warning event names what was restored (the field, never its value).
+    const reverted = await eventually('a DriftReverted warning naming both', async () =>
+      (await eventsFor(env.api, NS, 'guard')).filter((e) => e.type === 'Warning' && e.reason === 'DriftReverted').map((e) => e.message).join('\n') || undefined,
+    );
+    expect(reverted).toContain('WasmPlugin guard: spec.url changed');
+    expect(reverted).toContain('ServiceEntry guard-api-anthropic-com: missing');
+    expect(reverted).not.toContain('someone/else');
     // Our own writes come back as watch events; they must settle, not feed a loop.
     await sleep(1_500);
     const settled = reconciles(ctl);

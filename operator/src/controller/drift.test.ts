@@ -31,6 +31,6 @@ describe('drift', () => {
     expect(driftReason(rotated, JSON.parse(JSON.stringify(wasm)))).toBe('rendering changed');
     const edited = JSON.parse(JSON.stringify(wasm)) as { spec: { url: string } };
     edited.spec.url = 'oci://other';
-    expect(driftReason(wasm!, edited)).toBe('spec changed');
+    expect(driftReason(wasm!, edited)).toBe('spec.url changed');
   });
 });

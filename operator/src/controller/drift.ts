@@ -22,15 +22,32 @@ export function withRenderHash(obj: RenderedObject): RenderedObject {
 
 /** Whether `want` (scalars, objects, arrays) is contained in `have`: same arrays, objects with at least these keys. */
 export function contains(want: unknown, have: unknown): boolean {
+  return firstDifference(want, have, '') === undefined;
+}
+
+/**
+ * Where `have` first fails to contain `want`, as a path under `path` (`spec.url`,
+ * `spec.ports[0].number`); undefined when it contains it. Names the field, never its value.
+ */
+export function firstDifference(want: unknown, have: unknown, path: string): string | undefined {
   if (Array.isArray(want)) {
-    return Array.isArray(have) && have.length === want.length && want.every((w, i) => contains(w, have[i]));
+    if (!Array.isArray(have) || have.length !== want.length) return path;
+    for (let i = 0; i < want.length; i++) {
+      const d = firstDifference(want[i], have[i], `${path}[${i}]`);
+      if (d !== undefined) return d;
+    }
+    return undefined;
   }
   if (typeof want === 'object' && want !== null) {
-    if (typeof have !== 'object' || have === null || Array.isArray(have)) return false;
+    if (typeof have !== 'object' || have === null || Array.isArray(have)) return path;
     const h = have as Record<string, unknown>;
-    return Object.entries(want as Record<string, unknown>).every(([k, v]) => contains(v, h[k]));
+    for (const [k, v] of Object.entries(want as Record<string, unknown>)) {
+      const d = firstDifference(v, h[k], path ? `${path}.${k}` : k);
+      if (d !== undefined) return d;
+    }
+    return undefined;
   }
-  return want === have;
+  return want === have ? undefined : path;
 }
 
 /** Why `desired` (with its hash annotation) must be applied over `live`, or undefined when it need not. */
@@ -46,7 +63,8 @@ export function driftReason(desired: RenderedObject, live: KubeObject | undefine
   }
   for (const [k, v] of Object.entries(desired)) {
     if (k === 'apiVersion' || k === 'kind' || k === 'metadata') continue;
-    if (!contains(v, live[k])) return `${k} changed`;
+    const d = firstDifference(v, live[k], k);
+    if (d !== undefined) return `${d} changed`;
   }
   return undefined;
 }

@@ -82,6 +82,8 @@ interface ProgramSummary {
   total: number;
   applied: string[];
   pruned: string[];
+  /** Objects changed or deleted by someone else and restored: `WasmPlugin guard: spec.url changed`. */
+  reverted: string[];
 }
 
 /** The policy's provider hosts for status.hosts, as written, even when the spec is invalid. */
@@ -214,7 +216,10 @@ export class Reconciler {
         if (changed(resolvedRefs)) await this.deps.events.record(target, 'Warning', resolvedRefs.reason, resolvedRefs.message);
       }
       try {
-        summary = await this.program(policy, rendering.objects!, log);
+        // Programmed at this generation already: a missing object was deleted by someone else.
+        const storedProgrammed = stored?.conditions?.find((c) => c.type === 'Programmed');
+        const programmedBefore = storedProgrammed?.status === 'True' && stored?.observedGeneration === generation;
+        summary = await this.program(policy, rendering.objects!, log, programmedBefore);
         wrote = summary.applied.length + summary.pruned.length > 0;
         result = 'success';
         programmed = { type: 'Programmed', status: 'True', reason: 'Programmed', message: `All ${summary.total} objects applied.` };
@@ -225,6 +230,11 @@ export class Reconciler {
           const msg = `Programmed: ${parts.join('; ')}`;
           log.info('programmed', { applied: summary.applied, pruned: summary.pruned, generation });
           await this.deps.events.record(target, 'Normal', 'Programmed', msg);
+        }
+        if (summary.reverted.length) {
+          const msg = `Restored what was changed by hand: ${summary.reverted.join('; ')}`;
+          log.warn('drift reverted', { reverted: summary.reverted });
+          await this.deps.events.record(target, 'Warning', 'DriftReverted', msg);
         }
       } catch (err) {
         result = 'error';
@@ -269,7 +279,7 @@ export class Reconciler {
     return policy.status;
   }
 
-  private async program(policy: LlmGuardPolicy, rendered: RenderedObject[], log: Logger): Promise<ProgramSummary> {
+  private async program(policy: LlmGuardPolicy, rendered: RenderedObject[], log: Logger, programmedBefore: boolean): Promise<ProgramSummary> {
     const { namespace, name, uid } = policy.metadata;
     const desired = rendered.map(withRenderHash);
     const id = (kind: string, n: string) => `${kind}/${n}`;
@@ -301,9 +311,13 @@ export class Reconciler {
     }
 
     const applied: string[] = [];
+    const reverted: string[] = [];
     for (const d of desired) {
       const why = driftReason(d, live.get(id(d.kind, d.metadata.name)));
       if (!why) continue;
+      // Our rendering unchanged but the object not as we left it: someone else's edit or delete.
+      const byHand = why !== 'rendering changed' && why !== 'being deleted' && (why !== 'missing' || programmedBefore);
+      if (byHand) reverted.push(`${d.kind} ${d.metadata.name}: ${why}`);
       await writing(d.kind, d.metadata.name, () => this.deps.api.apply(d as unknown as KubeObject, this.fieldManager, true));
       this.deps.metrics.objectWrites.inc({ kind: d.kind, operation: 'apply' });
       log.debug('applied', { kind: d.kind, name: d.metadata.name, why });
@@ -324,6 +338,6 @@ export class Reconciler {
         pruned.push(`${rt.kind} ${n}`);
       }
     }
-    return { total: desired.length, applied, pruned };
+    return { total: desired.length, applied, pruned, reverted };
   }
 }
