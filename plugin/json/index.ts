@@ -327,16 +327,18 @@ function widen4(out: usize, w: u64): void {
   store<u64>(out, (w & 0xff) | ((w & 0xff00) << 8) | ((w & 0xff0000) << 16) | ((w & 0xff000000) << 24));
 }
 
+/** Widens `n` ASCII bytes at `src` to UTF-16 units at `dst`, 4 at a time. */
+function widenAscii(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) widen4(dst + (<usize>i << 1), <u64>load<u32>(src + <usize>i));
+  for (; i < n; i++) store<u16>(dst + (<usize>i << 1), <u16>load<u8>(src + <usize>i));
+}
+
 /** A string from `n` ASCII bytes at `ptr`, built in its final allocation. */
 function asciiString(ptr: usize, n: i32): string {
   if (n <= 0) return "";
   const s = __new(<usize>n << 1, idof<String>());
-  let i = 0;
-  // Widen 4 bytes at a time.
-  for (; i + 4 <= n; i += 4) widen4(s + (<usize>i << 1), <u64>load<u32>(ptr + <usize>i));
-  for (; i < n; i++) {
-    store<u16>(s + (<usize>i << 1), <u16>load<u8>(ptr + <usize>i));
-  }
+  widenAscii(s, ptr, n);
   return changetype<string>(s);
 }
 
@@ -669,9 +671,7 @@ class Parser {
     let out = asciiEnd - start;
     this.ensureScratch(out + 16, 0);
     let buf = changetype<usize>(scratch);
-    let i = 0;
-    for (; i + 4 <= out; i += 4) widen4(buf + (<usize>i << 1), <u64>load<u32>(this.base + <usize>(start + i)));
-    for (; i < out; i++) store<u16>(buf + (<usize>i << 1), <u16>this.byteAt(start + i));
+    widenAscii(buf, this.base + <usize>start, out);
     let p = asciiEnd;
     while (true) {
       // Between escapes and non-ASCII: runs of plain ASCII, 8 bytes at a time.

@@ -376,8 +376,9 @@ export class LazyDFA {
       }
       let cp = i32(load<u16>(base + (usize(p) << 1)));
       let info: i32;
-      // In the empty state (s < emptyLimit: nothing in flight) a code point that cannot begin a match leads
-      // to the empty state for its kind, without a transition built for it.
+      // Once a pattern has matched (the early exit below can end the scan), in the empty state
+      // (s < emptyLimit: nothing in flight) a code point that cannot begin a match leads to the
+      // empty state for its kind, without a transition built for it.
       if (cp < 128) {
         info = unchecked(asciiInfo[cp]);
       } else {
