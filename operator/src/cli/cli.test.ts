@@ -11,6 +11,7 @@ import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { renderPolicy } from '../render/index.js';
 import { validatePolicy } from '../validate/policy.js';
 import { checkPluginConfig } from '../wasm/configure.js';
+import { hostObjectName } from '../render/names.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const OUT = resolve(REPO, 'build', 'llmguard-cli-test');
@@ -104,22 +105,22 @@ describe('llmguard render', () => {
     expect(docs.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual([
       'WasmPlugin/egress-mistral',
       'EnvoyFilter/egress-mistral-hold',
-      'ServiceEntry/egress-mistral-api-mistral-ai',
-      'DestinationRule/egress-mistral-api-mistral-ai',
-      'ServiceEntry/egress-mistral-moderation-llm-example-internal',
-      'DestinationRule/egress-mistral-moderation-llm-example-internal',
+      `ServiceEntry/${hostObjectName('egress-mistral', 'api.mistral.ai')}`,
+      `DestinationRule/${hostObjectName('egress-mistral', 'api.mistral.ai')}`,
+      `ServiceEntry/${hostObjectName('egress-mistral', 'moderation.llm.example.internal')}`,
+      `DestinationRule/${hostObjectName('egress-mistral', 'moderation.llm.example.internal')}`,
       'WasmPlugin/openai-chat',
       'EnvoyFilter/openai-chat-hold',
-      'ServiceEntry/openai-chat-api-openai-com',
-      'DestinationRule/openai-chat-api-openai-com',
-      'ServiceEntry/openai-chat-llama-guard-llm-example-internal',
-      'DestinationRule/openai-chat-llama-guard-llm-example-internal',
+      `ServiceEntry/${hostObjectName('openai-chat', 'api.openai.com')}`,
+      `DestinationRule/${hostObjectName('openai-chat', 'api.openai.com')}`,
+      `ServiceEntry/${hostObjectName('openai-chat', 'llama-guard.llm.example.internal')}`,
+      `DestinationRule/${hostObjectName('openai-chat', 'llama-guard.llm.example.internal')}`,
       'WasmPlugin/research-agent',
       'EnvoyFilter/research-agent-hold',
-      'ServiceEntry/research-agent-api-anthropic-com',
-      'DestinationRule/research-agent-api-anthropic-com',
-      'ServiceEntry/research-agent-generativelanguage-googleapis-com',
-      'DestinationRule/research-agent-generativelanguage-googleapis-com',
+      `ServiceEntry/${hostObjectName('research-agent', 'api.anthropic.com')}`,
+      `DestinationRule/${hostObjectName('research-agent', 'api.anthropic.com')}`,
+      `ServiceEntry/${hostObjectName('research-agent', 'generativelanguage.googleapis.com')}`,
+      `DestinationRule/${hostObjectName('research-agent', 'generativelanguage.googleapis.com')}`,
     ]);
     // The same objects renderPolicy makes for the defaulted policy (what the operator sees in-cluster).
     const openai = validatePolicy(parse(readFileSync(resolve(REPO, S('openai-policy.yaml')), 'utf8')), { defaultNamespace: 'default' });

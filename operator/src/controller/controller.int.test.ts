@@ -8,6 +8,7 @@ import { MERGE_PATCH, type KubeObject } from '../kube/objects.js';
 import { objectPath, POLICY, SERVICE_ENTRY, WASM_PLUGIN } from '../kube/resources.js';
 import { kubectl } from '../../../test/kube/control_plane.js';
 import { conditionOf, deleteSecret, ensureWasm, eventsFor, eventually, ownedObjects, putSecret, scrape, setupKube, sleep, type KubeEnv } from '../../../test/kube/operator_env.js';
+import { hostObjectName } from '../render/names.js';
 
 const NS = 'apps';
 const OPENAI_KEY_1 = 'sk-test-openai-0001';
@@ -92,9 +93,9 @@ describe('LlmGuardPolicy controller', () => {
 
     const owned = await ownedObjects(env.api, NS, 'guard');
     expect([...owned.keys()].sort()).toEqual([
-      'DestinationRule/guard-api-openai-com',
+      `DestinationRule/${hostObjectName('guard', 'api.openai.com')}`,
       'EnvoyFilter/guard-hold',
-      'ServiceEntry/guard-api-openai-com',
+      `ServiceEntry/${hostObjectName('guard', 'api.openai.com')}`,
       'WasmPlugin/guard',
     ]);
     for (const [id, o] of owned) {
@@ -137,11 +138,11 @@ describe('LlmGuardPolicy controller', () => {
     expect(p.metadata?.generation).toBe(2);
     let owned = await ownedObjects(env.api, NS, 'guard');
     expect([...owned.keys()].sort()).toEqual([
-      'DestinationRule/guard-api-anthropic-com',
-      'DestinationRule/guard-api-openai-com',
+      `DestinationRule/${hostObjectName('guard', 'api.anthropic.com')}`,
+      `DestinationRule/${hostObjectName('guard', 'api.openai.com')}`,
       'EnvoyFilter/guard-hold',
-      'ServiceEntry/guard-api-anthropic-com',
-      'ServiceEntry/guard-api-openai-com',
+      `ServiceEntry/${hostObjectName('guard', 'api.anthropic.com')}`,
+      `ServiceEntry/${hostObjectName('guard', 'api.openai.com')}`,
       'WasmPlugin/guard',
     ]);
     const wasm = owned.get('WasmPlugin/guard');
@@ -164,12 +165,12 @@ describe('LlmGuardPolicy controller', () => {
     expect(p.metadata?.generation).toBe(3);
     owned = await eventually('the OpenAI objects pruned', async () => {
       const o = await ownedObjects(env.api, NS, 'guard');
-      return o.has('ServiceEntry/guard-api-openai-com') ? undefined : o;
+      return o.has(`ServiceEntry/${hostObjectName('guard', 'api.openai.com')}`) ? undefined : o;
     });
     expect([...owned.keys()].sort()).toEqual([
-      'DestinationRule/guard-api-anthropic-com',
+      `DestinationRule/${hostObjectName('guard', 'api.anthropic.com')}`,
       'EnvoyFilter/guard-hold',
-      'ServiceEntry/guard-api-anthropic-com',
+      `ServiceEntry/${hostObjectName('guard', 'api.anthropic.com')}`,
       'WasmPlugin/guard',
     ]);
     expect(pluginConfig(owned.get('WasmPlugin/guard')).providers.map((x) => x.hosts[0])).toEqual(['api.anthropic.com']);
@@ -205,28 +206,24 @@ describe('LlmGuardPolicy controller', () => {
     expect(await getPolicy('bad-https')).toBeUndefined();
   });
 
-  it('a spec that renders colliding objects is Accepted=False and nothing is applied', async () => {
-    await env.api.create(
-      POLICY,
-      NS,
-      policyObject('collide', {
-        ...guardSpec,
-        providers: [
-          { host: 'api.openai.com', apiKeys: [{ secretKeyRef: { name: 'openai', key: 'api-key' } }] },
-          { host: 'api-openai.com', apiKeys: [{ secretKeyRef: { name: 'openai', key: 'api-key' } }] },
-        ],
-      }),
+  it('hosts whose names slug alike, in one policy or across policies, get objects of their own', async () => {
+    const key = [{ secretKeyRef: { name: 'openai', key: 'api-key' } }];
+    // `api.openai.com` and `api-openai.com` slug alike; so do policy `team` + `a-api.example.com`
+    // and policy `team-a` + `api.example.com`.
+    await env.api.create(POLICY, NS, policyObject('collide', { ...guardSpec, selector: { matchLabels: { app: 'collide' } }, providers: [{ host: 'api.openai.com', apiKeys: key }, { host: 'api-openai.com', apiKeys: key }] }));
+    await env.api.create(POLICY, NS, policyObject('team', { ...guardSpec, selector: { matchLabels: { app: 'team' } }, providers: [{ host: 'a-api.example.com', apiKeys: key }] }));
+    await env.api.create(POLICY, NS, policyObject('team-a', { ...guardSpec, selector: { matchLabels: { app: 'team-a' } }, providers: [{ host: 'api.example.com', apiKeys: key }] }));
+    for (const name of ['collide', 'team', 'team-a']) await waitReady(name, 'True');
+    const collide = await ownedObjects(env.api, NS, 'collide');
+    expect([...collide.keys()].filter((k) => k.startsWith('ServiceEntry/')).sort()).toEqual(
+      [`ServiceEntry/${hostObjectName('collide', 'api-openai.com')}`, `ServiceEntry/${hostObjectName('collide', 'api.openai.com')}`].sort(),
     );
-    const p = await waitReady('collide', 'False');
-    expect(conditionOf(p, 'Accepted')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
-    expect(conditionOf(p, 'Accepted')!.message).toMatch(/both render ServiceEntry "collide-api-openai-com"/);
-    expect(conditionOf(p, 'Programmed')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
-    expect(conditionOf(p, 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
-    expect((await ownedObjects(env.api, NS, 'collide')).size).toBe(0);
-    await eventually('an InvalidSpec warning', async () =>
-      (await eventsFor(env.api, NS, 'collide')).some((e) => e.type === 'Warning' && e.reason === 'InvalidSpec'),
-    );
-    await env.api.delete(POLICY, NS, 'collide');
+    const team = (await ownedObjects(env.api, NS, 'team')).get(`ServiceEntry/${hostObjectName('team', 'a-api.example.com')}`);
+    const teamA = (await ownedObjects(env.api, NS, 'team-a')).get(`ServiceEntry/${hostObjectName('team-a', 'api.example.com')}`);
+    expect((team?.spec as { hosts: string[] }).hosts).toEqual(['a-api.example.com']);
+    expect((teamA?.spec as { hosts: string[] }).hosts).toEqual(['api.example.com']);
+    expect(team?.metadata?.name).not.toBe(teamA?.metadata?.name);
+    for (const name of ['collide', 'team', 'team-a']) await env.api.delete(POLICY, NS, name);
   });
 
   it('the filter (--wasm) refuses a pattern: Accepted=False with its reason, nothing applied', async () => {
@@ -426,10 +423,10 @@ describe('LlmGuardPolicy controller', () => {
       body: { spec: { url: 'oci://ghcr.io/someone/else:1' } },
       contentType: MERGE_PATCH,
     });
-    await env.api.delete(SERVICE_ENTRY, NS, 'guard-api-anthropic-com');
+    await env.api.delete(SERVICE_ENTRY, NS, hostObjectName('guard', 'api.anthropic.com'));
     await eventually('the WasmPlugin url restored and the ServiceEntry recreated', async () => {
       const o = await ownedObjects(env.api, NS, 'guard');
-      return (o.get('WasmPlugin/guard')?.spec as { url: string }).url === guardSpec.plugin.url && o.has('ServiceEntry/guard-api-anthropic-com');
+      return (o.get('WasmPlugin/guard')?.spec as { url: string }).url === guardSpec.plugin.url && o.has(`ServiceEntry/${hostObjectName('guard', 'api.anthropic.com')}`);
     }, 10_000);
     expect(reconciles(ctl)).toBeGreaterThan(before);
     // A Warning event names what was restored (the field, never its value).
@@ -437,7 +434,7 @@ describe('LlmGuardPolicy controller', () => {
       (await eventsFor(env.api, NS, 'guard')).filter((e) => e.type === 'Warning' && e.reason === 'DriftReverted').map((e) => e.message).join('\n') || undefined,
     );
     expect(reverted).toContain('WasmPlugin guard: spec.url changed');
-    expect(reverted).toContain('ServiceEntry guard-api-anthropic-com: missing');
+    expect(reverted).toContain(`ServiceEntry ${hostObjectName('guard', 'api.anthropic.com')}: missing`);
     expect(reverted).not.toContain('someone/else');
     // Our own writes come back as watch events; they must settle, not feed a loop.
     await sleep(1_500);
@@ -494,7 +491,7 @@ describe('LlmGuardPolicy controller', () => {
     const handMade: KubeObject = {
       apiVersion: 'networking.istio.io/v1',
       kind: 'ServiceEntry',
-      metadata: { name: 'byhand-api-groq-com', namespace: NS },
+      metadata: { name: hostObjectName('byhand', 'api.groq.com'), namespace: NS },
       spec: { hosts: ['api.groq.com'], ports: [{ number: 443, name: 'tls', protocol: 'TLS' }], resolution: 'DNS', location: 'MESH_EXTERNAL' },
     };
     await env.api.create(SERVICE_ENTRY, NS, handMade);
@@ -504,15 +501,15 @@ describe('LlmGuardPolicy controller', () => {
     const p = await waitReady('byhand', 'False');
     expect(conditionOf(p, 'Programmed')).toMatchObject({ status: 'False', reason: 'Conflict' });
     expect(conditionOf(p, 'Programmed')!.message).toContain('ServiceEntry "byhand-api-groq-com" already exists and no controller owns it');
-    const se = await env.api.get<KubeObject>(SERVICE_ENTRY, NS, 'byhand-api-groq-com');
+    const se = await env.api.get<KubeObject>(SERVICE_ENTRY, NS, hostObjectName('byhand', 'api.groq.com'));
     expect(se?.metadata?.ownerReferences).toBeUndefined();
     expect(se?.metadata?.labels).toBeUndefined();
     expect(se?.spec).toEqual(handMade.spec);
     expect((await ownedObjects(env.api, NS, 'byhand')).size).toBe(0);
 
     // Gone: the next retry programs the policy.
-    await env.api.delete(SERVICE_ENTRY, NS, 'byhand-api-groq-com');
+    await env.api.delete(SERVICE_ENTRY, NS, hostObjectName('byhand', 'api.groq.com'));
     await waitReady('byhand', 'True', 60_000);
-    expect((await ownedObjects(env.api, NS, 'byhand')).has('ServiceEntry/byhand-api-groq-com')).toBe(true);
+    expect((await ownedObjects(env.api, NS, 'byhand')).has(`ServiceEntry/${hostObjectName('byhand', 'api.groq.com')}`)).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 // Render-time checks of a policy.
 import { describe, expect, it } from 'vitest';
+import { hostObjectName } from '../render/names.js';
 import { renderChecked } from './validate.js';
 import { policy } from './testdata/policy.js';
 
@@ -8,14 +9,12 @@ describe('renderChecked', () => {
     expect(renderChecked(policy()).problems).toEqual([]);
   });
 
-  it('reports hosts whose objects would share a name', () => {
-    const p = policy({
-      providers: [
-        { host: 'api.openai.com', apiKeys: [{ secretKeyRef: { name: 's', key: 'k' } }] },
-        { host: 'api-openai.com', apiKeys: [{ secretKeyRef: { name: 's', key: 'k' } }] },
-      ],
-    });
-    expect(renderChecked(p).problems.join('\n')).toMatch(/both render ServiceEntry "guard-api-openai-com"/);
+  it('gives hosts that slug alike objects of their own, and reports hosts that name one object', () => {
+    const key = [{ secretKeyRef: { name: 's', key: 'k' } }];
+    expect(renderChecked(policy({ providers: [{ host: 'api.openai.com', apiKeys: key }, { host: 'api-openai.com', apiKeys: key }] })).problems).toEqual([]);
+    // The schema refuses upper case; renderChecked still catches two spellings of one host.
+    const p = policy({ providers: [{ host: 'api.openai.com', apiKeys: key }, { host: 'API.openai.com', apiKeys: key }] });
+    expect(renderChecked(p).problems.join('\n')).toMatch(new RegExp(`both render ServiceEntry "${hostObjectName('guard', 'api.openai.com')}"`));
   });
 
   it('reports names too long to label with and https plugins without sha256', () => {

@@ -3,7 +3,8 @@
 // registry names in WWW-Authenticate (Docker Hub, GHCR, ECR, Artifact Registry, Harbor, Quay...).
 import type { Credentials } from './credentials.js';
 import { isLoopbackRegistry, type ImageReference } from './reference.js';
-import type { Blob, WasmImage } from './wasm_image.js';
+import type { Blob } from './oci_blob.js';
+import type { OciImage } from './oci_image.js';
 
 export class RegistryError extends Error {}
 
@@ -109,14 +110,14 @@ async function pushBlob(client: RegistryClient, repo: string, b: Blob): Promise<
   return true;
 }
 
-/** Pushes the image's blobs and manifest under the reference's tag (or its digest). */
-export async function pushImage(image: WasmImage, ref: ImageReference, opts: PushOptions = {}): Promise<PushResult> {
+/** Pushes the image's blobs (layers, then config) and its manifest under the reference's tag (or its digest). */
+export async function pushImage(image: OciImage, ref: ImageReference, opts: PushOptions = {}): Promise<PushResult> {
   if (ref.digest && ref.digest !== image.manifest.digest) {
     throw new RegistryError(`the reference names ${ref.digest}, but this image is ${image.manifest.digest}`);
   }
   const client = new RegistryClient(ref, opts);
   const skipped: string[] = [];
-  for (const b of [image.layer, image.config]) if (!(await pushBlob(client, ref.repository, b))) skipped.push(b.digest);
+  for (const b of [...image.layers, image.config]) if (!(await pushBlob(client, ref.repository, b))) skipped.push(b.digest);
   const res = await client.request('PUT', `/v2/${ref.repository}/manifests/${ref.tag ?? image.manifest.digest}`, {
     headers: { 'content-type': image.manifest.mediaType },
     body: image.manifest.bytes,

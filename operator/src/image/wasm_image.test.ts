@@ -8,7 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { defaultWasmPath } from '../wasm/module_path.js';
 import { isLoopbackRegistry, parseReference, ReferenceError } from './reference.js';
 import { tarOneFile } from './tar.js';
-import { buildWasmImage, LAYER_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, sha256Digest } from './wasm_image.js';
+import { sha256Digest } from './oci_blob.js';
+import { buildWasmImage, LAYER_MEDIA_TYPE, MANIFEST_MEDIA_TYPE } from './wasm_image.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'llmguard-image-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import type { Destination, LlmGuardPolicy, UpstreamTls } from '../api/v1alpha1/llm_guard_policy.js';
 import { childMetadata } from './labels.js';
-import { childName } from './names.js';
+import { hostObjectName } from './names.js';
 
 export interface ExternalHost {
   host: string;
@@ -45,7 +45,7 @@ export function renderServiceEntry(policy: LlmGuardPolicy, h: ExternalHost): Rec
   return {
     apiVersion: 'networking.istio.io/v1',
     kind: 'ServiceEntry',
-    metadata: childMetadata(policy, childName(policy.metadata.name, h.host)),
+    metadata: childMetadata(policy, hostObjectName(policy.metadata.name, h.host)),
     spec: {
       hosts: [h.host],
       exportTo: ['.'],
@@ -62,7 +62,7 @@ export function renderDestinationRule(policy: LlmGuardPolicy, h: ExternalHost): 
   return {
     apiVersion: 'networking.istio.io/v1',
     kind: 'DestinationRule',
-    metadata: childMetadata(policy, childName(policy.metadata.name, h.host)),
+    metadata: childMetadata(policy, hostObjectName(policy.metadata.name, h.host)),
     spec: {
       host: h.host,
       exportTo: ['.'],

@@ -5,7 +5,7 @@ import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { checkPluginConfig } from '../wasm/configure.js';
 import { externalHosts } from './egress.js';
 import { renderPolicy, secretRefs } from './index.js';
-import { childName } from './names.js';
+import { childName, hostObjectName } from './names.js';
 
 function samplePolicy(): LlmGuardPolicy {
   return {
@@ -123,7 +123,7 @@ const EXPECTED = [
   {
     apiVersion: 'networking.istio.io/v1',
     kind: 'ServiceEntry',
-    metadata: meta('openai-chat-api-openai-com'),
+    metadata: meta(hostObjectName('openai-chat', 'api.openai.com')),
     spec: {
       hosts: ['api.openai.com'],
       exportTo: ['.'],
@@ -138,7 +138,7 @@ const EXPECTED = [
   {
     apiVersion: 'networking.istio.io/v1',
     kind: 'DestinationRule',
-    metadata: meta('openai-chat-api-openai-com'),
+    metadata: meta(hostObjectName('openai-chat', 'api.openai.com')),
     spec: {
       host: 'api.openai.com',
       exportTo: ['.'],
@@ -148,7 +148,7 @@ const EXPECTED = [
   {
     apiVersion: 'networking.istio.io/v1',
     kind: 'ServiceEntry',
-    metadata: meta('openai-chat-guard-internal-example'),
+    metadata: meta(hostObjectName('openai-chat', 'guard.internal.example')),
     spec: {
       hosts: ['guard.internal.example'],
       exportTo: ['.'],
@@ -163,7 +163,7 @@ const EXPECTED = [
   {
     apiVersion: 'networking.istio.io/v1',
     kind: 'DestinationRule',
-    metadata: meta('openai-chat-guard-internal-example'),
+    metadata: meta(hostObjectName('openai-chat', 'guard.internal.example')),
     spec: {
       host: 'guard.internal.example',
       exportTo: ['.'],
@@ -247,8 +247,18 @@ describe('renderPolicy', () => {
     }
     const seNames = objects.filter((o) => o.kind === 'ServiceEntry').map((o) => o.metadata.name);
     expect(new Set(seNames).size).toBe(3);
-    expect(childName(p.metadata.name, 'api.openai.com')).toBe(childName(p.metadata.name, 'api.openai.com'));
-    expect(childName('short', 'api.openai.com')).toBe('short-api-openai-com');
+    expect(childName('short', 'hold')).toBe('short-hold');
+    expect(childName(p.metadata.name, 'hold')).toMatch(/^a+-[0-9a-f]{8}$/);
+  });
+
+  it('names host objects so that no two policies or hosts share one', () => {
+    expect(hostObjectName('short', 'api.openai.com')).toMatch(/^short-api-openai-com-[0-9a-f]{8}$/);
+    expect(hostObjectName('short', 'api.openai.com')).toBe(hostObjectName('short', 'api.openai.com'));
+    expect(hostObjectName('team', 'a-api.example.com')).not.toBe(hostObjectName('team-a', 'api.example.com'));
+    expect(hostObjectName('p', 'api.openai.com')).not.toBe(hostObjectName('p', 'api-openai.com'));
+    const long = hostObjectName('a'.repeat(63), 'generativelanguage.googleapis.com');
+    expect(long.length).toBeLessThanOrEqual(63);
+    expect(long).not.toBe(hostObjectName('a'.repeat(63), 'api.openai.com'));
   });
 
   it('renders no key: the pluginConfig names the key service and the policy’s path on it', () => {
@@ -302,9 +312,9 @@ describe('renderPolicy', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       'WasmPlugin/openai-chat',
       'EnvoyFilter/openai-chat-hold',
-      'ServiceEntry/openai-chat-api-openai-com',
-      'DestinationRule/openai-chat-api-openai-com',
-      'ServiceEntry/openai-chat-guard-internal-example',
+      `ServiceEntry/${hostObjectName('openai-chat', 'api.openai.com')}`,
+      `DestinationRule/${hostObjectName('openai-chat', 'api.openai.com')}`,
+      `ServiceEntry/${hostObjectName('openai-chat', 'guard.internal.example')}`,
     ]);
     expect((objects[4]!.spec as { ports: unknown }).ports).toEqual([{ number: 8080, name: 'http-8080', protocol: 'HTTP' }]);
     expect(objects[0]!.spec).toMatchObject({
