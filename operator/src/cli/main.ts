@@ -58,11 +58,15 @@ Options:
       --leader-elect        take a Lease before reconciling (needed with more than one replica)
       --metrics-port PORT   Prometheus metrics on /metrics (default 8080)
       --health-port PORT    /healthz and /readyz (default 8081)
-      --wasm PATH           the compiled filter, to check pluginConfigs before applying them
-                            (the Lease namespace and identity come from $POD_NAMESPACE, $POD_NAME)
+      --wasm PATH           the compiled filter that checks every pluginConfig before it is
+                            applied; always on (default: $LLMGUARD_WASM, else the module shipped
+                            beside the operator, build/llm_guard.wasm); the operator doesn't start
+                            without one
       --key-service HOST:PORT  where filters fetch their keys (default
                             llmguard-keys.llmguard-system.svc.cluster.local:15443)
   -h, --help
+
+The Lease namespace and identity come from $POD_NAMESPACE and $POD_NAME.
 `;
 
 export type RunControllerOptions = {
@@ -174,7 +178,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return EXIT.invalid;
     }
     if (e instanceof WasmModuleNotFoundError) {
-      io.stderr.write(`error: ${e.message}\n(or skip the filter check with --skip-filter-check)\n`);
+      const hint = command === 'validate' ? '\n(or skip the filter check with --skip-filter-check)' : '';
+      io.stderr.write(`error: ${e.message}${hint}\n`);
       return EXIT.failure;
     }
     if (e instanceof WasmLoadError) {

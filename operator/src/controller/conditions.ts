@@ -10,9 +10,11 @@ export const MAX_MESSAGE = 1024;
 
 /**
  * Guarded (False when a valid setting weakens the guard: fail-open, nothing inspected, prompt
- * logging...) is information for the platform team; Ready follows the other three only.
+ * logging...) and Conflicted (True, only while another policy overlaps this one) are information
+ * for the platform team; Ready follows the first three only (an overlapped policy that loses is
+ * not Accepted).
  */
-export const CONDITION_ORDER: readonly ConditionType[] = ['Accepted', 'ResolvedRefs', 'Programmed', 'Guarded', 'Ready'];
+export const CONDITION_ORDER: readonly ConditionType[] = ['Accepted', 'ResolvedRefs', 'Programmed', 'Guarded', 'Conflicted', 'Ready'];
 
 /** RFC 3339 to the second, as metav1.Time serialises. */
 export function nowTimestamp(now: Date = new Date()): string {

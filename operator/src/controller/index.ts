@@ -17,6 +17,7 @@ import { createLogger, parseLevel, type Level } from './log.js';
 import { Metrics } from './metrics.js';
 import { PolicyController, type QueueTuning } from './policy_controller.js';
 import { FilterConfigCheck } from './validate.js';
+import { defaultWasmPath } from '../wasm/module_path.js';
 
 export { FIELD_MANAGER } from './reconcile.js';
 export { RENDER_HASH_ANNOTATION } from './drift.js';
@@ -32,7 +33,11 @@ export interface ControllerOptions extends QueueTuning {
   /** 0: any free port; negative: off. Equal ports share one server. */
   metricsPort: number;
   healthPort: number;
-  /** The compiled filter (build/llm_guard.wasm): each rendered pluginConfig is checked by it before anything is applied. */
+  /**
+   * The compiled filter that checks each rendered pluginConfig before anything is applied. Always
+   * on: default defaultWasmPath() ($LLMGUARD_WASM, else the build/llm_guard.wasm shipped beside
+   * the operator); startup fails without a loadable module.
+   */
   wasmPath?: string;
   /** Where filters fetch their keys (`--key-service`); default the llmguard-keys Service. */
   keyService?: KeyServiceLocation;
@@ -94,7 +99,7 @@ export function startController(opts: ControllerOptions): ControllerHandle {
   });
   const api = new ObjectApi(client);
   const events = new EventRecorder(api, log, metrics, identity);
-  let filterCheck: FilterConfigCheck | undefined;
+  let filterCheck!: FilterConfigCheck;
 
   const abort = new AbortController();
   let controller: PolicyController | undefined;
@@ -166,10 +171,9 @@ export function startController(opts: ControllerOptions): ControllerHandle {
       server: kubeConfig.getCurrentCluster()?.server,
     });
     try {
-      if (opts.wasmPath) {
-        filterCheck = await FilterConfigCheck.load(opts.wasmPath);
-        log.info('checking pluginConfigs with the filter module', { wasmPath: opts.wasmPath });
-      }
+      const wasmPath = opts.wasmPath ?? defaultWasmPath();
+      filterCheck = await FilterConfigCheck.load(wasmPath);
+      log.info('checking pluginConfigs with the filter module', { wasmPath });
       endpoints = await startHttpEndpoints({ healthPort: opts.healthPort, metricsPort: opts.metricsPort, health, metrics });
     } catch (err) {
       rejectListening(err);

@@ -20,6 +20,7 @@ import { Reconciler } from './reconcile.js';
 import { SecretIndex } from './secret_index.js';
 import { referencedSecretNames, type SecretLike } from './secrets.js';
 import type { FilterConfigCheck } from './validate.js';
+import { overlapsOf, type OverlapSubject } from './overlap.js';
 
 /** How the work queue and the informers run: the operator's own options pass these through. */
 export interface QueueTuning {
@@ -40,7 +41,7 @@ export interface PolicyControllerOptions extends QueueTuning {
   log: Logger;
   metrics: Metrics;
   events: EventRecorder;
-  filterCheck?: FilterConfigCheck;
+  filterCheck: FilterConfigCheck;
   keyService?: KeyServiceLocation;
 }
 
@@ -54,7 +55,8 @@ export class PolicyController {
   readonly queue: WorkQueue;
   readonly reconciler: Reconciler;
   private readonly index = new SecretIndex();
-  private readonly seen = new Map<string, { uid: string | undefined; generation: number | undefined }>();
+  /** What each policy's last event said: its identity, generation, and what decides overlap. */
+  private readonly seen = new Map<string, { uid: string | undefined; generation: number | undefined; subject: OverlapSubject }>();
   private readonly policies: ResilientInformer<PolicyObject>;
   private readonly secrets: ResilientInformer<SecretObject>;
   /** What the operator owns (WasmPlugins, EnvoyFilters, ServiceEntries, DestinationRules), by its label. */
@@ -119,6 +121,7 @@ export class PolicyController {
     this.reconciler = new Reconciler({
       api: o.api,
       getPolicy: (ns, name) => this.policies.get(name, ns),
+      listPolicies: (ns) => this.policies.list(ns) as unknown as ReadonlyArray<OverlapSubject>,
       getSecret: (ns, name) => o.api.get<KubeObject & SecretLike>(SECRET, ns, name),
       events: o.events,
       log: o.log,
@@ -175,12 +178,17 @@ export class PolicyController {
       this.index.remove(key); // a malformed spec: the reconcile reports it
     }
     const prev = this.seen.get(key);
-    const cur = { uid: p.metadata.uid, generation: p.metadata.generation };
+    const cur = { uid: p.metadata.uid, generation: p.metadata.generation, subject: p as unknown as OverlapSubject };
     this.seen.set(key, cur);
     // Status and metadata-only updates don't change what we render; a stale status does matter.
     const specChanged = added || !prev || prev.uid !== cur.uid || prev.generation !== cur.generation;
     const statusStale = p.status?.observedGeneration !== p.metadata.generation;
     if (specChanged || statusStale) this.queue.add(key);
+    if (specChanged) {
+      // Policies it overlapped before or overlaps now may change sides (overlap.ts).
+      if (prev) this.queueOverlapping(prev.subject);
+      this.queueOverlapping(cur.subject);
+    }
   }
 
   private onPolicyDeleted(p: PolicyObject): void {
@@ -188,6 +196,13 @@ export class PolicyController {
     this.index.remove(key);
     this.seen.delete(key);
     this.reconciler.forget(key);
+    this.queueOverlapping(p as unknown as OverlapSubject);
+  }
+
+  private queueOverlapping(subject: OverlapSubject): void {
+    if (!subject.metadata?.namespace) return;
+    const others = this.policies.list(subject.metadata.namespace) as unknown as ReadonlyArray<OverlapSubject>;
+    for (const o of overlapsOf(subject, others)) this.queue.add(o.other);
   }
 
   private onSecret(s: SecretObject): void {

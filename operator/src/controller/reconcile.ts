@@ -11,6 +11,7 @@ import type { KubeObject, ObjectApi } from '../kube/objects.js';
 import { ENVOY_FILTER, OWNED_TYPES, POLICY, resourceTypeOf } from '../kube/resources.js';
 import { nextStatus, nowTimestamp, readyCondition, statusDiffers, type ConditionInput } from './conditions.js';
 import { driftReason, withRenderHash } from './drift.js';
+import { overlapsOf, type Overlap, type OverlapSubject } from './overlap.js';
 import type { EventRecorder, EventTarget } from './events.js';
 import type { Logger } from './log.js';
 import type { Metrics, ReconcileResult } from './metrics.js';
@@ -26,14 +27,16 @@ const HOLD_KIND = ENVOY_FILTER.kind;
 export interface ReconcilerDeps {
   api: ObjectApi;
   getPolicy: (namespace: string, name: string) => LlmGuardPolicy | undefined;
+  /** The cached policies of a namespace, to find the ones that overlap (overlap.ts). */
+  listPolicies: (namespace: string) => ReadonlyArray<OverlapSubject>;
   /** Read a Secret (undefined when it doesn't exist). */
   getSecret: (namespace: string, name: string) => Promise<SecretLike | undefined>;
   events: EventRecorder;
   log: Logger;
   metrics: Metrics;
   fieldManager?: string;
-  /** The filter's own config check (`--wasm`); none when undefined. */
-  filterCheck?: FilterConfigCheck;
+  /** The filter's own config check: the real module configured with each rendered pluginConfig. */
+  filterCheck: FilterConfigCheck;
   /** Where filters fetch keys (default the llmguard-keys Service). */
   keyService?: KeyServiceLocation;
 }
@@ -94,6 +97,29 @@ export function providerHosts(policy: LlmGuardPolicy): string {
     .map((p: unknown) => (p && typeof p === 'object' && typeof (p as { host?: unknown }).host === 'string' ? (p as { host: string }).host : ''))
     .filter((h) => h.length > 0)
     .join(', ');
+}
+
+function listOverlaps(overlaps: Overlap[]): string {
+  return overlaps.map((o) => `${o.other} (${o.hosts.join(', ')})`).join(', ');
+}
+
+/** The Conflicted condition, and for the policy that loses, why it isn't accepted. */
+function overlapConditions(overlaps: Overlap[]): { conflicted: ConditionInput; losing?: ConditionInput } {
+  const older = overlaps.filter((o) => !o.wins);
+  const newer = overlaps.filter((o) => o.wins);
+  const parts: string[] = [];
+  if (older.length) parts.push(`Older policies select the same workloads for the same hosts and are programmed instead of this one: ${listOverlaps(older)}.`);
+  if (newer.length) parts.push(`Newer policies select the same workloads for the same hosts and are not programmed while this one is: ${listOverlaps(newer)}.`);
+  parts.push('Of overlapping policies only the oldest is programmed (creationTimestamp, then name); narrow a selector or drop a host to end the overlap.');
+  const conflicted: ConditionInput = { type: 'Conflicted', status: 'True', reason: 'OverlappingPolicy', message: parts.join(' ') };
+  if (!older.length) return { conflicted };
+  const losing: ConditionInput = {
+    type: 'Accepted',
+    status: 'False',
+    reason: 'Conflicted',
+    message: `Overlaps the older ${listOverlaps(older)}: same workloads, same hosts. Only the oldest overlapping policy is programmed.`,
+  };
+  return { conflicted, losing };
 }
 
 export function splitKey(key: string): { namespace: string; name: string } {
@@ -161,7 +187,7 @@ export class Reconciler {
       resolvedRefs = { type: 'ResolvedRefs', status: 'False', reason: 'InvalidSpec', message: `cannot read Secret references: ${errorMessage(err)}` };
     }
 
-    // Accepted: render-time validity, then (with a filter module) the filter's own config check,
+    // Accepted: render-time validity, then the filter's own config check,
     // both on the one rendering this reconcile makes. It holds no key (docs/key-custody.md).
     let accepted: ConditionInput;
     const rendering = renderChecked(policy, this.deps.keyService);
@@ -170,13 +196,28 @@ export class Reconciler {
     } else {
       let refusal: string | undefined;
       try {
-        refusal = await this.deps.filterCheck?.check(pluginConfigOf(rendering.objects));
+        refusal = await this.deps.filterCheck.check(pluginConfigOf(rendering.objects));
       } catch (err) {
         refusal = `the filter check failed: ${errorMessage(err)}`;
       }
       accepted = refusal
         ? { type: 'Accepted', status: 'False', reason: 'FilterRejectedConfig', message: `The filter refuses the rendered pluginConfig: ${redact(refusal, secretValues)}` }
         : { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'The spec is valid.' };
+    }
+
+    // Overlapping policies (same workloads, same host): only the oldest is programmed.
+    let conflicted: ConditionInput | undefined;
+    let losing = false;
+    if (accepted.status === 'True') {
+      const overlaps = overlapsOf(policy as OverlapSubject, this.deps.listPolicies(namespace));
+      if (overlaps.length) {
+        const c = overlapConditions(overlaps);
+        conflicted = c.conflicted;
+        if (c.losing) {
+          accepted = c.losing;
+          losing = true;
+        }
+      }
     }
 
     // Warnings for a blocked policy go out when its condition changes, not on every reconcile
@@ -190,6 +231,7 @@ export class Reconciler {
     // Guarded: settings that are valid but weaken the guard (the ones llmguard validate warns
     // about), in the status and, when they change, in a Warning event. Ready doesn't depend on it.
     let guarded: ConditionInput | undefined;
+    if (conflicted && changed(conflicted)) await this.deps.events.record(target, 'Warning', conflicted.reason, conflicted.message);
     if (accepted.status === 'True') {
       const weakening = policyWarnings(policy);
       guarded = weakening.length
@@ -203,7 +245,24 @@ export class Reconciler {
     let result: ReconcileResult;
     let summary: ProgramSummary | undefined;
     let wrote = false;
-    if (accepted.status !== 'True') {
+    if (losing) {
+      // Two filters on one request must not happen: what this policy programmed before goes.
+      result = 'blocked';
+      try {
+        summary = await this.program(policy, [], log, false);
+        wrote = summary.pruned.length > 0;
+        programmed = { type: 'Programmed', status: 'False', reason: 'Conflicted', message: 'Nothing programmed while an older policy overlaps it: what it had programmed is removed.' };
+        if (summary.pruned.length) {
+          log.warn('overlapped by an older policy; objects removed', { pruned: summary.pruned });
+          await this.deps.events.record(target, 'Warning', 'Conflicted', `Removed while an older policy overlaps this one: ${summary.pruned.join(', ')}`);
+        }
+      } catch (err) {
+        result = 'error';
+        const failure = applyFailure(err);
+        programmed = { type: 'Programmed', status: 'False', reason: failure.reason, message: redact(failure.message, secretValues) };
+        log.error('removing the objects of an overlapped policy failed', { error: programmed.message });
+      }
+    } else if (accepted.status !== 'True') {
       result = 'blocked';
       programmed = { type: 'Programmed', status: 'False', reason: accepted.reason, message: 'Nothing applied: the spec is invalid. Objects applied before are left as they are.' };
       log.warn('invalid spec; nothing applied', { reason: accepted.reason, detail: accepted.message });
@@ -249,7 +308,7 @@ export class Reconciler {
 
     // Status, only when it changes.
     const ready = readyCondition([accepted, resolvedRefs, programmed]);
-    const inputs = guarded ? [accepted, resolvedRefs, programmed, guarded, ready] : [accepted, resolvedRefs, programmed, ready];
+    const inputs = [accepted, resolvedRefs, programmed, guarded, conflicted, ready].filter((c): c is ConditionInput => c !== undefined);
     const next = nextStatus(stored, generation, inputs, nowTimestamp(), providerHosts(policy));
     if (statusDiffers(stored, next)) {
       try {

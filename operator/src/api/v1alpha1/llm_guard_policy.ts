@@ -123,7 +123,7 @@ export interface LlmGuardPolicySpec {
 }
 
 export interface Condition {
-  type: 'Accepted' | 'ResolvedRefs' | 'Programmed' | 'Guarded' | 'Ready';
+  type: 'Accepted' | 'ResolvedRefs' | 'Programmed' | 'Guarded' | 'Conflicted' | 'Ready';
   status: 'True' | 'False' | 'Unknown';
   reason: string;
   message: string;

@@ -447,7 +447,7 @@ export const statusSchema: Schema = {
         type: 'object',
         required: ['type', 'status', 'reason', 'message', 'lastTransitionTime'],
         properties: {
-          type: { type: 'string', maxLength: 32, enum: ['Accepted', 'ResolvedRefs', 'Programmed', 'Guarded', 'Ready'] },
+          type: { type: 'string', maxLength: 32, enum: ['Accepted', 'ResolvedRefs', 'Programmed', 'Guarded', 'Conflicted', 'Ready'] },
           status: { type: 'string', maxLength: 8, enum: ['True', 'False', 'Unknown'] },
           reason: { type: 'string', minLength: 1, maxLength: 1024, pattern: PATTERNS.conditionReason },
           message: { type: 'string', maxLength: 32768 },
