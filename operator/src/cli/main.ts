@@ -62,6 +62,7 @@ Options:
                             applied; always on (default: $LLMGUARD_WASM, else the module shipped
                             beside the operator, build/llm_guard.wasm); the operator doesn't start
                             without one
+      --workers N           policies reconciled at once (default 8)
       --key-service HOST:PORT  where filters fetch their keys (default
                             llmguard-keys.llmguard-system.svc.cluster.local:15443)
   -h, --help
@@ -76,6 +77,7 @@ export type RunControllerOptions = {
   metricsPort: number;
   healthPort: number;
   wasmPath?: string;
+  workers?: number;
   keyService?: KeyServiceLocation;
 };
 
@@ -89,6 +91,7 @@ async function runOperator(args: string[], io: Io): Promise<number> {
       'metrics-port': { type: 'string' },
       'health-port': { type: 'string' },
       wasm: { type: 'string' },
+      workers: { type: 'string' },
       'key-service': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -107,6 +110,11 @@ async function runOperator(args: string[], io: Io): Promise<number> {
   if (values.kubeconfig) opts.kubeconfig = values.kubeconfig;
   if (values.namespace) opts.namespace = values.namespace;
   if (values.wasm) opts.wasmPath = values.wasm;
+  if (values.workers !== undefined) {
+    const n = Number(values.workers);
+    if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(`--workers must be a whole number from 1 to 64, not "${values.workers}"`);
+    opts.workers = n;
+  }
   if (values['key-service']) opts.keyService = keyServiceOption(values['key-service']);
   // A variable specifier: the CLI compiles and works without the controller's sources.
   const specifier = '../controller/index.js';

@@ -24,6 +24,7 @@ import { overlapsOf, type OverlapSubject } from './overlap.js';
 
 /** How the work queue and the informers run: the operator's own options pass these through. */
 export interface QueueTuning {
+  /** Reconciles run at once (default DEFAULT_WORKERS): each mostly waits on the apiserver. */
   workers?: number;
   /** Re-queue every policy this often (drift repair); 0 turns it off. Default 10 min. */
   resyncPeriodMs?: number;
@@ -44,6 +45,8 @@ export interface PolicyControllerOptions extends QueueTuning {
   filterCheck: FilterConfigCheck;
   keyService?: KeyServiceLocation;
 }
+
+export const DEFAULT_WORKERS = 8;
 
 type PolicyObject = LlmGuardPolicy & KubernetesObject;
 type SecretObject = SecretLike & KubernetesObject;
@@ -121,6 +124,7 @@ export class PolicyController {
     this.reconciler = new Reconciler({
       api: o.api,
       getPolicy: (ns, name) => this.policies.get(name, ns),
+      ownedBy: (ns, name) => this.ownedBy(ns, name),
       listPolicies: (ns) => this.policies.list(ns) as unknown as ReadonlyArray<OverlapSubject>,
       getSecret: (ns, name) => o.api.get<KubeObject & SecretLike>(SECRET, ns, name),
       events: o.events,
@@ -129,11 +133,12 @@ export class PolicyController {
       filterCheck: o.filterCheck,
       keyService: o.keyService,
     });
-    this.synced = Promise.all([this.policies.synced, this.secrets.synced]).then(() => {
+    this.synced = Promise.all([this.policies.synced, this.secrets.synced, ...this.owned.map((i) => i.synced)]).then(() => {
       if (this.stopped) return;
       this.syncedFlag = true;
-      this.log.info('caches synced; starting workers', { workers: this.o.workers ?? 2, policies: this.policies.list().length });
-      for (let i = 0; i < (this.o.workers ?? 2); i++) this.workers.push(this.work());
+      const workers = this.o.workers ?? DEFAULT_WORKERS;
+      this.log.info('caches synced; starting workers', { workers, policies: this.policies.list().length });
+      for (let i = 0; i < workers; i++) this.workers.push(this.work());
       const period = this.o.resyncPeriodMs ?? 10 * 60_000;
       if (period > 0) {
         this.resyncTimer = setInterval(() => this.resync(), period);
@@ -212,6 +217,16 @@ export class PolicyController {
       this.log.debug('secret changed; queueing policy', { secret: `${ns}/${name}`, policy: key });
       this.queue.add(key);
     }
+  }
+
+  /** The cached objects a policy owns (by its label), every owned kind. */
+  private ownedBy(namespace: string, policy: string): KubeObject[] {
+    const out: KubeObject[] = [];
+    for (const [i, informer] of this.owned.entries()) {
+      const kind = OWNED_TYPES[i]!.kind;
+      for (const o of informer.list(namespace)) if (o.metadata?.labels?.[POLICY_LABEL] === policy) out.push(o.kind ? (o as KubeObject) : ({ ...o, kind } as KubeObject));
+    }
+    return out;
   }
 
   private onOwned(obj: OwnedObject): void {

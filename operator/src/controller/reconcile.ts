@@ -27,6 +27,12 @@ const HOLD_KIND = ENVOY_FILTER.kind;
 export interface ReconcilerDeps {
   api: ObjectApi;
   getPolicy: (namespace: string, name: string) => LlmGuardPolicy | undefined;
+  /**
+   * What a policy owns, from the owned-object informers (one cache instead of a list per kind per
+   * reconcile); listed from the apiserver when undefined. A stale cache costs at most a needless
+   * apply (a no-op for server-side apply) or a retried prune: anything missing is looked up first.
+   */
+  ownedBy?: (namespace: string, policy: string) => KubeObject[];
   /** The cached policies of a namespace, to find the ones that overlap (overlap.ts). */
   listPolicies: (namespace: string) => ReadonlyArray<OverlapSubject>;
   /** Read a Secret (undefined when it doesn't exist). */
@@ -338,26 +344,36 @@ export class Reconciler {
     return policy.status;
   }
 
+  private async liveObjects(namespace: string, policy: string): Promise<KubeObject[]> {
+    if (this.deps.ownedBy) return this.deps.ownedBy(namespace, policy);
+    const selector = `${POLICY_LABEL}=${policy},app.kubernetes.io/managed-by=${MANAGED_BY}`;
+    const out: KubeObject[] = [];
+    for (const rt of OWNED_TYPES) {
+      const list = await writing(rt.kind, undefined, () => this.deps.api.list<KubeObject>(rt, namespace, { labelSelector: selector }));
+      for (const item of list.items) out.push({ ...item, kind: rt.kind });
+    }
+    return out;
+  }
+
   private async program(policy: LlmGuardPolicy, rendered: RenderedObject[], log: Logger, programmedBefore: boolean): Promise<ProgramSummary> {
     const { namespace, name, uid } = policy.metadata;
     const desired = rendered.map(withRenderHash);
     const id = (kind: string, n: string) => `${kind}/${n}`;
 
-    // What this policy owns now, kind by kind.
-    const selector = `${POLICY_LABEL}=${name},app.kubernetes.io/managed-by=${MANAGED_BY}`;
+    // What this policy owns now.
     const live = new Map<string, KubeObject>();
-    for (const rt of OWNED_TYPES) {
-      const list = await writing(rt.kind, undefined, () => this.deps.api.list<KubeObject>(rt, namespace, { labelSelector: selector }));
-      for (const item of list.items) if (item.metadata?.name) live.set(id(rt.kind, item.metadata.name), item);
+    for (const item of await this.liveObjects(namespace, name)) {
+      if (item.metadata?.name && item.kind) live.set(id(item.kind, item.metadata.name), item);
     }
 
     // Objects we would create must not be someone else's: check all before writing any. Ours is
     // what a policy of this name controls (a policy deleted and made again adopts its objects);
     // anything else, owned by another controller or by no one (made by hand, by another tool), is
     // left as it is.
-    for (const d of desired) {
-      if (live.has(id(d.kind, d.metadata.name))) continue;
-      const existing = await this.deps.api.get<KubeObject>(resourceTypeOf(d.apiVersion, d.kind), namespace, d.metadata.name);
+    const absent = desired.filter((d) => !live.has(id(d.kind, d.metadata.name)));
+    const found = await Promise.all(absent.map((d) => this.deps.api.get<KubeObject>(resourceTypeOf(d.apiVersion, d.kind), namespace, d.metadata.name)));
+    for (const [i, d] of absent.entries()) {
+      const existing = found[i];
       if (!existing) continue;
       const owner = existing.metadata?.ownerReferences?.find((r) => r.controller);
       if (!owner) {
@@ -371,11 +387,14 @@ export class Reconciler {
 
     const applied: string[] = [];
     const reverted: string[] = [];
+    const wanted = new Set(desired.map((d) => id(d.kind, d.metadata.name)));
+    // A kind with an object to prune and one missing: renamed (an operator upgrade), not deleted.
+    const renamedKinds = new Set([...live.keys()].filter((k) => !wanted.has(k)).map((k) => k.slice(0, k.indexOf('/'))));
     for (const d of desired) {
       const why = driftReason(d, live.get(id(d.kind, d.metadata.name)));
       if (!why) continue;
       // Our rendering unchanged but the object not as we left it: someone else's edit or delete.
-      const byHand = why !== 'rendering changed' && why !== 'being deleted' && (why !== 'missing' || programmedBefore);
+      const byHand = why !== 'rendering changed' && why !== 'being deleted' && (why !== 'missing' || (programmedBefore && !renamedKinds.has(d.kind)));
       if (byHand) reverted.push(`${d.kind} ${d.metadata.name}: ${why}`);
       await writing(d.kind, d.metadata.name, () => this.deps.api.apply(d as unknown as KubeObject, this.fieldManager, true));
       this.deps.metrics.objectWrites.inc({ kind: d.kind, operation: 'apply' });
@@ -383,7 +402,6 @@ export class Reconciler {
       applied.push(`${d.kind} ${d.metadata.name}`);
     }
 
-    const wanted = new Set(desired.map((d) => id(d.kind, d.metadata.name)));
     const pruned: string[] = [];
     for (const rt of OWNED_TYPES) {
       for (const [k, obj] of live) {
