@@ -7,6 +7,10 @@
 #                  from the Go module proxy, Istio's and the Gateway API's CRDs (tools/mesh)
 #   .tools/bench/  fortio, the load generator of make bench, built from the Go module proxy
 #                  (tools/bench)
+#   .cache/image-debs/  the Debian packages of the operator image (tools/image/debian-packages.lock)
+#   build/images/  the images `make images` builds, and what they are made of (stage/)
+#   .tools/chart/  helm, which packages and checks the Helm chart, built from the Go module proxy
+#                  (tools/chart)
 # `make test` and `make demo` work on a fresh clone.
 
 SHELL := /bin/bash
@@ -17,7 +21,7 @@ ENVOY := .venv/bin/envoy
 WASM := build/llm_guard.wasm
 PLUGIN_SOURCES := $(shell find plugin -name '*.ts' ! -name '*.test.ts' ! -path 'plugin/testing/*' 2>/dev/null) asconfig.json
 
-.PHONY: all deps kube-tools mesh-tools bench-tools build build-operator typecheck image test test-fast test-e2e test-kube test-mesh demo demo-serve bench clean
+.PHONY: all deps kube-tools mesh-tools bench-tools chart-tools build build-operator typecheck image images image-inputs chart test test-fast test-e2e test-kube test-mesh demo demo-serve bench bench-operator clean
 
 all: build
 
@@ -34,6 +38,10 @@ mesh-tools:
 # Idempotent: rebuilds only when tools/bench/fortio/go.mod or the Go version changed.
 bench-tools:
 	bash tools/bench/install.sh
+
+# Idempotent: rebuilds only when tools/chart/helm/go.mod or the Go version changed.
+chart-tools:
+	bash tools/chart/install.sh
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -57,6 +65,7 @@ typecheck: $(NPM_STAMP) build-operator
 	npx tsc -p tsconfig.json
 	npx tsc -p demo/tsconfig.json
 	npx tsc -p bench/tsconfig.json
+	npx tsc -p tools/chart/tsconfig.json
 
 # The filter's OCI image, pushed: `make image IMAGE=registry.example.com/team/llm-guard:0.1.0`
 # prints IMAGE@sha256:<digest>, what a policy's spec.plugin.url (with oci://) should name.
@@ -64,10 +73,41 @@ image: deps build build-operator
 	@test -n "$(IMAGE)" || { echo 'usage: make image IMAGE=registry/repository:tag' >&2; exit 2; }
 	node build/operator/cli/main.js image push $(IMAGE) --wasm $(WASM)
 
+# The Helm chart, generated from manifests/ (tools/chart/generate.mjs) into
+# build/chart/llm-egress-guard/, linted, and packaged as build/chart/llm-egress-guard-<version>.tgz.
+chart: $(NPM_STAMP) chart-tools
+	node tools/chart/generate.mjs --out build/chart/llm-egress-guard
+	.tools/chart/bin/helm lint --strict build/chart/llm-egress-guard
+	.tools/chart/bin/helm package build/chart/llm-egress-guard --destination build/chart
+
+# Both images, built without a Docker daemon from Debian packages (tools/image/debian-packages.lock),
+# npm (package-lock.json) and this checkout, the same bytes for the same inputs:
+#   build/images/operator/   the operator: <REGISTRY>/operator:<version>
+#   build/images/llm-guard/  the filter Istio pulls: <REGISTRY>/llm-guard:<version>
+# (OCI image layouts). With REGISTRY=host[:port]/path both are pushed (credentials from `docker
+# login`), each reference is printed with its digest, and build/images/kustomization.yaml deploys
+# the manifests with the pushed operator image pinned by digest: kubectl apply -k build/images/
+IMAGES_DIR := build/images
+IMAGES_STAGE := build/images/stage
+IMAGE_VERSION = $(shell node -p 'require("./package.json").version')
+IMAGE_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+IMAGE_SOURCE ?= https://github.com/llm-egress-guard/llm-egress-guard
+images: deps build build-operator
+	bash tools/image/stage.sh $(IMAGES_STAGE)
+	node build/operator/image/images_main.js --out $(IMAGES_DIR) --manifests manifests \
+	  --rootfs $(IMAGES_STAGE)/rootfs --node-modules $(IMAGES_STAGE)/deps/node_modules \
+	  --operator-js $(IMAGES_STAGE)/operator --wasm $(WASM) --version $(IMAGE_VERSION) \
+	  --revision $(IMAGE_REVISION) --source $(IMAGE_SOURCE) $(if $(REGISTRY),--registry $(REGISTRY))
+
+# What the operator image is made of apart from the operator itself (the Debian packages, the
+# npm production dependencies), fetched once: the suite's image test builds offline from it.
+image-inputs: deps
+	bash tools/image/stage.sh $(IMAGES_STAGE) --no-operator
+
 # The whole suite: type checks, fast tests (real .wasm in a Node host and the operator's units),
 # end-to-end tests in real Envoy, the operator against a real kube-apiserver, and the product in
 # the real mesh (istiod, pilot-agent sidecars and gateways, a registry).
-test: deps kube-tools mesh-tools build typecheck
+test: deps kube-tools mesh-tools chart-tools build typecheck image-inputs
 	LLM_GUARD_SKIP_BUILD=1 KUBE_TOOLS_SKIP_INSTALL=1 MESH_TOOLS_SKIP_INSTALL=1 npx vitest run --reporter=default --reporter=json --outputFile.json=build/test-results.json; \
 	  status=$$?; node test/summary.mjs build/test-results.json; exit $$status
 
@@ -77,10 +117,10 @@ test-fast: deps build
 test-e2e: deps build
 	npx vitest run --project e2e
 
-test-kube: deps kube-tools build
+test-kube: deps kube-tools chart-tools build image-inputs
 	npx vitest run --project kube
 
-test-mesh: deps kube-tools mesh-tools build
+test-mesh: deps kube-tools mesh-tools build image-inputs
 	KUBE_TOOLS_SKIP_INSTALL=1 MESH_TOOLS_SKIP_INSTALL=1 npx vitest run --project mesh
 
 # The filter alone in Envoy (with a mock guard), then a sample LlmGuardPolicy run whole by `llmguard dev`.
@@ -99,6 +139,12 @@ bench: deps build build-operator bench-tools
 	node bench/regex.bench.mjs
 	node bench/inspection-cost.mjs
 	node bench/floor/main.mjs $(BENCH_ARGS)
+
+# The operator at scale against a real kube-apiserver (bench/README.md): 1,000 policies to Ready,
+# a restart, 10,000 unrelated Secrets; RSS and CPU seconds. Informational, a few minutes on 2
+# cores; flags in BENCH_OPERATOR_ARGS, e.g. make bench-operator BENCH_OPERATOR_ARGS='--policies 100 --secrets 1000'.
+bench-operator: deps build build-operator kube-tools
+	node bench/operator/main.mjs $(BENCH_OPERATOR_ARGS)
 
 clean:
 	rm -rf build
