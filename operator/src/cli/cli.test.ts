@@ -81,12 +81,26 @@ describe('llmguard', () => {
       [['render', '-f', S('secrets.yaml'), '--secret', 'no-equals-sign'], 'expected [namespace/]name/key=value'],
       [['validate', '-f', SAMPLES, '-o', 'xml'], '--output xml: expected text or json'],
       [['run', '--metrics-port', '0'], '--metrics-port 0: expected a port number 1..65535'],
+      [['run', '--workers', '0'], '--workers must be a whole number from 1 to 64, not "0"'],
+      [['run', '--workers', 'many'], '--workers must be a whole number from 1 to 64, not "many"'],
     ];
     for (const [args, message] of cases) {
       const r = llmguard(args);
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toContain(message);
     }
+  });
+
+  it('run does not start without the filter module that checks every policy', () => {
+    const kubeconfig = temp(
+      'unreachable.kubeconfig',
+      'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
+    );
+    const r = llmguard(['run', '--kubeconfig', kubeconfig, '--wasm', join(tmp, 'missing.wasm'), '--metrics-port', '1', '--health-port', '1']);
+    expect(r.status).toBe(3);
+    expect(r.stderr).toContain(`filter module not found (build it with`);
+    expect(r.stderr).toContain(join(tmp, 'missing.wasm'));
+    expect(r.stderr).not.toContain('--skip-filter-check');
   });
 
   it('crd prints manifests/crd byte for byte', () => {

@@ -62,7 +62,7 @@ Options:
                             applied; always on (default: $LLMGUARD_WASM, else the module shipped
                             beside the operator, build/llm_guard.wasm); the operator doesn't start
                             without one
-      --workers N           policies reconciled at once (default 8)
+      --workers N           policies reconciled at once (default 16)
       --key-service HOST:PORT  where filters fetch their keys (default
                             llmguard-keys.llmguard-system.svc.cluster.local:15443)
   -h, --help

@@ -44,6 +44,13 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.opts = opts;
     this.synced = new Promise((resolve) => (this.resolveSynced = resolve));
     this.informer = makeInformer<T>(opts.kubeConfig, opts.path, opts.list, opts.labelSelector);
+    // managedFields are most of an applied object's size and nothing here reads them: the cache
+    // holds the object the callbacks get, so dropping them here keeps them out of the heap.
+    const strip = (obj: T) => {
+      if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
+    };
+    this.informer.on('add', strip);
+    this.informer.on('update', strip);
     const guard = (fn?: (obj: T) => void) => (obj: T) => {
       if (!this.stopped && fn) fn(obj);
     };

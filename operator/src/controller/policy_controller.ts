@@ -46,7 +46,7 @@ export interface PolicyControllerOptions extends QueueTuning {
   keyService?: KeyServiceLocation;
 }
 
-export const DEFAULT_WORKERS = 8;
+export const DEFAULT_WORKERS = 16;
 
 type PolicyObject = LlmGuardPolicy & KubernetesObject;
 type SecretObject = SecretLike & KubernetesObject;

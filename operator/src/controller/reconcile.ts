@@ -390,17 +390,28 @@ export class Reconciler {
     const wanted = new Set(desired.map((d) => id(d.kind, d.metadata.name)));
     // A kind with an object to prune and one missing: renamed (an operator upgrade), not deleted.
     const renamedKinds = new Set([...live.keys()].filter((k) => !wanted.has(k)).map((k) => k.slice(0, k.indexOf('/'))));
-    for (const d of desired) {
+    const drifted = desired.flatMap((d) => {
       const why = driftReason(d, live.get(id(d.kind, d.metadata.name)));
-      if (!why) continue;
+      return why ? [{ d, why }] : [];
+    });
+    for (const { d, why } of drifted) {
       // Our rendering unchanged but the object not as we left it: someone else's edit or delete.
       const byHand = why !== 'rendering changed' && why !== 'being deleted' && (why !== 'missing' || (programmedBefore && !renamedKinds.has(d.kind)));
       if (byHand) reverted.push(`${d.kind} ${d.metadata.name}: ${why}`);
+    }
+    const apply = async ({ d, why }: { d: RenderedObject; why: string }) => {
       await writing(d.kind, d.metadata.name, () => this.deps.api.apply(d as unknown as KubeObject, this.fieldManager, true));
       this.deps.metrics.objectWrites.inc({ kind: d.kind, operation: 'apply' });
       log.debug('applied', { kind: d.kind, name: d.metadata.name, why });
-      applied.push(`${d.kind} ${d.metadata.name}`);
-    }
+    };
+    // The WasmPlugin first: if it can't be applied, nothing routes the hosts around the filter.
+    // The rest at once (one round trip instead of one per object).
+    const [filters, rest] = [drifted.filter((x) => x.d.kind === 'WasmPlugin'), drifted.filter((x) => x.d.kind !== 'WasmPlugin')];
+    for (const x of filters) await apply(x);
+    const outcomes = await Promise.allSettled(rest.map(apply));
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
+    for (const { d } of drifted) applied.push(`${d.kind} ${d.metadata.name}`);
 
     const pruned: string[] = [];
     for (const rt of OWNED_TYPES) {
