@@ -8,6 +8,8 @@ export class HttpContext {
   onRequestHeaders(headerCount: u32, endOfStream: bool): u32 { return HeadersAction.Continue; }
   onRequestBody(bodySize: u32, endOfStream: bool): u32 { return BodyAction.Continue; }
   onRequestTrailers(trailerCount: u32): u32 { return HeadersAction.Continue; }
+  onResponseHeaders(headerCount: u32, endOfStream: bool): u32 { return HeadersAction.Continue; }
+  onResponseBody(bodySize: u32, endOfStream: bool): u32 { return BodyAction.Continue; }
   /** An HTTP call this stream started (through its root) got its answer or failed (headerCount 0). */
   onHttpCallResponse(callId: u32, headerCount: u32, bodySize: u32, trailerCount: u32): void {}
   onDelete(): void {}

@@ -2,9 +2,10 @@
 // sends (unknown ids, any root_id, callbacks after delete) must never trap: unknown ids get defaults.
 // Every callback but proxy_on_memory_allocate (which the host calls from inside our own calls to
 // it) ends with endOfCallback: the only place the garbage collector may run (collector.ts).
-// Callbacks the filter has no use for (the response side, proxy_on_log, proxy_on_done) are not
+// Callbacks the filter has no use for (response trailers, proxy_on_log, proxy_on_done) are not
 // exported: the host then skips them (proxy-wasm-cpp-host calls only what a module exports and
-// takes a missing proxy_on_done as done), which saves four calls into the VM per request.
+// takes a missing proxy_on_done as done), which saves calls into the VM per request. The response
+// headers and body are read: an injected key echoed by the upstream is masked (filter/echo_mask.ts).
 import { roots, streams, callOwners, makeRootContext } from "./registry";
 import { HeadersAction, BodyAction } from "./enums";
 import { setEffectiveContext } from "./host";
@@ -54,6 +55,18 @@ export function proxy_on_request_body(contextId: u32, bodySize: u32, endOfStream
 
 export function proxy_on_request_trailers(contextId: u32, trailerCount: u32): u32 {
   const action = streams.has(contextId) ? streams.get(contextId).onRequestTrailers(trailerCount) : HeadersAction.Continue;
+  endOfCallback();
+  return action;
+}
+
+export function proxy_on_response_headers(contextId: u32, headerCount: u32, endOfStream: u32): u32 {
+  const action = streams.has(contextId) ? streams.get(contextId).onResponseHeaders(headerCount, endOfStream != 0) : HeadersAction.Continue;
+  endOfCallback();
+  return action;
+}
+
+export function proxy_on_response_body(contextId: u32, bodySize: u32, endOfStream: u32): u32 {
+  const action = streams.has(contextId) ? streams.get(contextId).onResponseBody(bodySize, endOfStream != 0) : BodyAction.Continue;
   endOfCallback();
   return action;
 }

@@ -18,6 +18,11 @@ export class HeaderSnapshot {
     return null;
   }
 
+  /** Every pair, in the host's order. */
+  all(): HeaderPair[] {
+    return this.pairs;
+  }
+
   has(name: string): bool {
     return this.first(name) != null;
   }

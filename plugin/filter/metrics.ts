@@ -18,6 +18,10 @@ export class RequestMetrics {
   /** Binary contents (uploaded files, inline images, audio, PDFs) forwarded uninspected under binary_content: allow. */
   readonly binaryPartsAllowed: u32 = defineMetric(MetricType.Counter, "llm_guard.binary_parts_allowed");
   readonly refusedBinary: u32 = defineMetric(MetricType.Counter, "llm_guard.requests_refused_binary_content");
+  /** Occurrences of an injected key the upstream sent back, masked before the app saw them. */
+  readonly keyEchoMasked: u32 = defineMetric(MetricType.Counter, "llm_guard.response_key_echoes_masked");
+  /** Compressed response bodies the filter could not search for an echoed key. */
+  readonly keyEchoUnscanned: u32 = defineMetric(MetricType.Counter, "llm_guard.response_bodies_unscanned");
 
   count(id: u32): void { incrementMetric(id, 1); }
   countBy(id: u32, n: i64): void { incrementMetric(id, n); }

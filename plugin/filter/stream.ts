@@ -7,7 +7,8 @@
 import { HttpContext, RootContext } from "../abi/context";
 import { BufferType, MapType, HeadersAction, BodyAction } from "../abi/enums";
 import { HeaderSnapshot } from "../abi/header_snapshot";
-import { removeHeader, replaceHeader, getBufferBytes, getPropertyString, continueRequest, setProperty, logInfo, logDebug, logWarn } from "../abi/host";
+import { addHeader, removeHeader, replaceHeader, getBufferBytes, replaceBuffer, getPropertyString, continueRequest, setProperty, logInfo, logDebug, logWarn } from "../abi/host";
+import { EchoMask } from "./echo_mask";
 import { Policy, Provider, Uninspectable, UpgradePolicy } from "../config/policy";
 import { parseAuthority } from "../config/hosts";
 import { CREDENTIAL_HEADERS, authHeaderName, authHeaderValue } from "../config/auth_style";
@@ -44,6 +45,8 @@ export class GuardStream extends HttpContext {
   private headers: HeaderSnapshot | null = null;
   /** Paused at request headers until the first key fetch ends (the root resumes it). */
   waitingForKeys: bool = false;
+  /** The injected key, searched for in the response (null: none injected, or too short to search). */
+  private echoMask: EchoMask | null = null;
 
   constructor(id: u32, root: RootContext, private readonly configured: Configured) {
     super(id, root);
@@ -292,7 +295,66 @@ export class GuardStream extends HttpContext {
       if (headers.has(CREDENTIAL_HEADERS[i])) removeHeader(MapType.HttpRequestHeaders, CREDENTIAL_HEADERS[i]);
     }
     replaceHeader(MapType.HttpRequestHeaders, authHeaderName(provider.authStyle), authHeaderValue(provider.authStyle, key));
+    this.echoMask = EchoMask.forKey(key);
+    // The response is searched for the key: ask for it uncompressed (RFC 9110 12.5.3).
+    if (this.echoMask != null && headers.has("accept-encoding")) replaceHeader(MapType.HttpRequestHeaders, "accept-encoding", "identity");
     return true;
+  }
+
+  onResponseHeaders(headerCount: u32, endOfStream: bool): u32 {
+    const mask = this.echoMask;
+    if (mask == null) return HeadersAction.Continue;
+    const snapshot = HeaderSnapshot.read(MapType.HttpResponseHeaders);
+    const pairs = snapshot.all();
+    const echoed = new Array<string>();
+    for (let i = 0; i < pairs.length; i++) {
+      const name = pairs[i].name;
+      if (echoed.includes(name) || mask.maskHeaderValue(pairs[i].value) == null) continue;
+      echoed.push(name);
+    }
+    // Every value of a name that echoed the key is put back masked, in order.
+    for (let e = 0; e < echoed.length; e++) {
+      removeHeader(MapType.HttpResponseHeaders, echoed[e]);
+      for (let i = 0; i < pairs.length; i++) {
+        if (pairs[i].name != echoed[e]) continue;
+        const masked = mask.maskHeaderValue(pairs[i].value);
+        addHeader(MapType.HttpResponseHeaders, echoed[e], masked != null ? masked : pairs[i].value);
+      }
+    }
+    if (endOfStream) {
+      this.reportMasked(mask);
+      return HeadersAction.Continue;
+    }
+    const encoding = snapshot.joined("content-encoding");
+    if ( encoding != null && encoding.trim().length > 0 && encoding.trim().toLowerCase() != "identity") {
+      // Asked for identity and answered compressed anyway: the bytes can't be searched.
+      this.metrics.count(this.metrics.keyEchoUnscanned);
+      logWarn("llm-guard: a response from " + this.authority + " came compressed (" + encoding + "): not searched for an echoed key");
+      this.reportMasked(mask);
+      this.echoMask = null;
+    }
+    return HeadersAction.Continue;
+  }
+
+  onResponseBody(bodySize: u32, endOfStream: bool): u32 {
+    const mask = this.echoMask;
+    if (mask == null) return BodyAction.Continue;
+    if (bodySize == 0 && !endOfStream) return BodyAction.Continue;
+    const bytes = bodySize > 0 ? getBufferBytes(BufferType.HttpResponseBody, 0, bodySize) : null;
+    const chunk = Uint8Array.wrap(bytes != null ? bytes : new ArrayBuffer(0));
+    const before = mask.masked;
+    const wasHolding = mask.holding;
+    const out = mask.maskChunk(chunk, endOfStream);
+    if (mask.masked != before || wasHolding || mask.holding) replaceBuffer(BufferType.HttpResponseBody, bodySize, out.slice().buffer);
+    if (endOfStream) this.reportMasked(mask);
+    return BodyAction.Continue;
+  }
+
+  private reportMasked(mask: EchoMask): void {
+    if (mask.masked == 0) return;
+    this.metrics.countBy(this.metrics.keyEchoMasked, mask.masked);
+    logWarn("llm-guard: the response from " + this.authority + " carried the injected key " + mask.masked.toString() + " time(s): masked");
+    mask.masked = 0;
   }
 }
 
