@@ -24,10 +24,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   normalize: [],
   regex: ['normalize', 'util'],
   inspect: ['json', 'util'],
+  sse: ['util'],
   guard: ['abi', 'json', 'inspect', 'util'],
   keys: ['abi', 'json'],
   config: ['json', 'regex', 'inspect', 'guard', 'keys'],
-  filter: ['abi', 'util', 'json', 'normalize', 'regex', 'inspect', 'guard', 'keys', 'config'],
+  filter: ['abi', 'util', 'json', 'normalize', 'regex', 'inspect', 'sse', 'guard', 'keys', 'config'],
   [TOP]: ['abi', 'filter'],
 };
 

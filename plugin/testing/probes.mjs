@@ -1,5 +1,5 @@
 // Builds (when stale) and loads the test probes: small AssemblyScript entry points that export
-// internals of the plugin (json + inspect, regex, normalize) to JavaScript, for their tests and benchmarks:
+// internals of the plugin (json + inspect, regex, normalize, sse) to JavaScript, for their tests and benchmarks:
 //   asc plugin/testing/<name>.ts --config plugin/testing/<name>.asconfig.json -o build/test/<name>.wasm
 // The explicit --config keeps the repository's asconfig.json (plugin entry, WASI shim) out of it.
 // Safe to call from several vitest workers at once: the build runs under a mkdir lock, into a
@@ -62,7 +62,7 @@ async function withLock(lockDir, fn) {
 
 /**
  * Builds the probe `name` if any of its sources is newer than it; returns its ESM bindings' path.
- * @param {string} name            json_probe | regex_probe | normalize_probe
+ * @param {string} name            json_probe | regex_probe | normalize_probe | sse_probe
  * @param {string[]} sourceDirs    plugin folders it compiles (relative to the repository)
  */
 export async function buildProbe(name, sourceDirs) {
@@ -102,6 +102,7 @@ const PROBE_SOURCES = {
   json_probe: ["plugin/json", "plugin/inspect", "plugin/util"],
   regex_probe: ["plugin/regex", "plugin/normalize", "plugin/util"],
   normalize_probe: ["plugin/normalize", "plugin/regex", "plugin/util"],
+  sse_probe: ["plugin/sse", "plugin/util"],
 };
 
 /** plugin/json and plugin/inspect, exported to JavaScript. */
@@ -117,6 +118,11 @@ export async function loadRegexProbe() {
 /** plugin/normalize, and pattern sets with normalized literals, exported to JavaScript. */
 export async function loadNormalizeProbe() {
   return import(pathToFileURL(await buildProbe("normalize_probe", PROBE_SOURCES.normalize_probe)).href);
+}
+
+/** plugin/sse, exported to JavaScript. */
+export async function loadSseProbe() {
+  return import(pathToFileURL(await buildProbe("sse_probe", PROBE_SOURCES.sse_probe)).href);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

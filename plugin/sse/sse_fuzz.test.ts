@@ -1,0 +1,203 @@
+// Fuzzing the SSE parser through its probe: provider streams mutated (line ends swapped, bytes
+// flipped, tokens, BOMs, NULs, ill-formed UTF-8, lone CRs, huge lines spliced in), and random
+// bytes, under default and tiny limits, each parsed whole and cut at random. Asserts: zero traps;
+// the items' raw bytes are the input exactly; each byte read once; bounded copying and bounded
+// memory; the same items however the input was cut; and, when no limit was hit, the events the
+// WHATWG reference reading gives. Seeded: FUZZ_SEED=<n> FUZZ_SSE_INPUTS=<n> for a long run.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../testing/prng.mjs';
+import { type Limits, type ParseResult, type SseProbe, blocksOf, chunkingInvariant, loadSseProbe, parseSse, referenceOf } from './testdata/harness.mjs';
+import { PROVIDER_STREAMS } from './testdata/provider_streams.mjs';
+
+const SEED = Number(process.env.FUZZ_SEED ?? 20240607);
+const INPUTS = Number(process.env.FUZZ_SSE_INPUTS ?? 20_000);
+/** The parser's default limits (plugin/sse/parser.ts SseLimits). */
+const DEFAULTS = { line: 64 * 1024, data: 1024 * 1024, event: 2 * 1024 * 1024 };
+/** A ByteBuffer's smallest allocation. */
+const MIN_CAPACITY = 64;
+
+let probe: SseProbe;
+
+beforeAll(async () => {
+  probe = await loadSseProbe();
+}, 300_000);
+
+const enc = new TextEncoder();
+const STREAMS = PROVIDER_STREAMS.map((s) => enc.encode(s.stream));
+const TOKENS = [
+  '\r', '\n', '\r\n', '\n\n', '\r\r', '\r\n\r\n', ':', ' ', ': ping\n', 'data:', 'data: ', 'data', 'event: x\n', 'event:', 'id: 7\n',
+  'id', 'retry: 1500\n', 'retry: 1x\n', '{"delta":"', '[DONE]', 'é', '账', '😀',
+].map((t) => enc.encode(t));
+const BYTES = [[0x00], [0xef, 0xbb, 0xbf], [0xef, 0xbb], [0xff], [0xc3], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0x80], [0x0d]].map(
+  (b) => Uint8Array.from(b),
+);
+
+function pick<T>(rnd: () => number, xs: readonly T[]): T {
+  return xs[Math.floor(rnd() * xs.length)]!;
+}
+
+function splice(b: Uint8Array, at: number, del: number, ins: Uint8Array): Uint8Array {
+  at = Math.min(at, b.length);
+  del = Math.min(del, b.length - at);
+  const out = new Uint8Array(b.length - del + ins.length);
+  out.set(b.subarray(0, at), 0);
+  out.set(ins, at);
+  out.set(b.subarray(at + del), at + ins.length);
+  return out;
+}
+
+/** Every LF (and the CR of a CRLF) rewritten as CRLF, CR or LF: one style for all, or one per line. */
+function swapLineEnds(rnd: () => number, b: Uint8Array): Uint8Array {
+  const style = Math.floor(rnd() * 4);
+  const out: number[] = [];
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if (c === 0x0d && b[i + 1] === 0x0a) continue;
+    if (c !== 0x0a) {
+      out.push(c);
+      continue;
+    }
+    const s = style === 3 ? Math.floor(rnd() * 3) : style;
+    if (s === 0) out.push(0x0a);
+    else if (s === 1) out.push(0x0d, 0x0a);
+    else out.push(0x0d);
+  }
+  return Uint8Array.from(out);
+}
+
+function mutate(rnd: () => number, input: Uint8Array, huge: boolean): Uint8Array {
+  let b = input;
+  const rounds = Math.floor(rnd() * 5);
+  for (let k = 0; k < rounds; k++) {
+    const m = rnd();
+    const at = Math.floor(rnd() * (b.length + 1));
+    if (m < 0.2) {
+      if (b.length) {
+        b = b.slice();
+        const i = Math.min(at, b.length - 1);
+        b[i] = b[i]! ^ (1 << Math.floor(rnd() * 8));
+      }
+    } else if (m < 0.3) {
+      b = b.subarray(0, at);
+    } else if (m < 0.55) {
+      b = splice(b, at, 0, pick(rnd, TOKENS));
+    } else if (m < 0.7) {
+      b = splice(b, at, 0, pick(rnd, BYTES));
+    } else if (m < 0.8) {
+      b = splice(b, at, Math.floor(rnd() * 24), new Uint8Array(0));
+    } else if (m < 0.9) {
+      const len = Math.floor(rnd() * 64);
+      b = splice(b, at, 0, b.slice(Math.max(0, at - len), at));
+    } else if (huge) {
+      b = splice(b, at, 0, new Uint8Array(DEFAULTS.line - 64 + Math.floor(rnd() * 128)).fill(pick(rnd, [0x78, 0x3a, 0x00, 0xff])));
+    }
+  }
+  return b;
+}
+
+/** A provider stream, maybe only part of it or two of them end to end, line ends swapped, mutated. */
+function mutatedStream(rnd: () => number, huge: boolean): Uint8Array {
+  let b: Uint8Array = pick(rnd, STREAMS);
+  if (rnd() < 0.5) {
+    const from = Math.floor(rnd() * b.length);
+    b = b.subarray(from, from + 64 + Math.floor(rnd() * 1024));
+  }
+  if (rnd() < 0.1) {
+    const other = pick(rnd, STREAMS);
+    const joined = new Uint8Array(b.length + other.length);
+    joined.set(b);
+    joined.set(other, b.length);
+    b = joined;
+  }
+  if (rnd() < 0.4) b = swapLineEnds(rnd, b);
+  return mutate(rnd, b, huge);
+}
+
+/** Bytes drawn mostly from what SSE gives meaning to. */
+function randomBytes(rnd: () => number): Uint8Array {
+  const out: number[] = [];
+  const n = Math.floor(rnd() * 400);
+  const alphabet = [0x0d, 0x0a, 0x3a, 0x20, 0x64, 0x61, 0x74, 0x00, 0xef, 0xbb, 0xbf, 0x69];
+  while (out.length < n) {
+    const r = rnd();
+    if (r < 0.5) out.push(pick(rnd, alphabet));
+    else if (r < 0.7) out.push(...pick(rnd, TOKENS));
+    else if (r < 0.8) out.push(...pick(rnd, BYTES));
+    else out.push(Math.floor(rnd() * 256));
+  }
+  return Uint8Array.from(out);
+}
+
+function randomLimits(rnd: () => number): Limits {
+  if (rnd() < 0.7) return {};
+  return { line: 1 + Math.floor(rnd() * 200), data: 1 + Math.floor(rnd() * 600), event: 1 + Math.floor(rnd() * 1200) };
+}
+
+function randomCuts(rnd: () => number, length: number): number[] {
+  if (length < 64 && rnd() < 0.2) return Array.from({ length }, (_, i) => i);
+  const n = Math.floor(rnd() * 10);
+  return Array.from({ length: n }, () => Math.floor(rnd() * (length + 1))).sort((a, b) => a - b);
+}
+
+function retainedBound(l: Limits): number {
+  return Math.max(MIN_CAPACITY, l.line ?? DEFAULTS.line) + Math.max(MIN_CAPACITY, l.data ?? DEFAULTS.data) + Math.max(MIN_CAPACITY, l.event ?? DEFAULTS.event);
+}
+
+/** Why `r` breaks a property the parser promises for every input, or null. */
+function brokenPromise(r: ParseResult, length: number, limits: Limits): string | null {
+  if (!r.rawOk) return 'raw bytes do not reproduce the input';
+  // The loop stops at the byte that broke a limit (finish() may break one at the end: offset = length).
+  const read = r.error === 'none' ? length : Math.min(r.errorOffset + 1, length);
+  if (r.examined !== read) return `examined ${r.examined} bytes, not ${read}`;
+  if (r.copied > 8 * length + MIN_CAPACITY) return `copied ${r.copied} bytes for ${length}`;
+  if (r.maxRetained > retainedBound(limits)) return `retained ${r.maxRetained} bytes, over ${retainedBound(limits)}`;
+  if (r.error !== 'none' && (r.errorOffset < 0 || r.errorOffset > length)) return `error offset ${r.errorOffset} outside the input`;
+  return null;
+}
+
+describe('fuzz', () => {
+  it(`${INPUTS} mutated provider streams and random bytes, whole and cut (seed ${SEED})`, () => {
+    const rnd = seededRandom(SEED);
+    const counts = { inputs: 0, bytes: 0, cut: 0, limited: 0, errors: {} as Record<string, number>, incomplete: 0, events: 0, traps: 0 };
+    const failures: string[] = [];
+    const started = Date.now();
+    for (let i = 0; i < INPUTS && failures.length < 5; i++) {
+      const kind = rnd();
+      const input = kind < 0.75 ? mutatedStream(rnd, rnd() < 0.01) : randomBytes(rnd);
+      const limits = randomLimits(rnd);
+      const cuts = randomCuts(rnd, input.length);
+      counts.inputs++;
+      counts.bytes += input.length;
+      if (cuts.length) counts.cut++;
+      if (limits.line) counts.limited++;
+      const fail = (why: string) => failures.push(`#${i} ${why}; limits ${JSON.stringify(limits)}, cuts ${JSON.stringify(cuts)}, input (base64) ${Buffer.from(input).toString('base64').slice(0, 400)}`);
+      let whole: ParseResult;
+      let cut: ParseResult;
+      try {
+        whole = parseSse(probe, input, [], limits);
+        cut = parseSse(probe, input, cuts, limits);
+      } catch (e) {
+        counts.traps++;
+        fail(`trap: ${(e as Error).message}`);
+        continue;
+      }
+      const broken = brokenPromise(whole, input.length, limits) ?? brokenPromise(cut, input.length, limits);
+      if (broken) {
+        fail(broken);
+        continue;
+      }
+      if (JSON.stringify(chunkingInvariant(cut)) !== JSON.stringify(chunkingInvariant(whole))) {
+        fail('cutting changed the items');
+        continue;
+      }
+      counts.errors[whole.error] = (counts.errors[whole.error] ?? 0) + 1;
+      counts.events += whole.items.filter((it) => it.kind === 'event').length;
+      if (whole.items.some((it) => it.kind === 'incomplete')) counts.incomplete++;
+      if (whole.error === 'none' && JSON.stringify(blocksOf(whole.items)) !== JSON.stringify(referenceOf(input))) fail('events differ from the reference reading');
+    }
+    console.log(`sse fuzz: seed ${SEED}, ${counts.inputs} inputs (${counts.bytes} bytes, ${counts.cut} cut, ${counts.limited} under tiny limits) in ${Date.now() - started} ms: ` +
+      `${counts.events} events, ${counts.incomplete} with an incomplete tail, errors ${JSON.stringify(counts.errors)}, ${counts.traps} traps`);
+    expect(failures).toEqual([]);
+    expect(counts.inputs).toBe(INPUTS);
+  });
+});
