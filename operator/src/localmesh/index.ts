@@ -10,5 +10,8 @@ export * from './mock_key_service.js';
 export * from './mock_provider.js';
 export * from './ports.js';
 export * from './sidecar_bootstrap.js';
+export * from './sidecar_fetch.js';
+export * from './streams/index.js';
+export * from './streams/sse_parse.js';
 export * from './tls.js';
 export { defaultWasmPath, WasmModuleNotFoundError } from '../wasm/module_path.js';

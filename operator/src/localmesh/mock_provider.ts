@@ -1,12 +1,17 @@
 // A local stand-in for OpenAI-compatible providers (and Anthropic's /v1/messages, Gemini's
 // generateContent, Azure OpenAI's deployment path), over HTTP or HTTPS. It records everything it
 // receives, including requests whose body never completed and the bytes that arrived on each
-// connection, so a test can prove what did NOT reach it.
-import { createHash, randomBytes } from 'node:crypto';
+// connection, so a test can prove what did NOT reach it. Streamed replies follow each provider's
+// documented event sequence and arrive like real ones (streams/).
+import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { closeServer, createMockServer, listenOnLoopback, sniOf, type MockHttpServer, type ServerTls } from './mock_server.js';
+import { makeId } from './streams/ids.js';
+import { buildStream, DEFAULT_DELTAS, planWrites, sendWrites, splitText, type StreamKind, type StreamKnobs } from './streams/index.js';
+
+export type { StreamKind, StreamKnobs } from './streams/index.js';
 
 export interface RecordedRequest {
   /** Order of arrival (1-based). */
@@ -34,6 +39,8 @@ export interface RecordedRequest {
   status: number;
   /** The exact bytes the mock wrote as the response body. */
   responseBody: Buffer;
+  /** The same bytes, one entry per socket write (a JSON reply is one write). */
+  responseWrites: Buffer[];
 }
 
 export interface RecordedConnection {
@@ -48,8 +55,13 @@ export interface RecordedConnection {
 export interface MockOptions {
   /** Host -> accepted key(s); hosts not listed need none. */
   keys?: Record<string, string | string[]>;
-  /** Pause between SSE events (default 5 ms). */
+  /** Pause between SSE writes (default 5 ms). */
   sseDelayMs?: number;
+  /**
+   * How streamed replies are played (delta sizes, socket writes, keep-alives, a mid-stream error);
+   * a function lets one mock stream differently per request.
+   */
+  stream?: StreamKnobs | ((rec: RecordedRequest, body: Record<string, unknown>) => StreamKnobs);
   /**
    * The assistant's text (default "Hello from the mock provider."); a function lets the mock play a
    * model whose answer depends on the prompt.
@@ -68,13 +80,6 @@ interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
-}
-
-const B62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-function makeId(prefix: string, n = 24): string {
-  let s = '';
-  for (const b of randomBytes(n)) s += B62[b % 62];
-  return prefix + s;
 }
 
 /** Roughly OpenAI's count: ~4 characters a token. */
@@ -198,6 +203,7 @@ export class MockProvider {
       aborted: false,
       status: 0,
       responseBody: Buffer.alloc(0),
+      responseWrites: [],
     };
     this.requests.push(rec);
     return rec;
@@ -233,6 +239,7 @@ export class MockProvider {
     const body = Buffer.from(JSON.stringify(obj));
     rec.status = status;
     rec.responseBody = body;
+    rec.responseWrites = [body];
     res.writeHead(status, {
       'content-type': 'application/json',
       'content-length': body.length,
@@ -309,10 +316,9 @@ export class MockProvider {
     const usage: Usage = { prompt_tokens: promptTokens, completion_tokens: tokens(reply), total_tokens: promptTokens + tokens(reply) };
     // OpenAI, and Azure OpenAI's deployment path.
     if (p === '/v1/chat/completions' || /^\/openai\/deployments\/[^/]+\/chat\/completions$/.test(p)) {
-      const id = makeId('chatcmpl-');
-      if (body.stream === true) return this.sse(rec, res, { id, model, created, reply, usage, includeUsage: !!body.stream_options?.include_usage });
+      if (body.stream === true) return this.stream(rec, res, body, 'openai-chat', { reply, model, created, promptTokens });
       return this.json(rec, res, 200, {
-        id,
+        id: makeId('chatcmpl-'),
         object: 'chat.completion',
         created,
         model,
@@ -341,6 +347,7 @@ export class MockProvider {
       });
     }
     if (p === '/v1/responses') {
+      if (body.stream === true) return this.stream(rec, res, body, 'openai-responses', { reply, model, created, promptTokens });
       return this.json(rec, res, 200, {
         id: makeId('resp_'),
         object: 'response',
@@ -354,6 +361,7 @@ export class MockProvider {
       });
     }
     if (anthropic) {
+      if (body.stream === true) return this.stream(rec, res, body, 'anthropic', { reply, model, created, promptTokens });
       return this.json(rec, res, 200, {
         id: makeId('msg_'),
         type: 'message',
@@ -364,6 +372,10 @@ export class MockProvider {
         stop_sequence: null,
         usage: { input_tokens: promptTokens, output_tokens: tokens(reply) },
       });
+    }
+    const gemini = /^\/v1(?:beta)?\/models\/([^/:]+):streamGenerateContent$/.exec(p);
+    if (gemini && new URL(rec.path, 'http://mock').searchParams.get('alt') === 'sse') {
+      return this.stream(rec, res, body, 'gemini', { reply, model: gemini[1]!, created, promptTokens });
     }
     if (/^\/v1(beta)?\/models\/[^/]+:generateContent$/.test(p)) {
       return this.json(rec, res, 200, {
@@ -394,34 +406,32 @@ export class MockProvider {
     });
   }
 
-  /** OpenAI's chat streaming: chunked text/event-stream, `data: {...}\n\n` events, `data: [DONE]`. */
-  private async sse(
+  /** A streamed reply in the provider's own event sequence, played as the stream knobs say. */
+  private async stream(
     rec: RecordedRequest,
     res: ServerResponse,
-    a: { id: string; model: string; created: number; reply: string; usage: Usage; includeUsage: boolean },
+    body: Json,
+    kind: StreamKind,
+    a: { reply: string; model: string; created: number; promptTokens: number },
   ): Promise<void> {
-    rec.status = 200;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': makeId('req_', 16) });
-    const sent: Buffer[] = [];
-    const send = async (text: string) => {
-      const b = Buffer.from(text);
-      sent.push(b);
-      rec.responseBody = Buffer.concat(sent);
-      res.write(b);
-      await sleep(this.opts.sseDelayMs ?? 5);
-    };
-    const head = { id: a.id, object: 'chat.completion.chunk', created: a.created, model: a.model, system_fingerprint: 'fp_mock' };
-    const chunk = (delta: Record<string, unknown>, finish: string | null) => ({
-      ...head,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-      ...(a.includeUsage ? { usage: null } : {}),
+    const knobs = typeof this.opts.stream === 'function' ? this.opts.stream(rec, body) : (this.opts.stream ?? {});
+    const built = buildStream(kind, {
+      deltas: splitText(a.reply, knobs.deltas ?? DEFAULT_DELTAS[kind]),
+      model: a.model,
+      created: a.created,
+      promptTokens: a.promptTokens,
+      completionTokens: tokens(a.reply),
+      body,
+      errorAfterDeltas: knobs.errorAfterDeltas,
     });
-    await send(`data: ${JSON.stringify(chunk({ role: 'assistant', content: '', refusal: null }, null))}\n\n`);
-    for (const piece of a.reply.match(/\S+\s*/g) ?? [a.reply]) await send(`data: ${JSON.stringify(chunk({ content: piece }, null))}\n\n`);
-    await send(`data: ${JSON.stringify(chunk({}, 'stop'))}\n\n`);
-    if (a.includeUsage) await send(`data: ${JSON.stringify({ ...head, choices: [], usage: a.usage })}\n\n`);
-    await send('data: [DONE]\n\n');
-    res.end();
+    const writes = planWrites(built.events.map((e) => Buffer.from(e)), knobs.writes ?? 'event');
+    rec.status = 200;
+    res.writeHead(200, { 'content-type': built.contentType, 'cache-control': 'no-cache', 'x-request-id': makeId('req_', 16) });
+    const pacing = { delayMs: knobs.delayMs ?? this.opts.sseDelayMs ?? 5, keepAliveMs: knobs.keepAliveMs, keepAliveComment: knobs.keepAliveComment ?? 'keep-alive' };
+    await sendWrites(res, writes, built.eol, pacing, (bytes) => {
+      rec.responseWrites.push(bytes);
+      rec.responseBody = Buffer.concat(rec.responseWrites);
+    });
   }
 }
 
