@@ -6,10 +6,12 @@ import { GuardClient } from "../guard/guard_client";
 import { GuardMetrics } from "../guard/metrics";
 import { KeyClient } from "../keys/key_client";
 import { RequestMetrics } from "./metrics";
+import { ModelMetrics } from "./model_metrics";
 
 export class Configured {
   /** Streams paused at request headers until the first key fetch of this configuration ends. */
   waiting: HttpContext[] = [];
+  readonly modelMetrics: ModelMetrics = new ModelMetrics();
 
   constructor(
     public readonly policy: Policy,

@@ -29,6 +29,12 @@ const MAX_FORM_FIELDS: i32 = 10000;
  */
 export function evaluateBody(policy: Policy, body: Uint8Array, contentType: string, metrics: RequestMetrics | null = null): BodyVerdict {
   const text = readBody(policy, body, contentType);
+  const verdict = judgeText(policy, text, metrics);
+  verdict.model = text.model;
+  return verdict;
+}
+
+function judgeText(policy: Policy, text: BodyText, metrics: RequestMetrics | null): BodyVerdict {
   const ended = text.verdict;
   if (ended != null) return ended;
   const verdict = judgePieces(policy, text.pieces);
@@ -46,6 +52,7 @@ class BodyText {
   pieces: TextPiece[] = [];
   binaryParts: i32 = 0;
   verdict: BodyVerdict | null = null;
+  model: string = "";
 
   push(role: u32, text: string): void {
     if (text.length > 0) this.pieces.push(new TextPiece(role, text));
@@ -67,6 +74,7 @@ function readBody(policy: Policy, body: Uint8Array, contentType: string): BodyTe
   const doc = parsed.value;
   if (doc != null) {
     // A body that parses as JSON is JSON, whatever the content type says.
+    out.model = topLevelString(doc, "model");
     const extraction = extractPromptText(doc, limits);
     out.pieces = extraction.pieces;
     out.binaryParts = extraction.binaryParts;
@@ -344,4 +352,13 @@ function looksLikeJson(body: Uint8Array, contentType: string): bool {
     return c == 0x7b || c == 0x5b;
   }
   return false;
+}
+
+/** A top-level string member of a JSON object (the last, as JSON.parse keeps), or "". */
+function topLevelString(doc: JsonValue, name: string): string {
+  const c = doc.children;
+  if (doc.kind != JsonKind.Object || c == null) return "";
+  let found = "";
+  for (let i = 0; i + 1 < c.length; i += 2) if (c[i].text == name && c[i + 1].kind == JsonKind.String) found = c[i + 1].text;
+  return found;
 }

@@ -25,6 +25,8 @@ export class BodyVerdict {
   offendingText: string = "";
   /** The pieces that passed the patterns, for the guard to judge next. */
   inspected: TextPiece[] = [];
+  /** A JSON body's top-level `model`, for the audit record ("" when none). */
+  model: string = "";
 }
 
 /** The inspected pieces' normalized texts, computed once each and only when asked for. */

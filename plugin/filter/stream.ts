@@ -9,6 +9,8 @@ import { BufferType, MapType, HeadersAction, BodyAction } from "../abi/enums";
 import { HeaderSnapshot } from "../abi/header_snapshot";
 import { addHeader, removeHeader, replaceHeader, getBufferBytes, replaceBuffer, getPropertyString, continueRequest, setProperty, logInfo, logDebug, logWarn } from "../abi/host";
 import { EchoMask } from "./echo_mask";
+import { Audit, Decided } from "./audit";
+import { ResponseUsage } from "./response_usage";
 import { Policy, Provider, Uninspectable, UpgradePolicy } from "../config/policy";
 import { parseAuthority } from "../config/hosts";
 import { CREDENTIAL_HEADERS, authHeaderName, authHeaderValue } from "../config/auth_style";
@@ -47,6 +49,10 @@ export class GuardStream extends HttpContext {
   waitingForKeys: bool = false;
   /** The injected key, searched for in the response (null: none injected, or too short to search). */
   private echoMask: EchoMask | null = null;
+  /** Requests to a provider host: what was decided, for the access log and the metrics. */
+  private audit: Audit | null = null;
+  /** Reads the token usage the response reports (null: not a provider response, or not readable). */
+  private usage: ResponseUsage | null = null;
 
   constructor(id: u32, root: RootContext, private readonly configured: Configured) {
     super(id, root);
@@ -76,12 +82,15 @@ export class GuardStream extends HttpContext {
     this.provider = provider;
     this.headersEndStream = endOfStream;
     this.metrics.count(this.metrics.requests);
+    this.audit = startAudit(parseAuthority(authority).host, headers);
     if (isUpgrade(headers)) {
       if (policy.onUpgrade == UpgradePolicy.Refuse) {
         this.finished = true;
         this.metrics.count(this.metrics.refusedUpgrade);
         logInfo("llm-guard: refused an upgrade (WebSocket) to " + authority + ": its messages can't be inspected (on_upgrade: refuse)");
-        sendRefusal(upgradeNotInspectable());
+        const refusal = upgradeNotInspectable();
+        this.decide(Decided.Refused, refusal.code);
+        sendRefusal(refusal);
         return HeadersAction.StopIteration;
       }
       this.upgrade = true;
@@ -129,18 +138,24 @@ export class GuardStream extends HttpContext {
     const endOfStream = this.headersEndStream;
     if (!this.injectKey(this.provider!)) return HeadersAction.StopIteration;
     if (this.upgrade) {
+      this.decide(Decided.PassedUninspected);
       this.metrics.count(this.metrics.passedUpgrade);
       logInfo("llm-guard: forwarded an upgrade (WebSocket) to " + authority + " uninspected (on_upgrade: allow)");
       return HeadersAction.Continue;
     }
 
-    if (!policy.inspectsBodies || endOfStream) return HeadersAction.Continue;
+    if (!policy.inspectsBodies || endOfStream) {
+      this.decide(Decided.Allowed);
+      return HeadersAction.Continue;
+    }
     if (policy.requireHold && !holdInstalled()) {
       // Continuing would let Envoy send the headers, key included, before the body is judged.
       this.finished = true;
       this.metrics.count(this.metrics.refusedNoHold);
       logWarn("llm-guard: refused a request to " + authority + ": the request hold is not installed on its route (require_hold)");
-      sendRefusal(holdNotInstalled());
+      const refusal = holdNotInstalled();
+      this.decide(Decided.Refused, refusal.code);
+      sendRefusal(refusal);
       return HeadersAction.StopIteration;
     }
     const headers = this.headers!;
@@ -148,6 +163,7 @@ export class GuardStream extends HttpContext {
     const encoding = headers.joined("content-encoding");
     if (encoding != null && encoding.trim().length > 0 && encoding.trim().toLowerCase() != "identity") {
       if (policy.onUninspectable == Uninspectable.Allow) {
+        this.decide(Decided.PassedUninspected);
         this.metrics.count(this.metrics.passedUninspected);
         logInfo("llm-guard: forwarded a compressed body to " + authority + " uninspected (on_uninspectable: allow)");
         return HeadersAction.Continue;
@@ -193,9 +209,12 @@ export class GuardStream extends HttpContext {
     const body = Uint8Array.wrap(bytes != null ? bytes : new ArrayBuffer(0));
     this.metrics.count(this.metrics.inspected);
     const verdict = evaluateBody(policy, body, this.contentType, this.metrics);
+    if (this.audit != null && verdict.model.length > 0) this.audit!.setModel(verdict.model);
     if (verdict.refusal != null) {
       const refusal = verdict.refusal!;
       if (refusal.type == "policy_violation") {
+        if (this.audit != null) this.audit!.rule = verdict.rule;
+        this.decide(Decided.Denied, refusal.code);
         this.metrics.count(this.metrics.deniedByPattern);
         logInfo("llm-guard: denied a request to " + this.authority + ": " + verdict.reason);
         setProperty(RULE_PROPERTY, verdict.rule);
@@ -207,6 +226,7 @@ export class GuardStream extends HttpContext {
       return false;
     }
     if (verdict.passedUninspected) {
+      this.decide(Decided.PassedUninspected);
       this.metrics.count(this.metrics.passedUninspected);
       logInfo("llm-guard: forwarded a body to " + this.authority + " uninspected (on_uninspectable: allow): " + verdict.reason);
       return true;
@@ -214,6 +234,7 @@ export class GuardStream extends HttpContext {
     const guard = this.configured.guard;
     const forGuard = guard != null ? conversationPieces(verdict.inspected) : [];
     if (forGuard.length == 0) {
+      this.decide(Decided.Allowed);
       this.metrics.count(this.metrics.allowed);
       return true;
     }
@@ -225,7 +246,10 @@ export class GuardStream extends HttpContext {
     const keys = this.configured.keys;
     const apiKey = settings.keyFromService ? (keys != null ? keys.guardKey(keyClockMs()) : "") : settings.apiKey;
     const q = guard.ask(pieces, this.id, apiKey);
-    if (q.immediate != null) return this.applyGuardVerdict(q.immediate!, q.fromCache);
+    if (q.immediate != null) {
+      if (this.audit != null) this.audit!.guardLatencyMs = 0;
+      return this.applyGuardVerdict(q.immediate!, q.fromCache);
+    }
     this.question = q;
     return false;
   }
@@ -235,6 +259,7 @@ export class GuardStream extends HttpContext {
     if (q == null || q.callId != callId) return;
     this.question = null;
     const verdict = this.configured.guard!.readAnswer(q, headerCount, bodySize);
+    if (this.audit != null) this.audit!.guardLatencyMs = q.latencyMs;
     if (this.applyGuardVerdict(verdict, false)) continueRequest();
   }
 
@@ -242,30 +267,56 @@ export class GuardStream extends HttpContext {
   private applyGuardVerdict(verdict: Verdict, fromCache: bool): bool {
     const settings = this.policy.guard!;
     const source = fromCache ? " (cached verdict)" : "";
+    const cached = fromCache ? " cached" : "";
     if (verdict.decision == Decision.Allow) {
+      this.guardSaid("allow" + cached);
+      this.decide(Decided.Allowed);
       this.metrics.count(this.metrics.allowed);
       return true;
     }
     if (verdict.decision == Decision.Deny) {
       this.metrics.count(this.metrics.deniedByGuard);
       logInfo("llm-guard: the guard denied a request to " + this.authority + source + ": " + verdict.reason);
-      sendRefusal(deniedByGuard(this.policy.denyStatus, settings.exposeReason ? verdict.reason : ""));
+      const refusal = deniedByGuard(this.policy.denyStatus, settings.exposeReason ? verdict.reason : "");
+      this.guardSaid("deny" + cached);
+      this.decide(Decided.Denied, refusal.code);
+      sendRefusal(refusal);
       return false;
     }
     this.guardMetrics.countError(verdict.errorKind);
     if (settings.failOpen) {
+      this.guardSaid("fail_open:" + verdict.errorKind);
+      this.decide(Decided.Allowed);
       this.guardMetrics.count(this.guardMetrics.failOpen);
       logWarn("llm-guard: no guard verdict (" + verdict.errorKind + ": " + verdict.reason + "); forwarded a request to "
         + this.authority + " unchecked by the guard (fail_mode: open)");
       return true;
     }
     logWarn("llm-guard: no guard verdict (" + verdict.errorKind + ": " + verdict.reason + "); refused a request to " + this.authority);
-    sendRefusal(guardUnavailable());
+    const refusal = guardUnavailable();
+    this.guardSaid("error:" + verdict.errorKind);
+    this.decide(Decided.Refused, refusal.code);
+    sendRefusal(refusal);
     return false;
+  }
+
+  private guardSaid(what: string): void {
+    if (this.audit != null) this.audit!.guard = what;
+  }
+
+  /** Records the decision in the audit record (filter state) and the per-model counters. */
+  private decide(decision: string, reason: string = ""): void {
+    const audit = this.audit;
+    if (audit == null) return;
+    audit.decision = decision;
+    audit.reason = reason;
+    audit.write();
+    this.configured.modelMetrics.countDecision(audit.provider, audit.model, decision);
   }
 
   private refuse(refusal: Refusal, reason: string): void {
     this.finished = true;
+    this.decide(Decided.Refused, refusal.code);
     // Binary content was readable, and is counted as refused for what it is (evaluate.ts).
     if (refusal.code != BINARY_CONTENT_REFUSED) this.metrics.count(this.metrics.refused);
     logInfo("llm-guard: refused a request to " + this.authority + " (" + refusal.code + "): " + reason);
@@ -282,7 +333,9 @@ export class GuardStream extends HttpContext {
         this.finished = true;
         this.metrics.count(this.metrics.refusedNoKey);
         logWarn("llm-guard: refused a request to " + this.authority + ": the key service has no key for " + provider.keyName + " at the moment");
-        sendRefusal(providerKeyUnavailable());
+        const refusal = providerKeyUnavailable();
+        this.decide(Decided.Refused, refusal.code);
+        sendRefusal(refusal);
         return false;
       }
       key = provider.takeKeyFrom(fetched);
@@ -303,30 +356,21 @@ export class GuardStream extends HttpContext {
 
   onResponseHeaders(headerCount: u32, endOfStream: bool): u32 {
     const mask = this.echoMask;
-    if (mask == null) return HeadersAction.Continue;
+    if (mask == null && this.audit == null) return HeadersAction.Continue;
     const snapshot = HeaderSnapshot.read(MapType.HttpResponseHeaders);
-    const pairs = snapshot.all();
-    const echoed = new Array<string>();
-    for (let i = 0; i < pairs.length; i++) {
-      const name = pairs[i].name;
-      if (echoed.includes(name) || mask.maskHeaderValue(pairs[i].value) == null) continue;
-      echoed.push(name);
-    }
-    // Every value of a name that echoed the key is put back masked, in order.
-    for (let e = 0; e < echoed.length; e++) {
-      removeHeader(MapType.HttpResponseHeaders, echoed[e]);
-      for (let i = 0; i < pairs.length; i++) {
-        if (pairs[i].name != echoed[e]) continue;
-        const masked = mask.maskHeaderValue(pairs[i].value);
-        addHeader(MapType.HttpResponseHeaders, echoed[e], masked != null ? masked : pairs[i].value);
-      }
+    if (mask != null) this.maskHeaders(mask, snapshot);
+    const encoding = snapshot.joined("content-encoding");
+    const audit = this.audit;
+    if (audit != null) {
+      const status = snapshot.first(":status");
+      audit.status = status != null ? I32.parseInt(status) : 0;
+      this.usage = ResponseUsage.forResponse(snapshot.first("content-type"), encoding);
     }
     if (endOfStream) {
-      this.reportMasked(mask);
+      this.responseEnded();
       return HeadersAction.Continue;
     }
-    const encoding = snapshot.joined("content-encoding");
-    if ( encoding != null && encoding.trim().length > 0 && encoding.trim().toLowerCase() != "identity") {
+    if (mask != null && encoding != null && encoding.trim().length > 0 && encoding.trim().toLowerCase() != "identity") {
       // Asked for identity and answered compressed anyway: the bytes can't be searched.
       this.metrics.count(this.metrics.keyEchoUnscanned);
       logWarn("llm-guard: a response from " + this.authority + " came compressed (" + encoding + "): not searched for an echoed key");
@@ -336,18 +380,64 @@ export class GuardStream extends HttpContext {
     return HeadersAction.Continue;
   }
 
+  /** Every value of a header that echoed the key is put back masked, in order. */
+  private maskHeaders(mask: EchoMask, snapshot: HeaderSnapshot): void {
+    const pairs = snapshot.all();
+    const echoed = new Array<string>();
+    for (let i = 0; i < pairs.length; i++) {
+      const name = pairs[i].name;
+      if (echoed.includes(name) || mask.maskHeaderValue(pairs[i].value) == null) continue;
+      echoed.push(name);
+    }
+    for (let e = 0; e < echoed.length; e++) {
+      removeHeader(MapType.HttpResponseHeaders, echoed[e]);
+      for (let i = 0; i < pairs.length; i++) {
+        if (pairs[i].name != echoed[e]) continue;
+        const masked = mask.maskHeaderValue(pairs[i].value);
+        addHeader(MapType.HttpResponseHeaders, echoed[e], masked != null ? masked : pairs[i].value);
+      }
+    }
+  }
+
   onResponseBody(bodySize: u32, endOfStream: bool): u32 {
     const mask = this.echoMask;
-    if (mask == null) return BodyAction.Continue;
+    const usage = this.usage;
+    if (mask == null && usage == null) {
+      if (endOfStream) this.responseEnded();
+      return BodyAction.Continue;
+    }
     if (bodySize == 0 && !endOfStream) return BodyAction.Continue;
     const bytes = bodySize > 0 ? getBufferBytes(BufferType.HttpResponseBody, 0, bodySize) : null;
     const chunk = Uint8Array.wrap(bytes != null ? bytes : new ArrayBuffer(0));
-    const before = mask.masked;
-    const wasHolding = mask.holding;
-    const out = mask.maskChunk(chunk, endOfStream);
-    if (mask.masked != before || wasHolding || mask.holding) replaceBuffer(BufferType.HttpResponseBody, bodySize, out.slice().buffer);
-    if (endOfStream) this.reportMasked(mask);
+    // Usage is read from what the upstream sent: masking only turns key bytes into '*'.
+    if (usage != null) usage.feed(chunk, endOfStream);
+    if (mask != null) {
+      const before = mask.masked;
+      const wasHolding = mask.holding;
+      const out = mask.maskChunk(chunk, endOfStream);
+      if (mask.masked != before || wasHolding || mask.holding) replaceBuffer(BufferType.HttpResponseBody, bodySize, out.slice().buffer);
+    }
+    if (endOfStream) this.responseEnded();
     return BodyAction.Continue;
+  }
+
+  /** The response ended: echoes counted, and the audit record completed with its usage. */
+  private responseEnded(): void {
+    const mask = this.echoMask;
+    if (mask != null) this.reportMasked(mask);
+    const audit = this.audit;
+    if (audit == null) return;
+    const usage = this.usage;
+    if (usage != null) {
+      const u = usage.usage;
+      if (audit.model.length == 0) audit.setModel(u.model);
+      audit.usage.input = u.input;
+      audit.usage.output = u.output;
+      audit.usage.total = u.total;
+      this.configured.modelMetrics.countTokens(audit.provider, audit.model, u.input, u.output);
+      this.usage = null;
+    }
+    audit.write();
   }
 
   private reportMasked(mask: EchoMask): void {
@@ -356,6 +446,33 @@ export class GuardStream extends HttpContext {
     logWarn("llm-guard: the response from " + this.authority + " carried the injected key " + mask.masked.toString() + " time(s): masked");
     mask.masked = 0;
   }
+}
+
+/** The audit record of a request to a provider host: who judges it, and what the request says of itself. */
+function startAudit(providerHost: string, headers: HeaderSnapshot): Audit {
+  const audit = new Audit();
+  const plugin = getPropertyString(["plugin_name"]);
+  audit.policy = plugin != null ? plugin : "";
+  audit.provider = providerHost;
+  const requestId = headers.first("x-request-id");
+  if (requestId != null) audit.requestId = requestId.length > 128 ? requestId.substring(0, 128) : requestId;
+  const path = headers.first(":path");
+  if (path != null) audit.setModel(modelInPath(path));
+  return audit;
+}
+
+/** Gemini and Vertex name the model in the path: `.../models/<model>:generateContent`. */
+function modelInPath(path: string): string {
+  const at = path.indexOf("/models/");
+  if (at < 0) return "";
+  const start = at + 8;
+  let end = start;
+  while (end < path.length) {
+    const c = path.charCodeAt(end);
+    if (c == 0x3a || c == 0x2f || c == 0x3f) break; // : / ?
+    end++;
+  }
+  return path.substring(start, end);
 }
 
 /**

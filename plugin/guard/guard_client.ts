@@ -20,6 +20,8 @@ export class GuardQuestion {
   callId: u32 = 0;
   cacheKey: string = "";
   startedMs: i64 = 0;
+  /** From the call to its answer, once read (readAnswer); -1 before. */
+  latencyMs: i64 = -1;
 }
 
 export class GuardClient {
@@ -69,6 +71,7 @@ export class GuardClient {
   readAnswer(q: GuardQuestion, headerCount: u32, bodySize: u32): Verdict {
     const now = Date.now();
     const elapsed = now - q.startedMs;
+    q.latencyMs = elapsed;
     this.metrics.recordLatency(elapsed);
     if (headerCount == 0) {
       // Envoy reports every failed call the same way; the clock tells a timeout from a failure to connect.

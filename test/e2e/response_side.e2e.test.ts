@@ -1,6 +1,7 @@
-// End-to-end: an upstream that sends the injected key back (an error page quoting Authorization,
-// an echo endpoint, a stream) through the release filter in real Envoy: the app gets it masked,
-// whole bodies keep their content-length, and streamed chunks still flow one by one.
+// End-to-end, the response side of the release filter in real Envoy: an upstream that sends the
+// injected key back (an error page quoting Authorization, an echo endpoint, a stream) is masked
+// before the app sees it, whole bodies keep their content-length and streamed chunks still flow
+// one by one; and the audit record the access log prints.
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -55,7 +56,7 @@ beforeAll(async () => {
       accessLogPath: run.accessLogPath,
       mockPort: port,
       providerHosts: [OPENAI],
-      listeners: [{ name: 'guard', wasm: { wasmPath: defaultWasmPath(), namespace: 'apps', name: 'llm-guard', pluginConfig: { hosts: [OPENAI], api_key: KEY } } }],
+      listeners: [{ name: 'guard', wasm: { wasmPath: defaultWasmPath(), namespace: 'apps', name: 'llm-guard', pluginConfig: { hosts: [OPENAI], api_key: KEY, deny_patterns: ['(?i)password'] } } }],
     }),
   );
 }, 60_000);
@@ -95,5 +96,18 @@ describe('an injected key the upstream sends back, in real Envoy', () => {
     expect(chunks.join('')).toBe(`data: {"delta":"one"}\n\ndata: {"delta":"${MASKED}"}\n\ndata: [DONE]\n\n`);
     // The first event came on its own, not held back behind the ones after it.
     expect(chunks[0]).toBe('data: {"delta":"one"}\n\n');
+  });
+});
+
+describe('the audit record in real Envoy', () => {
+  it('the access log prints it: provider, model, decision, status and the usage the stream reported', async () => {
+    const before = (await envoy.accessLogText()).length;
+    const res = await send({ port: envoy.ports.guard!, path: '/stream', json: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true } });
+    expect(res.status).toBe(200);
+    await sleep(100); // the access log is flushed every 20 ms
+    const line = (await envoy.accessLogText()).slice(before).split('\n').find((l) => l.includes('/stream'));
+    const record = JSON.parse(/audit=(\{.*\})$/.exec(line ?? '')?.[1] ?? 'null');
+    expect(record).toMatchObject({ provider: OPENAI, model: 'gpt-4o-mini', decision: 'allowed', status: 200 });
+    expect(JSON.stringify(record)).not.toContain(KEY);
   });
 });

@@ -135,7 +135,7 @@ export function fileAccessLog(path: string, listenerName: string): EnvoyConfig {
             `[%START_TIME%] ${listenerName} "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" ` +
             '%RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS% %BYTES_RECEIVED% %BYTES_SENT% ' +
             '%DURATION% "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER% ' +
-            'rule=%FILTER_STATE(wasm.llm_guard.rule:PLAIN)%\n',
+            'rule=%FILTER_STATE(wasm.llm_guard.rule:PLAIN)% audit=%FILTER_STATE(wasm.llm_guard.audit:PLAIN)%\n',
         },
       },
     },
