@@ -96,7 +96,7 @@ describe('token usage from streams', () => {
       'OpenAI chat chunks with include_usage',
       '/v1/chat/completions',
       sse([
-        'data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hel"}}]}\n\n',
+        'data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hel"}}],"usage":null}\n\n',
         'data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":"stop"}]}\n\n',
         'data: {"id":"c1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}\n\n',
         'data: [DONE]\n\n',
@@ -129,7 +129,7 @@ describe('token usage from streams', () => {
       '/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse',
       sse([
         'data: {"candidates":[{"content":{"parts":[{"text":"Hi"}],"role":"model"}}],"usageMetadata":{"promptTokenCount":4,"totalTokenCount":4}}\r\n\r\n',
-        'data: {"candidates":[{"content":{"parts":[{"text":" there"}],"role":"model"},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":2,"totalTokenCount":6}}\r\n\r\n',
+        'data: {"candidates":[{"content":{"parts":[{"text":" there"}],"role":"model"},"finishReason":"STOP"}],"usageMetadata": {"promptTokenCount": 4, "candidatesTokenCount": 2, "totalTokenCount": 6}}\r\n\r\n',
       ]),
       { input_tokens: 4, output_tokens: 2, total_tokens: 6 },
     ],

@@ -364,7 +364,9 @@ export class GuardStream extends HttpContext {
     if (audit != null) {
       const status = snapshot.first(":status");
       audit.status = status != null ? I32.parseInt(status) : 0;
-      this.usage = ResponseUsage.forResponse(snapshot.first("content-type"), encoding);
+      const usage = ResponseUsage.forResponse(snapshot.first("content-type"), encoding);
+      if (usage != null) usage.wantModel = audit.model.length == 0;
+      this.usage = usage;
     }
     if (endOfStream) {
       this.responseEnded();
