@@ -31,6 +31,7 @@ describe('an injected key echoed by the upstream', () => {
     expect(headers.filter(([k]) => k === 'x-echo-authorization').map(([, v]) => v)).toEqual([`Bearer ${MASKED}`, 'other']);
     expect(r.response!.header('x-request-id')).toBe('req_1');
     expect(JSON.stringify(headers)).not.toContain(KEY);
+    expect(host.metric('llm_guard.response_key_echoes_masked')).toBe(1);
     host.assertHealthy();
   });
 

@@ -385,18 +385,19 @@ export class GuardStream extends HttpContext {
   /** Every value of a header that echoed the key is put back masked, in order. */
   private maskHeaders(mask: EchoMask, snapshot: HeaderSnapshot): void {
     const pairs = snapshot.all();
+    // Each value searched once: its masked form, or null when it holds no key.
+    const masked = new Array<string | null>(pairs.length);
     const echoed = new Array<string>();
     for (let i = 0; i < pairs.length; i++) {
-      const name = pairs[i].name;
-      if (echoed.includes(name) || mask.maskHeaderValue(pairs[i].value) == null) continue;
-      echoed.push(name);
+      masked[i] = mask.maskHeaderValue(pairs[i].value);
+      if (masked[i] != null && !echoed.includes(pairs[i].name)) echoed.push(pairs[i].name);
     }
     for (let e = 0; e < echoed.length; e++) {
       removeHeader(MapType.HttpResponseHeaders, echoed[e]);
       for (let i = 0; i < pairs.length; i++) {
         if (pairs[i].name != echoed[e]) continue;
-        const masked = mask.maskHeaderValue(pairs[i].value);
-        addHeader(MapType.HttpResponseHeaders, echoed[e], masked != null ? masked : pairs[i].value);
+        const value = masked[i];
+        addHeader(MapType.HttpResponseHeaders, echoed[e], value != null ? value : pairs[i].value);
       }
     }
   }
