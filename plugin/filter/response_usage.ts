@@ -5,7 +5,7 @@
 // while the model is still wanted: most events of a stream are text deltas. Nothing here changes
 // the response.
 import { parseJson, JsonLimits } from "../json";
-import { essence, isJsonMediaType } from "../inspect/media_type";
+import { essence, isContentEncoded, isJsonMediaType } from "../inspect/media_type";
 import { SseParser, SseItem, SseItemKind } from "../sse";
 import { Usage } from "./usage";
 
@@ -22,11 +22,7 @@ export class ResponseUsage {
 
   /** A reader for a response of this type, or null when its usage can't be read (compressed, other types). */
   static forResponse(contentType: string | null, contentEncoding: string | null): ResponseUsage | null {
-    if (contentEncoding != null) {
-      const e = contentEncoding.trim().toLowerCase();
-      if (e.length > 0 && e != "identity") return null;
-    }
-    if (contentType == null) return null;
+    if (isContentEncoded(contentEncoding) || contentType == null) return null;
     const type = essence(contentType);
     const reader = new ResponseUsage();
     if (type == EVENT_STREAM) reader.sse = new SseParser();

@@ -11,6 +11,7 @@ import { addHeader, removeHeader, replaceHeader, getBufferBytes, replaceBuffer, 
 import { EchoMask } from "./echo_mask";
 import { Audit, Decided } from "./audit";
 import { ResponseUsage } from "./response_usage";
+import { isContentEncoded } from "../inspect/media_type";
 import { Policy, Provider, Uninspectable, UpgradePolicy } from "../config/policy";
 import { parseAuthority } from "../config/hosts";
 import { CREDENTIAL_HEADERS, authHeaderName, authHeaderValue } from "../config/auth_style";
@@ -161,14 +162,14 @@ export class GuardStream extends HttpContext {
     const headers = this.headers!;
     // Every content-encoding header counts: a first `identity` must not hide a second `gzip`.
     const encoding = headers.joined("content-encoding");
-    if (encoding != null && encoding.trim().length > 0 && encoding.trim().toLowerCase() != "identity") {
+    if (isContentEncoded(encoding)) {
       if (policy.onUninspectable == Uninspectable.Allow) {
         this.decide(Decided.PassedUninspected);
         this.metrics.count(this.metrics.passedUninspected);
         logInfo("llm-guard: forwarded a compressed body to " + authority + " uninspected (on_uninspectable: allow)");
         return HeadersAction.Continue;
       }
-      this.refuse(unsupportedEncoding(), "compressed body (content-encoding: " + encoding + ")");
+      this.refuse(unsupportedEncoding(), "compressed body (content-encoding: " + encoding! + ")");
       return HeadersAction.StopIteration;
     }
     const length = headers.first("content-length");
@@ -372,10 +373,10 @@ export class GuardStream extends HttpContext {
       this.responseEnded();
       return HeadersAction.Continue;
     }
-    if (mask != null && encoding != null && encoding.trim().length > 0 && encoding.trim().toLowerCase() != "identity") {
+    if (mask != null && isContentEncoded(encoding)) {
       // Asked for identity and answered compressed anyway: the bytes can't be searched.
       this.metrics.count(this.metrics.keyEchoUnscanned);
-      logWarn("llm-guard: a response from " + this.authority + " came compressed (" + encoding + "): not searched for an echoed key");
+      logWarn("llm-guard: a response from " + this.authority + " came compressed (" + encoding! + "): not searched for an echoed key");
       this.reportMasked(mask);
       this.echoMask = null;
     }

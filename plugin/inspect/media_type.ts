@@ -1,5 +1,6 @@
 // Media types of inline and uploaded content: which are text a model reads (and so inspected),
 // and data: URLs as OpenAI's file_data and image_url carry them.
+// Also whether a content-encoding header leaves a body readable.
 
 /** `type/subtype` in lower case, parameters and whitespace dropped ("" when there is none). */
 export function essence(mediaType: string): string {
@@ -83,4 +84,11 @@ export function isJsonFileName(name: string): bool {
 export function isJsonLinesFileName(name: string): bool {
   const lower = name.toLowerCase();
   return lower.endsWith(".jsonl") || lower.endsWith(".ndjson");
+}
+
+/** Whether a (joined) content-encoding header says the body is encoded: anything but absent, empty or `identity`. */
+export function isContentEncoded(contentEncoding: string | null): bool {
+  if (contentEncoding == null) return false;
+  const e = contentEncoding.trim();
+  return e.length > 0 && e.toLowerCase() != "identity";
 }
