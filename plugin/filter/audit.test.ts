@@ -77,6 +77,15 @@ describe('the audit record', () => {
     host.assertHealthy();
   });
 
+  it('a repeated model member: the last one, as JSON.parse keeps', async () => {
+    const host = await patterns();
+    const r = post(host, '{"model":"first","messages":[{"role":"user","content":"hi"}],"model":"second"}', {
+      response: { headers: [['content-type', 'application/json']], body: '{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3,"completion_tokens":4}}' },
+    });
+    expect(audit(r)).toMatchObject({ model: 'second', usage: { input_tokens: 1, output_tokens: 4, total_tokens: 3 } });
+    host.assertHealthy();
+  });
+
   it('a model name the request makes up is cut, and the counters for made-up names are capped', async () => {
     const host = await patterns();
     const long = 'm'.repeat(500);

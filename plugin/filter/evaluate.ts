@@ -74,7 +74,8 @@ function readBody(policy: Policy, body: Uint8Array, contentType: string): BodyTe
   const doc = parsed.value;
   if (doc != null) {
     // A body that parses as JSON is JSON, whatever the content type says.
-    out.model = topLevelString(doc, "model");
+    const model = doc.last("model");
+    if (model != null && model.kind == JsonKind.String) out.model = model.text;
     const extraction = extractPromptText(doc, limits);
     out.pieces = extraction.pieces;
     out.binaryParts = extraction.binaryParts;
@@ -352,13 +353,4 @@ function looksLikeJson(body: Uint8Array, contentType: string): bool {
     return c == 0x7b || c == 0x5b;
   }
   return false;
-}
-
-/** A top-level string member of a JSON object (the last, as JSON.parse keeps), or "". */
-function topLevelString(doc: JsonValue, name: string): string {
-  const c = doc.children;
-  if (doc.kind != JsonKind.Object || c == null) return "";
-  let found = "";
-  for (let i = 0; i + 1 < c.length; i += 2) if (c[i].text == name && c[i + 1].kind == JsonKind.String) found = c[i + 1].text;
-  return found;
 }

@@ -23,20 +23,20 @@ export class Usage {
   /** Reads whatever usage `doc` reports (a reply, or one event's data). */
   readFrom(doc: JsonValue): void {
     if (doc.kind != JsonKind.Object) return;
-    this.readModel(member(doc, "model"));
-    this.readModel(member(doc, "modelVersion"));
-    this.readCounts(member(doc, "usage"));
-    const response = member(doc, "response");
+    this.readModel(doc.last("model"));
+    this.readModel(doc.last("modelVersion"));
+    this.readCounts(doc.last("usage"));
+    const response = doc.last("response");
     if (response != null) {
-      this.readCounts(member(response, "usage"));
-      this.readModel(member(response, "model"));
+      this.readCounts(response.last("usage"));
+      this.readModel(response.last("model"));
     }
-    const message = member(doc, "message");
+    const message = doc.last("message");
     if (message != null) {
-      this.readCounts(member(message, "usage"));
-      this.readModel(member(message, "model"));
+      this.readCounts(message.last("usage"));
+      this.readModel(message.last("model"));
     }
-    const gemini = member(doc, "usageMetadata");
+    const gemini = doc.last("usageMetadata");
     if (gemini != null) {
       this.input = countOr(gemini, "promptTokenCount", this.input);
       this.output = countOr(gemini, "candidatesTokenCount", this.output);
@@ -56,17 +56,9 @@ export class Usage {
   }
 }
 
-function member(obj: JsonValue, name: string): JsonValue | null {
-  const c = obj.children;
-  if (obj.kind != JsonKind.Object || c == null) return null;
-  let found: JsonValue | null = null;
-  for (let i = 0; i + 1 < c.length; i += 2) if (c[i].text == name) found = c[i + 1];
-  return found;
-}
-
 /** A non-negative whole number member, or `fallback`. */
 function countOr(obj: JsonValue, name: string, fallback: i64): i64 {
-  const v = member(obj, name);
+  const v = obj.last(name);
   if (v == null || v.kind != JsonKind.Number) return fallback;
   const text = v.numberText();
   if (text.length == 0 || text.length > 15) return fallback;

@@ -187,6 +187,16 @@ export class JsonValue {
     return false;
   }
 
+  /** The value of the last member named `key` (the one JSON.parse keeps), or null. */
+  last(key: string): JsonValue | null {
+    const c = this.children;
+    if (this.kind != JsonKind.Object || c === null) return null;
+    for (let i = (c.length >> 1) - 1; i >= 0; i--) {
+      if (unchecked(c[i << 1]).text == key) return unchecked(c[(i << 1) + 1]);
+    }
+    return null;
+  }
+
   /** EVERY value of the members named `key`, in source order (duplicates!). */
   getAll(key: string): Array<JsonValue> {
     const out = new Array<JsonValue>();
