@@ -33,7 +33,8 @@ export class Audit {
   guard: string = "";
   guardLatencyMs: i64 = -1;
   requestId: string = "";
-  readonly usage: Usage = new Usage();
+  /** What the response reported (the reader's own, once the response ended). */
+  usage: Usage = new Usage();
   /** Response status, 0 until the response headers. */
   status: i32 = 0;
 

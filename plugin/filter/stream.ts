@@ -435,9 +435,7 @@ export class GuardStream extends HttpContext {
     if (usage != null) {
       const u = usage.usage;
       if (audit.model.length == 0) audit.setModel(u.model);
-      audit.usage.input = u.input;
-      audit.usage.output = u.output;
-      audit.usage.total = u.total;
+      audit.usage = u;
       this.configured.modelMetrics.countTokens(audit.provider, audit.model, u.input, u.output);
       this.usage = null;
     }
