@@ -5,7 +5,7 @@
 // are not applied, and the status is not written when it would not change.
 import { API_VERSION, KIND, type LlmGuardPolicy, type LlmGuardPolicyStatus } from '../api/v1alpha1/llm_guard_policy.js';
 import type { KeyServiceLocation, RenderedObject } from '../render/index.js';
-import { MANAGED_BY, POLICY_LABEL } from '../render/labels.js';
+import { POLICY_LABEL } from '../render/labels.js';
 import { ApiError, errorMessage, isNotFound } from '../kube/errors.js';
 import type { KubeObject, ObjectApi } from '../kube/objects.js';
 import { ENVOY_FILTER, OWNED_TYPES, POLICY, resourceTypeOf } from '../kube/resources.js';
@@ -29,10 +29,10 @@ export interface ReconcilerDeps {
   getPolicy: (namespace: string, name: string) => LlmGuardPolicy | undefined;
   /**
    * What a policy owns, from the owned-object informers (one cache instead of a list per kind per
-   * reconcile); listed from the apiserver when undefined. A stale cache costs at most a needless
-   * apply (a no-op for server-side apply) or a retried prune: anything missing is looked up first.
+   * reconcile). A stale cache costs at most a needless apply (a no-op for server-side apply) or a
+   * retried prune: anything missing is looked up first.
    */
-  ownedBy?: (namespace: string, policy: string) => KubeObject[];
+  ownedBy: (namespace: string, policy: string) => KubeObject[];
   /** The cached policies of a namespace, to find the ones that overlap (overlap.ts). */
   listPolicies: (namespace: string) => ReadonlyArray<OverlapSubject>;
   /** Read a Secret (undefined when it doesn't exist). */
@@ -56,18 +56,18 @@ export interface ReconcileOutcome {
 /** An owned object's name is taken by another controller's object. */
 class ConflictError extends Error {}
 
-/** A write (or the list before it) of one owned object failed; says which. */
+/** A write of one owned object failed; says which. */
 class ObjectWriteError extends Error {
   constructor(
     readonly kind: string,
-    readonly objectName: string | undefined,
+    readonly objectName: string,
     readonly serverMessage: string,
   ) {
-    super(`${kind}${objectName ? ` ${objectName}` : 's'}: ${serverMessage}`);
+    super(`${kind} ${objectName}: ${serverMessage}`);
   }
 }
 
-async function writing<T>(kind: string, name: string | undefined, fn: () => Promise<T>): Promise<T> {
+async function writing<T>(kind: string, name: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
@@ -344,17 +344,6 @@ export class Reconciler {
     return policy.status;
   }
 
-  private async liveObjects(namespace: string, policy: string): Promise<KubeObject[]> {
-    if (this.deps.ownedBy) return this.deps.ownedBy(namespace, policy);
-    const selector = `${POLICY_LABEL}=${policy},app.kubernetes.io/managed-by=${MANAGED_BY}`;
-    const out: KubeObject[] = [];
-    for (const rt of OWNED_TYPES) {
-      const list = await writing(rt.kind, undefined, () => this.deps.api.list<KubeObject>(rt, namespace, { labelSelector: selector }));
-      for (const item of list.items) out.push({ ...item, kind: rt.kind });
-    }
-    return out;
-  }
-
   private async program(policy: LlmGuardPolicy, rendered: RenderedObject[], log: Logger, programmedBefore: boolean): Promise<ProgramSummary> {
     const { namespace, name, uid } = policy.metadata;
     const desired = rendered.map(withRenderHash);
@@ -362,7 +351,7 @@ export class Reconciler {
 
     // What this policy owns now.
     const live = new Map<string, KubeObject>();
-    for (const item of await this.liveObjects(namespace, name)) {
+    for (const item of this.deps.ownedBy(namespace, name)) {
       if (item.metadata?.name && item.kind) live.set(id(item.kind, item.metadata.name), item);
     }
 
