@@ -15,6 +15,7 @@ import type { HttpStream } from '../operator/src/wasm/index.js';
 import { ANTHROPIC, ERROR_CODES, GEMINI, KEY, OPENAI, errorOf, loadGuard } from '../test/harness/llm.js';
 import { DENY_LITERAL, SHAPES } from '../test/fixtures/llm-bodies.js';
 import { seededRandom } from './testing/prng.mjs';
+import { pick, spliceBytes } from './testing/fuzz_bytes.mjs';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -55,10 +56,6 @@ interface Case {
   chunks: Uint8Array[];
   planted: boolean;
   mutated: boolean;
-}
-
-function pick<T>(rnd: () => number, xs: readonly T[]): T {
-  return xs[Math.floor(rnd() * xs.length)]!;
 }
 
 function randomText(rnd: () => number, plant: boolean): string {
@@ -105,16 +102,6 @@ function randomJson(rnd: () => number, depth: number, plant: { left: boolean }):
 
 const INSERT_BYTES = INSERTS.map((x) => enc.encode(x));
 const BAD_UTF8_BYTES = BAD_UTF8.map((x) => Uint8Array.from(x));
-
-function spliceBytes(b: Uint8Array, at: number, del: number, ins: Uint8Array): Uint8Array {
-  at = Math.min(at, b.length);
-  del = Math.min(del, b.length - at);
-  const out = new Uint8Array(b.length - del + ins.length);
-  out.set(b.subarray(0, at), 0);
-  out.set(ins, at);
-  out.set(b.subarray(at + del), at + ins.length);
-  return out;
-}
 
 function mutate(rnd: () => number, body: Uint8Array): Uint8Array {
   let b = body;

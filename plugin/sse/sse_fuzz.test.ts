@@ -6,6 +6,7 @@
 // WHATWG reference reading gives. Seeded: FUZZ_SEED=<n> FUZZ_SSE_INPUTS=<n> for a long run.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../testing/prng.mjs';
+import { pick, spliceBytes } from '../testing/fuzz_bytes.mjs';
 import { type Limits, type ParseResult, type SseProbe, blocksOf, chunkingInvariant, loadSseProbe, parseSse, referenceOf } from './testdata/harness.mjs';
 import { PROVIDER_STREAMS } from './testdata/provider_streams.mjs';
 
@@ -31,20 +32,6 @@ const TOKENS = [
 const BYTES = [[0x00], [0xef, 0xbb, 0xbf], [0xef, 0xbb], [0xff], [0xc3], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0x80], [0x0d]].map(
   (b) => Uint8Array.from(b),
 );
-
-function pick<T>(rnd: () => number, xs: readonly T[]): T {
-  return xs[Math.floor(rnd() * xs.length)]!;
-}
-
-function splice(b: Uint8Array, at: number, del: number, ins: Uint8Array): Uint8Array {
-  at = Math.min(at, b.length);
-  del = Math.min(del, b.length - at);
-  const out = new Uint8Array(b.length - del + ins.length);
-  out.set(b.subarray(0, at), 0);
-  out.set(ins, at);
-  out.set(b.subarray(at + del), at + ins.length);
-  return out;
-}
 
 /** Every LF (and the CR of a CRLF) rewritten as CRLF, CR or LF: one style for all, or one per line. */
 function swapLineEnds(rnd: () => number, b: Uint8Array): Uint8Array {
@@ -80,16 +67,16 @@ function mutate(rnd: () => number, input: Uint8Array, huge: boolean): Uint8Array
     } else if (m < 0.3) {
       b = b.subarray(0, at);
     } else if (m < 0.55) {
-      b = splice(b, at, 0, pick(rnd, TOKENS));
+      b = spliceBytes(b, at, 0, pick(rnd, TOKENS));
     } else if (m < 0.7) {
-      b = splice(b, at, 0, pick(rnd, BYTES));
+      b = spliceBytes(b, at, 0, pick(rnd, BYTES));
     } else if (m < 0.8) {
-      b = splice(b, at, Math.floor(rnd() * 24), new Uint8Array(0));
+      b = spliceBytes(b, at, Math.floor(rnd() * 24), new Uint8Array(0));
     } else if (m < 0.9) {
       const len = Math.floor(rnd() * 64);
-      b = splice(b, at, 0, b.slice(Math.max(0, at - len), at));
+      b = spliceBytes(b, at, 0, b.slice(Math.max(0, at - len), at));
     } else if (huge) {
-      b = splice(b, at, 0, new Uint8Array(DEFAULTS.line - 64 + Math.floor(rnd() * 128)).fill(pick(rnd, [0x78, 0x3a, 0x00, 0xff])));
+      b = spliceBytes(b, at, 0, new Uint8Array(DEFAULTS.line - 64 + Math.floor(rnd() * 128)).fill(pick(rnd, [0x78, 0x3a, 0x00, 0xff])));
     }
   }
   return b;
