@@ -131,6 +131,21 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** A policy for app=chat pods calling api.openai.com with the key in Secret openai/api-key; `spec` fields replace the defaults. */
+export function chatPolicy(namespace: string, name: string, spec: Record<string, unknown> = {}): KubeObject {
+  return {
+    apiVersion: 'llmguard.io/v1alpha1',
+    kind: 'LlmGuardPolicy',
+    metadata: { name, namespace },
+    spec: {
+      selector: { matchLabels: { app: 'chat' } },
+      providers: [{ host: 'api.openai.com', apiKeys: [{ secretKeyRef: { name: 'openai', key: 'api-key' } }] }],
+      plugin: { url: 'oci://ghcr.io/example/llm-guard:0.1.0' },
+      ...spec,
+    },
+  };
+}
+
 export function secret(namespace: string, name: string, data: Record<string, string>): KubeObject {
   return {
     apiVersion: 'v1',

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { freePort, kubectl, REPO_ROOT } from './control_plane.js';
-import { conditionOf, ensureWasm, eventually, installOperatorRbac, ownedObjects, putSecret, serviceAccountKubeconfig, setupKube, type KubeEnv } from './operator_env.js';
+import { chatPolicy, conditionOf, ensureWasm, eventually, installOperatorRbac, ownedObjects, putSecret, serviceAccountKubeconfig, setupKube, type KubeEnv } from './operator_env.js';
 import { buildImages, OPERATOR_REPOSITORY, type BuiltImage } from '../../operator/src/image/images.js';
 import { baseImageName, kustomizeOverlay } from '../../operator/src/image/kustomize_overlay.js';
 import type { KubeObject } from '../../operator/src/kube/objects.js';
@@ -146,16 +146,7 @@ describe('make images: the operator image', () => {
     operator.stderr!.on('data', (c: Buffer) => (operatorOutput += c.toString()));
     const exited = new Promise<number | null>((resolve) => operator!.once('exit', (code) => resolve(code)));
 
-    await env.api.create(POLICY, NS, {
-      apiVersion: 'llmguard.io/v1alpha1',
-      kind: 'LlmGuardPolicy',
-      metadata: { name: 'guard', namespace: NS },
-      spec: {
-        selector: { matchLabels: { app: 'chat' } },
-        providers: [{ host: 'api.openai.com', apiKeys: [{ secretKeyRef: { name: 'openai', key: 'api-key' } }] }],
-        plugin: { url: 'oci://ghcr.io/example/llm-guard:0.1.0' },
-      },
-    });
+    await env.api.create(POLICY, NS, chatPolicy(NS, 'guard'));
     const ready = eventually('guard Ready', async () => conditionOf(await env.api.get(POLICY, NS, 'guard'), 'Ready')?.status === 'True', 90_000);
     const early = exited.then((code) => Promise.reject(new Error(`the operator exited with ${code}`)));
     await Promise.race([ready, early]).catch((e: Error) => {

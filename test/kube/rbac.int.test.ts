@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from './control_plane.js';
 import type { KubeObject } from '../../operator/src/kube/objects.js';
 import { LEASE, POLICY } from '../../operator/src/kube/resources.js';
-import { conditionOf, eventsFor, eventually, installOperatorRbac, ownedObjects, putSecret, serviceAccountKubeconfig, setupKube, type KubeEnv } from './operator_env.js';
+import { chatPolicy, conditionOf, eventsFor, eventually, installOperatorRbac, ownedObjects, putSecret, serviceAccountKubeconfig, setupKube, type KubeEnv } from './operator_env.js';
 
 const NS = 'apps';
 const OPERATOR_NS = 'llmguard-system';
@@ -59,19 +59,12 @@ describe('the controller as its ServiceAccount, under manifests/rbac', () => {
     await ctl.ready;
     expect((await env.api.get<KubeObject>(LEASE, OPERATOR_NS, 'llmguard-operator'))?.spec).toMatchObject({ holderIdentity: 'sa-operator' });
 
-    await env.api.create(POLICY, NS, {
-      apiVersion: 'llmguard.io/v1alpha1',
-      kind: 'LlmGuardPolicy',
-      metadata: { name: 'guard', namespace: NS },
-      spec: {
-        selector: { matchLabels: { app: 'chat' } },
+    await env.api.create(POLICY, NS, chatPolicy(NS, 'guard', {
         providers: [
           { host: 'api.openai.com', apiKeys: [{ secretKeyRef: { name: 'openai', key: 'api-key' } }] },
           { host: 'api.example.com', apiKeys: [{ secretKeyRef: { name: 'openai', key: 'api-key' } }] },
         ],
-        plugin: { url: 'oci://ghcr.io/example/llm-guard:0.1.0' },
-      },
-    });
+      }));
     const ready = async () => {
       const p = await env.api.get<KubeObject>(POLICY, NS, 'guard');
       const st = p?.status as { observedGeneration?: number } | undefined;

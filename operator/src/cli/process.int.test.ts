@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, REPO_ROOT } from '../../../test/kube/control_plane.js';
 import type { KubeObject } from '../kube/objects.js';
 import { LEASE, POLICY, SECRET } from '../kube/resources.js';
-import { conditionOf, eventually, putSecret, scrape, setupKube, type KubeEnv } from '../../../test/kube/operator_env.js';
+import { chatPolicy, conditionOf, eventually, putSecret, scrape, setupKube, type KubeEnv } from '../../../test/kube/operator_env.js';
 
 const NS = 'apps';
 const OPERATOR_NS = 'llmguard-system';
@@ -54,16 +54,7 @@ describe('llmguard run (a real process)', () => {
       return (l?.spec as { holderIdentity?: string } | undefined)?.holderIdentity === 'llmguard-operator-test-0';
     });
 
-    await env.api.create(POLICY, NS, {
-      apiVersion: 'llmguard.io/v1alpha1',
-      kind: 'LlmGuardPolicy',
-      metadata: { name: 'guard', namespace: NS },
-      spec: {
-        selector: { matchLabels: { app: 'chat' } },
-        providers: [{ host: 'api.openai.com', apiKeys: [{ secretKeyRef: { name: 'openai', key: 'api-key' } }] }],
-        plugin: { url: 'oci://ghcr.io/example/llm-guard:0.1.0' },
-      },
-    });
+    await env.api.create(POLICY, NS, chatPolicy(NS, 'guard'));
     await eventually('guard Ready', async () => conditionOf(await env.api.get(POLICY, NS, 'guard'), 'Ready')?.status === 'True');
     const metrics = await scrape(metricsPort);
     expect(metrics.body).toMatch(/^llmguard_leader 1$/m);

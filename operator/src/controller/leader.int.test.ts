@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControllerHandle, ControllerOptions } from './index.js';
 import { MERGE_PATCH, type KubeObject } from '../kube/objects.js';
 import { LEASE, objectPath, POLICY, WASM_PLUGIN } from '../kube/resources.js';
-import { conditionOf, eventually, putSecret, scrape, setupKube, sleep, type KubeEnv } from '../../../test/kube/operator_env.js';
+import { chatPolicy, conditionOf, eventually, putSecret, scrape, setupKube, sleep, type KubeEnv } from '../../../test/kube/operator_env.js';
 
 const NS = 'team-a';
 const OPERATOR_NS = 'llmguard-system';
@@ -67,17 +67,7 @@ describe('leader election', () => {
     expect(b.isLeader()).toBe(false);
     expect(await lease()).toMatchObject({ holderIdentity: 'controller-a', leaseDurationSeconds: 4 });
 
-    await env.api.create(POLICY, NS, {
-      apiVersion: 'llmguard.io/v1alpha1',
-      kind: 'LlmGuardPolicy',
-      metadata: { name: 'guard', namespace: NS },
-      spec: {
-        selector: { matchLabels: { app: 'chat' } },
-        providers: [{ host: 'api.openai.com', apiKeys: [{ secretKeyRef: { name: 'openai', key: 'api-key' } }] }],
-        denyPatterns: ['one'],
-        plugin: { url: 'oci://ghcr.io/example/llm-guard:0.1.0' },
-      },
-    });
+    await env.api.create(POLICY, NS, chatPolicy(NS, 'guard', { denyPatterns: ['one'] }));
     await eventually('guard Ready', async () => conditionOf(await env.api.get(POLICY, NS, 'guard'), 'Ready')?.status === 'True');
     expect(await denyPatterns()).toEqual(['one']);
     expect(reconciles(a)).toBeGreaterThan(0);

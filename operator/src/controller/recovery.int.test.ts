@@ -6,7 +6,7 @@ import { kubectl } from '../../../test/kube/control_plane.js';
 import type { ControllerHandle } from './index.js';
 import type { KubeObject } from '../kube/objects.js';
 import { POLICY } from '../kube/resources.js';
-import { conditionOf, eventually, installCrd, ownedObjects, putSecret, scrape, setupKube, sleep, type KubeEnv } from '../../../test/kube/operator_env.js';
+import { chatPolicy, conditionOf, eventually, installCrd, ownedObjects, putSecret, scrape, setupKube, sleep, type KubeEnv } from '../../../test/kube/operator_env.js';
 
 const NS = 'apps';
 const NS2 = 'scoped';
@@ -16,16 +16,7 @@ let ctl: ControllerHandle;
 const restarts = () => ctl.metrics.informerRestarts.get({ resource: 'llmguardpolicies' });
 
 function policy(name: string, namespace = NS): KubeObject {
-  return {
-    apiVersion: 'llmguard.io/v1alpha1',
-    kind: 'LlmGuardPolicy',
-    metadata: { name, namespace },
-    spec: {
-      selector: { matchLabels: { app: 'chat' } },
-      providers: [{ host: 'api.openai.com', apiKeys: [{ secretKeyRef: { name: 'openai', key: 'api-key' } }] }],
-      plugin: { url: 'oci://ghcr.io/example/llm-guard:0.1.0' },
-    },
-  };
+  return chatPolicy(namespace, name);
 }
 
 async function readyPolicy(name: string, namespace = NS): Promise<KubeObject> {
