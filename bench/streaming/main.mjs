@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultWasmPath, envoyBin } from '../../build/operator/localmesh/index.js';
 import { cpuSeconds, machineInfo, pinProcess, pinningPlan, rssMiB } from '../floor/procstats.mjs';
 import { writeLauncher } from '../floor/variants.mjs';
+import { spread } from '../floor/stats.mjs';
 import { readConcurrent, readStream } from './client.mjs';
 import { BASELINE, outputTokensCounted, startVariant, variantList } from './envoys.mjs';
 import { measures, renderTable, summarize } from './report.mjs';
@@ -77,10 +78,7 @@ function parseArgs(argv) {
 }
 
 const log = (/** @type {string} */ s) => process.stderr.write(`${s}\n`);
-const median = (/** @type {number[]} */ xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const median = (/** @type {number[]} */ xs) => spread(xs).median;
 
 /** CPU of the Envoy and of this script (upstream + client) around `run`, which returns bytes received. @param {number} pid @param {() => Promise<{streams: number, bytes: number}>} run @returns {Promise<import('./report.mjs').Phase>} */
 async function phase(pid, run) {
