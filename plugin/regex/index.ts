@@ -7,6 +7,9 @@ import { compileProgram } from "./compiler";
 import { PikeVM } from "./pike_vm";
 import { DFA_GAVE_UP, LazyDFA } from "./lazy_dfa";
 import { normalizePatternLiterals } from "./literals";
+import { SpanVM, Spans } from "./span_vm";
+
+export { Spans } from "./span_vm";
 
 export { MAX_PROGRAM_SIZE } from "./compiler";
 export { MAX_ATOMS, MAX_NESTING, MAX_REPEAT } from "./parser";
@@ -39,6 +42,8 @@ export class CompileResult {
 export class PatternSet {
   private vm: PikeVM;
   private dfa: LazyDFA;
+  /** Made on first use: only sets that redact need match positions. */
+  private spanVM: SpanVM | null = null;
 
   /** Use compilePatternSet. */
   constructor(vm: PikeVM, dfa: LazyDFA) {
@@ -59,6 +64,19 @@ export class PatternSet {
     const r = dfa.firstMatch(text);
     if (r != DFA_GAVE_UP) return r;
     return this.vm.search(text, dfa.resumeAt, dfa.resumeState, dfa.resumeBest);
+  }
+
+  /**
+   * Where the patterns match in `text`: the union of all their matches as disjoint spans (see
+   * span_vm.ts for `before`, `atStart` and `final`). Linear in the text like firstMatch.
+   */
+  spans(text: string, out: Spans, before: i32 = -1, atStart: bool = true, final: bool = true): void {
+    let vm = this.spanVM;
+    if (vm == null) {
+      vm = new SpanVM(this.vm.prog);
+      this.spanVM = vm;
+    }
+    vm.scan(text, before, atStart, final, out);
   }
 
   /** firstMatch without the DFA cache (for tests and comparisons). */

@@ -1,5 +1,5 @@
 // Test-only entry exposing plugin/regex to JS (built by plugin/testing/probes.mjs).
-import { compilePatternSet, PatternSet, RegexError } from "../regex";
+import { compilePatternSet, PatternSet, RegexError, Spans } from "../regex";
 
 let current: PatternSet | null = null;
 let lastError: RegexError | null = null;
@@ -51,4 +51,22 @@ export function firstMatchRepeated(text: string, times: i32, nfaOnly: bool): i32
   let r = -1;
   for (let i = 0; i < times; i++) r = nfaOnly ? s.firstMatchNFA(text) : s.firstMatch(text);
   return r;
+}
+
+const spanOut = new Spans();
+
+/**
+ * PatternSet.spans on the current set, as "start-end:pattern,...|settled" (UTF-16 indexes);
+ * "!" when there is no set.
+ */
+export function spans(text: string, before: i32, atStart: bool, final: bool): string {
+  const s = current;
+  if (s == null) return "!";
+  s.spans(text, spanOut, before, atStart, final);
+  let out = "";
+  for (let i = 0; i < spanOut.length; i++) {
+    if (i > 0) out += ",";
+    out += spanOut.starts[i].toString() + "-" + spanOut.ends[i].toString() + ":" + spanOut.patterns[i].toString();
+  }
+  return out + "|" + spanOut.settled.toString();
 }
