@@ -157,6 +157,14 @@ export function parsePolicy(configBytes: Uint8Array, env: EnvLookup): ConfigResu
   policy.deny = readPatterns(f, "deny_patterns", denyPatterns, errors);
   policy.allow = readPatterns(f, "allow_patterns", allowPatterns, errors);
 
+  policy.redact = readPatterns(f, "redact_patterns", f.strings("redact_patterns"), errors);
+  policy.redactToken = f.string("redact_token", policy.redactToken);
+  if (policy.redactToken.length > MAX_REDACT_TOKEN) {
+    errors.add(f.pathOf("redact_token"), ConfigCode.OutOfRange, "must be at most " + MAX_REDACT_TOKEN.toString() + " characters");
+  }
+  readResponsePatterns(f, policy, errors);
+  checkRedactToken(f, policy, errors);
+
   if (f.has("inspect_roles")) {
     const roles = f.strings("inspect_roles");
     let mask: u32 = 0;
@@ -203,6 +211,44 @@ export function parsePolicy(configBytes: Uint8Array, env: EnvLookup): ConfigResu
   checkHostsDistinct(policy, errors);
   if (errors.failed) return new ConfigResult(null, errors.first);
   return new ConfigResult(policy, null);
+}
+
+const MAX_REDACT_TOKEN = 64;
+
+/** response_deny_patterns then response_redact_patterns, one set; refusals name the list and index. */
+function readResponsePatterns(f: ObjectFields, policy: Policy, errors: ConfigErrors): void {
+  const deny = f.strings("response_deny_patterns");
+  const redact = f.strings("response_redact_patterns");
+  policy.responseMaxHoldBack = <i32>f.integer("response_max_hold_back", 4096, 64, 65536);
+  if (errors.failed || deny.length + redact.length == 0) return;
+  const all = deny.concat(redact);
+  const compiled = compilePatternSet(all);
+  if (compiled.error != null) {
+    const e = compiled.error!;
+    const inDeny = e.patternIndex < deny.length;
+    const name = inDeny ? "response_deny_patterns" : "response_redact_patterns";
+    const index = inDeny ? e.patternIndex : e.patternIndex - deny.length;
+    errors.add(f.pathOf(name) + "[" + index.toString() + "]", ConfigCode.InvalidPattern, e.message + " (at offset " + e.offset.toString() + ")");
+    return;
+  }
+  policy.responsePatterns = compiled.set;
+  policy.responseDenyCount = deny.length;
+}
+
+/** A token a pattern matches would be masked or denied again wherever it is put. */
+function checkRedactToken(f: ObjectFields, policy: Policy, errors: ConfigErrors): void {
+  if (errors.failed) return;
+  const token = policy.redactToken;
+  let hit = policy.redact != null ? policy.redact!.firstMatch(token) : -1;
+  let name = "redact_patterns";
+  if (hit < 0 && policy.responsePatterns != null) {
+    hit = policy.responsePatterns!.firstMatch(token);
+    name = hit < policy.responseDenyCount ? "response_deny_patterns" : "response_redact_patterns";
+    if (hit >= policy.responseDenyCount) hit -= policy.responseDenyCount;
+  }
+  if (hit < 0) return;
+  errors.add(f.pathOf("redact_token"), ConfigCode.InvalidValue,
+    "\"" + token + "\" matches " + name + "[" + hit.toString() + "]: masked text would match again; choose a token the patterns don't match");
 }
 
 const MAX_KEY_SERVICE_PATH = 1024;

@@ -52,6 +52,17 @@ export class Policy {
   denyNormalized: PatternSet | null = null;
   /** allow with literals normalized, for normalized text; null: use allow. */
   allowNormalized: PatternSet | null = null;
+  /** Matches in inspected request text are replaced by redactToken before the guard and the provider see it. */
+  redact: PatternSet | null = null;
+  redactToken: string = "[REDACTED]";
+  /**
+   * What the provider answers is matched against these: response_deny_patterns first (indexes
+   * below responseDenyCount), then response_redact_patterns. Null: responses are not inspected.
+   */
+  responsePatterns: PatternSet | null = null;
+  responseDenyCount: i32 = 0;
+  /** Text of a stream held back at most (UTF-16 units per text), waiting to see whether a match goes on. */
+  responseMaxHoldBack: i32 = 4096;
   /** Role flags whose pieces are inspected. */
   inspectRoles: u32 = Role.All;
   denyStatus: u32 = 403;
@@ -78,6 +89,6 @@ export class Policy {
 
   /** True when requests to providers need their bodies read at all. */
   get inspectsBodies(): bool {
-    return this.deny != null || this.allow != null || this.guard != null;
+    return this.deny != null || this.allow != null || this.guard != null || this.redact != null;
   }
 }

@@ -37,6 +37,12 @@ export class Audit {
   usage: Usage = new Usage();
   /** Response status, 0 until the response headers. */
   status: i32 = 0;
+  /** redact_patterns masked text in the request. */
+  redacted: bool = false;
+  /** What response patterns did: "" (nothing matched or not inspected), `redacted`, `denied`. */
+  response: string = "";
+  /** The response pattern that decided (a denial) or the first that redacted, by index. */
+  responseRule: string = "";
 
   setModel(model: string): void {
     this.model = model.length > MAX_MODEL_CHARS ? model.substring(0, MAX_MODEL_CHARS) : model;
@@ -51,7 +57,12 @@ export class Audit {
       out += ",\"guard\":" + jsonString(this.guard);
       if (this.guardLatencyMs >= 0) out += ",\"guard_latency_ms\":" + this.guardLatencyMs.toString();
     }
+    if (this.redacted) out += ",\"redacted\":true";
     if (this.status > 0) out += ",\"status\":" + this.status.toString();
+    if (this.response.length > 0) {
+      out += ",\"response\":" + jsonString(this.response);
+      if (this.responseRule.length > 0) out += ",\"response_rule\":" + jsonString(this.responseRule);
+    }
     const u = this.usage;
     if (u.known) {
       out += ",\"usage\":{";

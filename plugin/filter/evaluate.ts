@@ -13,7 +13,9 @@ import { Policy, Uninspectable, BinaryContent } from "../config/policy";
 import {
   Refusal, invalidJson, invalidBody, jsonTooDeep, unsupportedBody, bodyTooLarge, binaryContentRefused,
 } from "./replies";
-import { BodyVerdict, judgePieces } from "./judge";
+import { BodyVerdict, judgePieces, inspectedPieces } from "./judge";
+import { redactDocument } from "../redact/request";
+import { PatternSet } from "../regex";
 import { RequestMetrics } from "./metrics";
 
 export { BodyVerdict } from "./judge";
@@ -31,7 +33,45 @@ export function evaluateBody(policy: Policy, body: Uint8Array, contentType: stri
   const text = readBody(policy, body, contentType);
   const verdict = judgeText(policy, text, metrics);
   verdict.model = text.model;
+  verdict.document = text.document;
   return verdict;
+}
+
+export class Redaction {
+  /** The body to forward instead; null when nothing was redacted. */
+  body: Uint8Array | null = null;
+  /** Text matching a redact pattern sits where it can't be rewritten: refuse the request. */
+  refused: bool = false;
+}
+
+/**
+ * redact_patterns on a body that passed `verdict`: the rewritten body, read again so what is
+ * forwarded is checked, not what was meant to be written; its inspected pieces replace the
+ * verdict's (the guard judges the text the provider will get).
+ */
+export function redactBody(policy: Policy, body: Uint8Array, contentType: string, verdict: BodyVerdict): Redaction {
+  const set = policy.redact!;
+  const result = new Redaction();
+  const doc = verdict.document;
+  const rewritten = doc != null ? redactDocument(set, policy.redactToken, doc, verdict.inspected) : null;
+  if (rewritten == null) {
+    result.refused = anyMatch(set, verdict.inspected);
+    return result;
+  }
+  const again = readBody(policy, rewritten, contentType);
+  const inspected = inspectedPieces(policy, again.pieces);
+  if (again.verdict != null || anyMatch(set, inspected)) {
+    result.refused = true;
+    return result;
+  }
+  verdict.inspected = inspected;
+  result.body = rewritten;
+  return result;
+}
+
+function anyMatch(set: PatternSet, pieces: TextPiece[]): bool {
+  for (let i = 0; i < pieces.length; i++) if (set.firstMatch(pieces[i].text) >= 0) return true;
+  return false;
 }
 
 function judgeText(policy: Policy, text: BodyText, metrics: RequestMetrics | null): BodyVerdict {
@@ -53,6 +93,8 @@ class BodyText {
   binaryParts: i32 = 0;
   verdict: BodyVerdict | null = null;
   model: string = "";
+  /** The body parsed as JSON, when it is JSON. */
+  document: JsonValue | null = null;
 
   push(role: u32, text: string): void {
     if (text.length > 0) this.pieces.push(new TextPiece(role, text));
@@ -76,6 +118,7 @@ function readBody(policy: Policy, body: Uint8Array, contentType: string): BodyTe
     // A body that parses as JSON is JSON, whatever the content type says.
     const model = doc.last("model");
     if (model != null && model.kind == JsonKind.String) out.model = model.text;
+    out.document = doc;
     const extraction = extractPromptText(doc, limits);
     out.pieces = extraction.pieces;
     out.binaryParts = extraction.binaryParts;
@@ -283,7 +326,11 @@ function readJsonDocument(doc: JsonValue, limits: JsonLimits, out: BodyText): vo
 
 function readExtraction(doc: JsonValue, limits: JsonLimits, out: BodyText): void {
   const extraction = extractPromptText(doc, limits);
-  for (let i = 0; i < extraction.pieces.length; i++) out.pieces.push(extraction.pieces[i]);
+  for (let i = 0; i < extraction.pieces.length; i++) {
+    const piece = extraction.pieces[i];
+    piece.nodes = null; // from a document inside the body (a file, a line): not the body's own values
+    out.pieces.push(piece);
+  }
   out.binaryParts += extraction.binaryParts;
 }
 

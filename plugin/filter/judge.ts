@@ -10,6 +10,7 @@
 import { TextPiece, Role, roleName } from "../inspect";
 import { normalizeForMatching } from "../normalize";
 import { PatternSet } from "../regex";
+import { JsonValue } from "../json";
 import { Policy } from "../config/policy";
 import { Refusal, deniedByPattern, notAllowedByPattern } from "./replies";
 
@@ -27,6 +28,17 @@ export class BodyVerdict {
   inspected: TextPiece[] = [];
   /** A JSON body's top-level `model`, for the audit record ("" when none). */
   model: string = "";
+  /** The body parsed as JSON, when it is JSON (for redaction). */
+  document: JsonValue | null = null;
+}
+
+/** The pieces of the roles the policy inspects. */
+export function inspectedPieces(policy: Policy, pieces: TextPiece[]): TextPiece[] {
+  const out = new Array<TextPiece>();
+  for (let i = 0; i < pieces.length; i++) {
+    if ((pieces[i].role & policy.inspectRoles) != 0) out.push(pieces[i]);
+  }
+  return out;
 }
 
 /** The inspected pieces' normalized texts, computed once each and only when asked for. */
@@ -68,9 +80,7 @@ function firstMatch(plain: PatternSet, normalized: PatternSet | null, text: stri
 /** Applies deny patterns to every inspected piece, then allow patterns to every user piece. */
 export function judgePieces(policy: Policy, pieces: TextPiece[]): BodyVerdict {
   const verdict = new BodyVerdict();
-  for (let i = 0; i < pieces.length; i++) {
-    if ((pieces[i].role & policy.inspectRoles) != 0) verdict.inspected.push(pieces[i]);
-  }
+  verdict.inspected = inspectedPieces(policy, pieces);
   const norms = policy.normalize ? new NormalizedTexts(verdict.inspected.length) : null;
   const hit = new Hit();
   const deny = policy.deny;

@@ -23,6 +23,15 @@ export class RequestMetrics {
   /** Compressed response bodies the filter could not search for an echoed key. */
   readonly keyEchoUnscanned: u32 = defineMetric(MetricType.Counter, "llm_guard.response_bodies_unscanned");
 
+  /** Requests forwarded with text masked by redact_patterns. */
+  readonly redacted: u32 = defineMetric(MetricType.Counter, "llm_guard.requests_redacted");
+  readonly refusedRedaction: u32 = defineMetric(MetricType.Counter, "llm_guard.requests_refused_redaction");
+  /** Provider replies (JSON or streams) with text masked by response_redact_patterns. */
+  readonly responsesRedacted: u32 = defineMetric(MetricType.Counter, "llm_guard.responses_redacted");
+  readonly responsesDenied: u32 = defineMetric(MetricType.Counter, "llm_guard.responses_denied_by_pattern");
+  /** Streams whose held-back text reached response_max_hold_back: a match longer than that may be missed. */
+  readonly holdBackOverflows: u32 = defineMetric(MetricType.Counter, "llm_guard.response_hold_back_overflows");
+
   count(id: u32): void { incrementMetric(id, 1); }
   countBy(id: u32, n: i64): void { incrementMetric(id, n); }
 }

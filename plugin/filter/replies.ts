@@ -22,6 +22,11 @@ export function notAllowedByPattern(status: u32): Refusal {
     "The request was blocked by the LLM egress policy: a user message matched none of the allowed patterns.");
 }
 
+export function cannotRedact(status: u32): Refusal {
+  return new Refusal(status, "policy_violation", "redaction_not_possible",
+    "The request was blocked by the LLM egress policy: text matching a redact pattern is where it can't be masked (an attached file, a form field or encoded text).");
+}
+
 export function deniedByGuard(status: u32, reason: string): Refusal {
   return new Refusal(status, "policy_violation", "denied_by_guard",
     "The request was blocked by the LLM egress policy's guard model" + (reason.length > 0 ? ": " + reason : ".") );

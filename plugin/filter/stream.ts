@@ -21,11 +21,11 @@ import { GuardMetrics } from "../guard/metrics";
 import { TextPiece, Role } from "../inspect";
 import { RequestMetrics } from "./metrics";
 import { Configured } from "./configured";
-import { evaluateBody } from "./evaluate";
+import { evaluateBody, redactBody, BodyVerdict } from "./evaluate";
 import { KeyClient, keyClockMs } from "../keys/key_client";
 import {
   Refusal, sendRefusal, bodyTooLarge, unsupportedEncoding, guardUnavailable, deniedByGuard, holdNotInstalled,
-  providerKeyUnavailable, keyServiceForbidden, upgradeNotInspectable, BINARY_CONTENT_REFUSED,
+  providerKeyUnavailable, keyServiceForbidden, upgradeNotInspectable, cannotRedact, BINARY_CONTENT_REFUSED,
 } from "./replies";
 import { holdInstalled } from "./hold_check";
 
@@ -180,6 +180,8 @@ export class GuardStream extends HttpContext {
     const contentType = headers.first("content-type");
     this.contentType = contentType != null ? contentType : "";
     this.inspecting = true;
+    // A redacted body has another length, and the headers are gone before the body is judged.
+    if (policy.redact != null && length != null) removeHeader(MapType.HttpRequestHeaders, "content-length");
     return HeadersAction.Continue;
   }
 
@@ -232,6 +234,7 @@ export class GuardStream extends HttpContext {
       logInfo("llm-guard: forwarded a body to " + this.authority + " uninspected (on_uninspectable: allow): " + verdict.reason);
       return true;
     }
+    if (policy.redact != null && !this.redact(body, verdict)) return false;
     const guard = this.configured.guard;
     const forGuard = guard != null ? conversationPieces(verdict.inspected) : [];
     if (forGuard.length == 0) {
@@ -240,6 +243,27 @@ export class GuardStream extends HttpContext {
       return true;
     }
     return this.askGuard(guard!, forGuard);
+  }
+
+  /** redact_patterns: the body is replaced by its redacted form; false when the request was refused. */
+  private redact(body: Uint8Array, verdict: BodyVerdict): bool {
+    const redaction = redactBody(this.policy, body, this.contentType, verdict);
+    if (redaction.refused) {
+      this.finished = true;
+      const refusal = cannotRedact(this.policy.denyStatus);
+      this.decide(Decided.Denied, refusal.code);
+      this.metrics.count(this.metrics.refusedRedaction);
+      logInfo("llm-guard: refused a request to " + this.authority + ": text matching redact_patterns where it can't be rewritten");
+      sendRefusal(refusal);
+      return false;
+    }
+    const rewritten = redaction.body;
+    if (rewritten == null) return true;
+    replaceBuffer(BufferType.HttpRequestBody, this.bufferedSize, rewritten.buffer);
+    this.bufferedSize = rewritten.length;
+    this.metrics.count(this.metrics.redacted);
+    if (this.audit != null) this.audit!.redacted = true;
+    return true;
   }
 
   private askGuard(guard: GuardClient, pieces: TextPiece[]): bool {

@@ -49,7 +49,7 @@ function inspectUnclaimed(sink: PieceSink, doc: JsonValue, limits: JsonLimits): 
     const decode = decodeJson.pop();
     if (x.kind == JsonKind.String) {
       if (sink.isClaimed(x)) continue;
-      sink.emitOther(x.text);
+      sink.emitOther(x.text, x);
       if (!decode || !looksLikeJson(x.text)) continue;
       const inner = parseJsonText(x.text, limits);
       if (inner !== null && inner.kind != JsonKind.String) {
@@ -66,7 +66,7 @@ function inspectUnclaimed(sink: PieceSink, doc: JsonValue, limits: JsonLimits): 
       const n = x.memberCount();
       for (let i = 0; i < n; i++) {
         const name = x.keyValue(i);
-        if (!sink.isClaimed(name)) sink.emitOther(name.text);
+        if (!sink.isClaimed(name)) sink.emitOther(name.text, name);
       }
       for (let i = n - 1; i >= 0; i--) {
         stack.push(x.value(i));

@@ -7,10 +7,16 @@ export class TextPiece {
   /** One Role flag. */
   role: u32;
   text: string;
+  /**
+   * The body's string values whose texts, joined, are this piece, when it is that (redaction
+   * rewrites them); null for text decoded out of something else (a file, a form, a data URL).
+   */
+  nodes: Array<JsonValue> | null;
 
-  constructor(role: u32, text: string) {
+  constructor(role: u32, text: string, nodes: Array<JsonValue> | null = null) {
     this.role = role;
     this.text = text;
+    this.nodes = nodes;
   }
 }
 
@@ -41,11 +47,11 @@ export class PieceSink {
   private claimed: Set<usize> = new Set<usize>();
   private otherSeen: Set<string> = new Set<string>();
 
-  /** One piece per role in `roles`, in flag order. */
-  emit(text: string, roles: u32): void {
+  /** One piece per role in `roles`, in flag order; `nodes`: the string values it joins, if it is that. */
+  emit(text: string, roles: u32, nodes: Array<JsonValue> | null = null): void {
     if (text.length == 0) return;
     for (let role = Role.System; role <= Role.Other; role <<= 1) {
-      if (roles & role) this.pieces.push(new TextPiece(role, text));
+      if (roles & role) this.pieces.push(new TextPiece(role, text, nodes));
     }
   }
 
@@ -53,7 +59,7 @@ export class PieceSink {
   emitNode(v: JsonValue, roles: u32): void {
     if (v.kind != JsonKind.String) return;
     this.claim(v);
-    this.emit(v.text, roles);
+    this.emit(v.text, roles, [v]);
   }
 
   /** Marks a value as handled: the last pass skips it (its text was emitted, decoded or counted). */
@@ -66,10 +72,10 @@ export class PieceSink {
   }
 
   /** Text in no known place: once per distinct text (member names repeat in every message). */
-  emitOther(text: string): void {
+  emitOther(text: string, node: JsonValue | null = null): void {
     if (text.length == 0 || this.otherSeen.has(text)) return;
     this.otherSeen.add(text);
-    this.pieces.push(new TextPiece(Role.Other, text));
+    this.pieces.push(new TextPiece(Role.Other, text, node != null ? [node] : null));
   }
 
   /** Every string value and member name inside `v`, in document order, claimed. Iterative. */

@@ -145,7 +145,7 @@ export class ShapeWalker {
         this.sink.claim(t);
         joined += t.text;
       }
-      this.sink.emit(joined, roles);
+      this.sink.emit(joined, roles, run.slice());
     }
     run.length = 0;
   }
