@@ -22,6 +22,12 @@ export function renderPluginConfig(policy: LlmGuardPolicy, keyService: KeyServic
   const config: KeyServicePluginConfig = { providers, key_service: keyServiceConfig(policy, keyService), require_hold: true };
   if (spec.denyPatterns?.length) config.deny_patterns = spec.denyPatterns;
   if (spec.allowPatterns?.length) config.allow_patterns = spec.allowPatterns;
+  if (spec.redactPatterns?.length) config.redact_patterns = spec.redactPatterns;
+  if (spec.redactToken !== undefined) config.redact_token = spec.redactToken;
+  const r = spec.response;
+  if (r?.denyPatterns?.length) config.response_deny_patterns = r.denyPatterns;
+  if (r?.redactPatterns?.length) config.response_redact_patterns = r.redactPatterns;
+  if (r?.maxHoldBack !== undefined) config.response_max_hold_back = r.maxHoldBack;
   const i = spec.inspection;
   if (i?.roles) config.inspect_roles = i.roles;
   if (i?.denyStatus !== undefined) config.deny_status = i.denyStatus;

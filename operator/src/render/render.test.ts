@@ -216,6 +216,39 @@ describe('renderPolicy', () => {
     expect(cfg.deny_patterns).toEqual(['b', 'a', 'c']);
   });
 
+  it('writes redaction and response patterns only when set, in order, and the real filter accepts them', async () => {
+    const config = (p: LlmGuardPolicy) => (renderPolicy(p)[0]!.spec as { pluginConfig: Record<string, unknown> }).pluginConfig;
+    const keys = ['redact_patterns', 'redact_token', 'response_deny_patterns', 'response_redact_patterns', 'response_max_hold_back'];
+    for (const k of keys) expect(config(samplePolicy())).not.toHaveProperty(k);
+    const empty = samplePolicy();
+    empty.spec.redactPatterns = [];
+    empty.spec.response = { denyPatterns: [], redactPatterns: [] };
+    for (const k of keys) expect(config(empty)).not.toHaveProperty(k);
+
+    const p = samplePolicy();
+    p.spec.redactPatterns = ['\\b[0-9]{3}-[0-9]{2}-[0-9]{4}\\b', '(?i)password: *\\S+'];
+    p.spec.redactToken = '<removed>';
+    p.spec.response = { denyPatterns: ['-----BEGIN PRIVATE KEY-----'], redactPatterns: ['\\bsk-[A-Za-z0-9]{20,}\\b', 'b', 'a'], maxHoldBack: 8192 };
+    const cfg = config(p);
+    expect(cfg).toStrictEqual({
+      ...EXPECTED_PLUGIN_CONFIG,
+      redact_patterns: ['\\b[0-9]{3}-[0-9]{2}-[0-9]{4}\\b', '(?i)password: *\\S+'],
+      redact_token: '<removed>',
+      response_deny_patterns: ['-----BEGIN PRIVATE KEY-----'],
+      response_redact_patterns: ['\\bsk-[A-Za-z0-9]{20,}\\b', 'b', 'a'],
+      response_max_hold_back: 8192,
+    });
+    const r = await checkPluginConfig(cfg);
+    expect(r.reason).toBeUndefined();
+    expect(r.ok).toBe(true);
+
+    // An empty token is a value (matches are removed), and each field stands on its own.
+    const alone = samplePolicy();
+    alone.spec.redactToken = '';
+    alone.spec.response = { maxHoldBack: 64 };
+    expect(config(alone)).toStrictEqual({ ...EXPECTED_PLUGIN_CONFIG, redact_token: '', response_max_hold_back: 64 });
+  });
+
   it('adds an owner reference to every object only when the policy has a uid (none offline)', () => {
     expect(renderPolicy(samplePolicy()).every((o) => !('ownerReferences' in o.metadata))).toBe(true);
     const p = samplePolicy();

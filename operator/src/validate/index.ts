@@ -42,7 +42,14 @@ export interface PolicyCheckOptions {
 export function policyWarnings(policy: LlmGuardPolicy): string[] {
   const s = policy.spec;
   const out: string[] = [];
-  if (!s.denyPatterns?.length && !s.allowPatterns?.length && !s.intelligentGuard) {
+  const inspects =
+    !!s.denyPatterns?.length ||
+    !!s.allowPatterns?.length ||
+    !!s.redactPatterns?.length ||
+    !!s.response?.denyPatterns?.length ||
+    !!s.response?.redactPatterns?.length ||
+    !!s.intelligentGuard;
+  if (!inspects) {
     out.push('no denyPatterns, allowPatterns or intelligentGuard: the policy only injects keys, nothing is inspected');
   }
   if (s.intelligentGuard?.failMode === 'open') out.push('intelligentGuard.failMode is open: requests pass unjudged when the guard is down');

@@ -86,6 +86,34 @@ describe('refusals carry the filter’s own message', () => {
     ]);
   });
 
+  it('a response deny pattern and a redact pattern, named by their policy fields', async () => {
+    const p = fullPolicy() as Record<string, any>;
+    p.spec.response.denyPatterns = ['ok', 'secret(?=key)'];
+    const c = checkPolicy(p, {});
+    expect(c.issues).toEqual([
+      {
+        source: 'filter',
+        path: 'response_deny_patterns[1]',
+        message:
+          'response_deny_patterns[1]: lookahead (?=...) is not supported (RE2 syntax has no lookaround) (at offset 6) (spec.response.denyPatterns[1])',
+      },
+    ]);
+    const q = fullPolicy() as Record<string, any>;
+    q.spec.redactPatterns = ['(a)\\1'];
+    expect(checkPolicy(q, {}).issues.map((i) => i.message)).toEqual([
+      'redact_patterns[0]: backreference `\\1` is not supported (RE2 syntax has no backreferences) (at offset 3) (spec.redactPatterns[0])',
+    ]);
+    const r = fullPolicy() as Record<string, any>;
+    r.spec.response.redactPatterns = ['x', 'y', '(?<=z)w'];
+    expect(checkPolicy(r, {}).issues.map((i) => i.path)).toEqual(['response_redact_patterns[2]']);
+    expect(checkPolicy(r, {}).issues[0]!.message).toMatch(/\(spec\.response\.redactPatterns\[2\]\)$/);
+    // A token one of the patterns matches would be masked again: the filter refuses it, about spec.redactToken.
+    const t = fullPolicy() as Record<string, any>;
+    t.spec.redactToken = 'sk-abcdefghijklmnopqrstuvwxyz';
+    expect(checkPolicy(t, {}).issues.map((i) => i.path)).toEqual(['redact_token']);
+    expect(checkPolicy(t, {}).issues[0]!.message).toMatch(/\(spec\.redactToken\)$/);
+  });
+
   it('a backreference in an allow pattern', async () => {
     const p = fullPolicy();
     (p.spec as Record<string, any>).allowPatterns = ['(a)\\1'];
@@ -135,6 +163,8 @@ describe('warnings', () => {
     expect(policyWarnings(v)).toEqual([]);
     delete v.spec.denyPatterns;
     delete v.spec.allowPatterns;
+    delete v.spec.redactPatterns;
+    delete v.spec.response;
     delete v.spec.intelligentGuard;
     v.spec.inspection!.onUninspectable = 'allow';
     v.spec.plugin.failStrategy = 'FAIL_OPEN';
@@ -143,6 +173,34 @@ describe('warnings', () => {
       'inspection.onUninspectable is allow: bodies that cannot be inspected pass unchecked',
       'plugin.failStrategy is FAIL_OPEN: traffic passes unguarded (and without keys) when the module cannot load',
     ]);
+  });
+
+  it('does not call a policy that redacts, or inspects responses, keys-only', () => {
+    const keysOnly = () => {
+      const v = validatePolicy(fullPolicy()).policy as unknown as LlmGuardPolicy;
+      delete v.spec.denyPatterns;
+      delete v.spec.allowPatterns;
+      delete v.spec.redactPatterns;
+      delete v.spec.response;
+      delete v.spec.intelligentGuard;
+      return v;
+    };
+    const KEYS_ONLY = 'no denyPatterns, allowPatterns or intelligentGuard: the policy only injects keys, nothing is inspected';
+    expect(policyWarnings(keysOnly())).toEqual([KEYS_ONLY]);
+    const redacts = keysOnly();
+    redacts.spec.redactPatterns = ['\\bsecret\\b'];
+    expect(policyWarnings(redacts)).toEqual([]);
+    const deniesAnswers = keysOnly();
+    deniesAnswers.spec.response = { denyPatterns: ['leak'] };
+    expect(policyWarnings(deniesAnswers)).toEqual([]);
+    const redactsAnswers = keysOnly();
+    redactsAnswers.spec.response = { redactPatterns: ['leak'] };
+    expect(policyWarnings(redactsAnswers)).toEqual([]);
+    // Settings without a pattern inspect nothing.
+    const tokenOnly = keysOnly();
+    tokenOnly.spec.redactToken = '***';
+    tokenOnly.spec.response = { maxHoldBack: 128, denyPatterns: [] };
+    expect(policyWarnings(tokenOnly)).toEqual([KEYS_ONLY]);
   });
 
 });

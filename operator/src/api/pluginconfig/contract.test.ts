@@ -256,6 +256,17 @@ describe('what the CRD refuses, the filter refuses too, about the same field', (
     if (f.values) past.push([f.policy!, 'nope']);
   }
 
+  it("spec.redactToken longer than 64 characters (the CRD's maxLength, the filter's limit)", () => {
+    const doc = policyWith('spec.redactToken', 'x'.repeat(65));
+    expect(validatePolicy(doc).issues.map((i) => i.path)).toContain('spec.redactToken');
+    const r = checkPluginConfig(renderUnchecked(doc));
+    expect(r.refusal).toMatchObject({ path: 'redact_token', code: 'out_of_range' });
+    expect(policyFieldOf(r.refusal!.path)).toBe('spec.redactToken');
+    const edge = validatePolicy(policyWith('spec.redactToken', 'x'.repeat(64)));
+    expect(edge.issues).toEqual([]);
+    expect(checkPluginConfig(renderUnchecked(edge.policy)).reason).toBeUndefined();
+  });
+
   for (const [path, value] of past) {
     it(`${path} = ${String(value)}`, () => {
       const doc = policyWith(path, value);
@@ -272,6 +283,11 @@ describe('policyFieldOf', () => {
   it('maps filter fields back to policy fields', () => {
     expect(policyFieldOf('deny_patterns[2]')).toBe('spec.denyPatterns[2]');
     expect(policyFieldOf('allow_patterns[0]')).toBe('spec.allowPatterns[0]');
+    expect(policyFieldOf('redact_patterns[0]')).toBe('spec.redactPatterns[0]');
+    expect(policyFieldOf('redact_token')).toBe('spec.redactToken');
+    expect(policyFieldOf('response_deny_patterns[1]')).toBe('spec.response.denyPatterns[1]');
+    expect(policyFieldOf('response_redact_patterns[3]')).toBe('spec.response.redactPatterns[3]');
+    expect(policyFieldOf('response_max_hold_back')).toBe('spec.response.maxHoldBack');
     expect(policyFieldOf('inspect_roles[1]')).toBe('spec.inspection.roles[1]');
     expect(policyFieldOf('intelligent_guard.timeout_ms')).toBe('spec.intelligentGuard.timeoutMs');
     expect(policyFieldOf('intelligent_guard.cache.ttl_seconds')).toBe('spec.intelligentGuard.cache.ttlSeconds');

@@ -57,6 +57,12 @@ export const FIELDS: readonly FieldSpec[] = [
   { path: 'max_body_bytes', table: 'extensions', type: 'int', default: '1048576', range: [1, 16777216], policy: 'spec.inspection.maxBodyBytes' },
   { path: 'max_json_depth', table: 'extensions', type: 'int', default: '64', range: [1, 512], policy: 'spec.inspection.maxJsonDepth' },
   { path: 'log_prompts', table: 'extensions', type: 'bool', default: 'false', policy: 'spec.inspection.logPrompts' },
+  { path: 'redact_patterns', table: 'extensions', type: 'string[]', default: '[]', policy: 'spec.redactPatterns[]' },
+  // At most 64 characters (the CRD's maxLength; the filter counts UTF-16 units).
+  { path: 'redact_token', table: 'extensions', type: 'string', default: '"[REDACTED]"', policy: 'spec.redactToken' },
+  { path: 'response_deny_patterns', table: 'extensions', type: 'string[]', default: '[]', policy: 'spec.response.denyPatterns[]' },
+  { path: 'response_redact_patterns', table: 'extensions', type: 'string[]', default: '[]', policy: 'spec.response.redactPatterns[]' },
+  { path: 'response_max_hold_back', table: 'extensions', type: 'int', default: '4096', range: [64, 65536], policy: 'spec.response.maxHoldBack' },
   // Always true from the operator, which installs the hold.
   { path: 'require_hold', table: 'extensions', type: 'bool', default: 'false' },
   { path: 'intelligent_guard.host', table: 'guard', type: 'string', default: 'required', policy: 'spec.intelligentGuard.host' },

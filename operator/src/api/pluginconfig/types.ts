@@ -87,6 +87,13 @@ export interface PluginConfigBase extends Partial<ProviderConfig> {
   providers?: ProviderConfig[];
   deny_patterns?: string[];
   allow_patterns?: string[];
+  redact_patterns?: string[];
+  /** At most 64 characters, default "[REDACTED]". */
+  redact_token?: string;
+  response_deny_patterns?: string[];
+  response_redact_patterns?: string[];
+  /** 64..65536, default 4096. */
+  response_max_hold_back?: number;
   inspect_roles?: InspectedRole[];
   deny_status?: number;
   on_uninspectable?: OnUninspectable;

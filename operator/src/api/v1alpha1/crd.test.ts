@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { Schema } from '../openapi.js';
+import { validatePolicy } from '../../validate/policy.js';
 import { allRules } from '../../validate/structural.js';
+import { fullPolicy } from '../../validate/testdata/invalid_policies.js';
 import { CRD_HEADER, buildCrd } from './crd.js';
 import { policySchema } from './llm_guard_policy_schema.js';
 
@@ -77,6 +79,41 @@ describe('the CRD manifest and the schema', () => {
     expect(range(guard.cache!.properties!.ttlSeconds!)).toEqual([1, 86400]);
     expect(range(guard.cache!.properties!.maxEntries!)).toEqual([1, 65536]);
     expect([provider.apiKeys!.minItems, provider.apiKeys!.maxItems]).toEqual([1, 8]);
+    expect(range(spec.response!.properties!.maxHoldBack!)).toEqual([64, 65536]);
+    expect(spec.redactToken!.maxLength).toBe(64);
+  });
+
+  it('has redaction and response patterns: redactPatterns and redactToken, and a closed response object', () => {
+    const spec = openApi.properties.spec.properties;
+    const patternList = spec.denyPatterns;
+    expect(spec.redactPatterns).toEqual({ ...patternList, description: spec.redactPatterns.description });
+    expect(spec.redactToken).toMatchObject({ type: 'string', maxLength: 64 });
+    expect(spec.response.type).toBe('object');
+    expect(Object.keys(spec.response.properties).sort()).toEqual(['denyPatterns', 'maxHoldBack', 'redactPatterns']);
+    expect(spec.response.properties.denyPatterns).toEqual({ ...patternList, description: spec.response.properties.denyPatterns.description });
+    expect(spec.response.properties.redactPatterns).toEqual({ ...patternList, description: spec.response.properties.redactPatterns.description });
+    expect(spec.response.properties.maxHoldBack).toMatchObject({ type: 'integer', format: 'int32', minimum: 64, maximum: 65536 });
+  });
+
+  it('accepts redaction and response settings at their bounds and refuses them past', () => {
+    const policy = (spec: Record<string, unknown>) => {
+      const p = fullPolicy() as Record<string, any>;
+      Object.assign(p.spec, spec);
+      return p;
+    };
+    const messages = (spec: Record<string, unknown>) => validatePolicy(policy(spec)).issues.map((i) => i.message);
+    const ok = { redactPatterns: ['\\bsecret\\b'], redactToken: 'x'.repeat(64) };
+    expect(messages({ ...ok, response: { denyPatterns: ['a'], redactPatterns: ['b'], maxHoldBack: 64 } })).toEqual([]);
+    expect(messages({ ...ok, response: { maxHoldBack: 65536 } })).toEqual([]);
+    expect(messages({ redactToken: '' })).toEqual([]);
+    expect(messages({ response: { maxHoldBack: 63 } })).toEqual([
+      'spec.response.maxHoldBack: Invalid value: 63: spec.response.maxHoldBack in body should be greater than or equal to 64',
+    ]);
+    expect(messages({ response: { maxHoldBack: 65537 } })).toEqual([
+      'spec.response.maxHoldBack: Invalid value: 65537: spec.response.maxHoldBack in body should be less than or equal to 65536',
+    ]);
+    expect(messages({ redactToken: 'x'.repeat(65) })).toContain('spec.redactToken: Too long: may not be more than 64 bytes');
+    expect(messages({ response: { holdBack: 64 } })).toEqual(['unknown field "spec.response.holdBack"']);
   });
 
   it('names, scope, status subresource and printer columns', () => {

@@ -64,6 +64,16 @@ export interface Inspection {
   logPrompts?: boolean;
 }
 
+/** What the provider answers is matched too (JSON replies and event streams). */
+export interface ResponseInspection {
+  /** RE2 patterns; a match ends the reply with an error instead. */
+  denyPatterns?: string[];
+  /** RE2 patterns; matches are replaced by the policy's redactToken before the app sees them. */
+  redactPatterns?: string[];
+  /** How much text of a stream (UTF-16 units per text) is held back at most while it could still become a match (filter default 4096). */
+  maxHoldBack?: number;
+}
+
 export interface GuardCache {
   enabled?: boolean;
   ttlSeconds?: number;
@@ -117,6 +127,11 @@ export interface LlmGuardPolicySpec {
   providers: Provider[];
   denyPatterns?: string[];
   allowPatterns?: string[];
+  /** RE2 patterns; matches in inspected request text are replaced by redactToken. */
+  redactPatterns?: string[];
+  /** What each redacted match becomes, requests and responses (filter default "[REDACTED]"). */
+  redactToken?: string;
+  response?: ResponseInspection;
   inspection?: Inspection;
   intelligentGuard?: IntelligentGuard;
   plugin: PluginImage;

@@ -38,6 +38,7 @@ export const LIMITS = {
   targetRefs: 16,
   labels: 16,
   systemPromptLength: 16384,
+  redactTokenLength: 64,
   urlLength: 2048,
 } as const;
 
@@ -275,6 +276,32 @@ export const specSchema: Schema = {
     },
     denyPatterns: patternList('RE2 patterns; a match in any inspected text denies the request.'),
     allowPatterns: patternList('RE2 patterns; when set, every user message must match at least one.'),
+    redactPatterns: patternList(
+      'RE2 patterns; every match in inspected request text is replaced by redactToken before the guard and the provider see ' +
+        "the request (JSON bodies; text that can't be rewritten in place, such as an attached file, is refused instead).",
+    ),
+    redactToken: {
+      type: 'string',
+      description:
+        'What each redacted match becomes, in requests and responses (filter default "[REDACTED]"); ' +
+        'none of the redact or response patterns may match it.',
+      maxLength: LIMITS.redactTokenLength,
+    },
+    response: {
+      type: 'object',
+      description: "How the provider's answers (JSON replies and event streams) are inspected. Absent: they are not.",
+      properties: {
+        denyPatterns: patternList('RE2 patterns matched against the text the provider answers; a match ends the reply with an error instead.'),
+        redactPatterns: patternList("RE2 patterns; matches in the provider's answer are replaced by redactToken before the app sees them."),
+        maxHoldBack: {
+          type: 'integer',
+          format: 'int32',
+          description: 'How much text of a stream (UTF-16 units per text) is held back at most while it could still become a match (filter default 4096).',
+          minimum: 64,
+          maximum: 65536,
+        },
+      },
+    },
     inspection: {
       type: 'object',
       description: "How bodies are inspected. Absent fields take the filter's defaults (docs/filter-config.md).",

@@ -32,6 +32,13 @@ export function fullPolicy(): Record<string, unknown> {
       ],
       denyPatterns: ['(?i)ignore previous instructions', '\\bAKIA[0-9A-Z]{16}\\b'],
       allowPatterns: ['(?i)\\b(order|refund)\\b'],
+      redactPatterns: ['\\b[0-9]{3}-[0-9]{2}-[0-9]{4}\\b'],
+      redactToken: '[REDACTED]',
+      response: {
+        denyPatterns: ['-----BEGIN (RSA |EC )?PRIVATE KEY-----'],
+        redactPatterns: ['\\bsk-[A-Za-z0-9]{20,}\\b'],
+        maxHoldBack: 4096,
+      },
       inspection: {
         roles: ['system', 'user', 'tool'],
         denyStatus: 403,
@@ -95,6 +102,9 @@ export const SCHEMA_CASES: SchemaCase[] = [
     change: (p) => {
       delete p.spec.denyPatterns;
       delete p.spec.allowPatterns;
+      delete p.spec.redactPatterns;
+      delete p.spec.redactToken;
+      delete p.spec.response;
       delete p.spec.intelligentGuard;
     },
     expect: [],
@@ -286,6 +296,13 @@ export const SCHEMA_CASES: SchemaCase[] = [
     expect: ['unknown field "spec.denyPattern"'],
   },
   {
+    name: 'a misspelt response field is refused, not dropped',
+    change: (p) => {
+      p.spec.response.redactPattern = ['x'];
+    },
+    expect: ['unknown field "spec.response.redactPattern"'],
+  },
+  {
     name: 'a port given as a string (CEL rules are skipped on type errors)',
     change: (p) => {
       p.spec.providers[0].port = '80';
@@ -450,6 +467,7 @@ export const SCHEMA_CASES: SchemaCase[] = [
       ['intelligentGuard.timeoutMs', 1, 60000],
       ['intelligentGuard.cache.ttlSeconds', 1, 86400],
       ['intelligentGuard.cache.maxEntries', 1, 65536],
+      ['response.maxHoldBack', 64, 65536],
     ] as const
   ).flatMap(([field, min, max]): SchemaCase[] => {
     const set = (p: Record<string, any>, v: number) => {
@@ -501,6 +519,25 @@ export const SCHEMA_CASES: SchemaCase[] = [
     expect: [
       'spec.allowPatterns[0]: Too long: may not be more than 1024 bytes',
       'spec.allowPatterns[1]: Invalid value: "": spec.allowPatterns[1] in body should be at least 1 chars long',
+      RULES_NOT_CHECKED,
+    ],
+  },
+  {
+    name: 'a redact token longer than 64',
+    change: (p) => {
+      p.spec.redactToken = long(65, '*');
+    },
+    expect: ['spec.redactToken: Too long: may not be more than 64 bytes', RULES_NOT_CHECKED],
+  },
+  {
+    name: 'an empty response pattern, and more than 128 of them',
+    change: (p) => {
+      p.spec.response.denyPatterns = [''];
+      p.spec.response.redactPatterns = Array.from({ length: 129 }, (_, i) => `word${i}`);
+    },
+    expect: [
+      'spec.response.denyPatterns[0]: Invalid value: "": spec.response.denyPatterns[0] in body should be at least 1 chars long',
+      'spec.response.redactPatterns: Too many: 129: must have at most 128 items',
       RULES_NOT_CHECKED,
     ],
   },
