@@ -1,5 +1,5 @@
-// plugin/ is layered one way: abi <- (util, json, normalize) <- regex <- inspect <- (guard, keys) <- config <- filter,
-// with plugin/index.ts on top, and no file takes part in an import cycle. Reads the sources, runs no Wasm.
+// plugin/ is layered one way: abi <- (util, json, normalize) <- regex <- inspect <- (guard, keys) <- config
+// <- redact <- response <- filter, with plugin/index.ts on top, and no file takes part in an import cycle. Reads the sources, runs no Wasm.
 // keys/ (the key service client) sits beside guard/: both are reached by config/ (their settings) and
 // filter/ (their clients), and neither knows the other (the stream hands the guard its key).
 
@@ -28,7 +28,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   guard: ['abi', 'json', 'inspect', 'util'],
   keys: ['abi', 'json'],
   config: ['json', 'regex', 'inspect', 'guard', 'keys'],
-  filter: ['abi', 'util', 'json', 'normalize', 'regex', 'inspect', 'sse', 'guard', 'keys', 'config'],
+  redact: ['json', 'regex', 'inspect'],
+  response: ['json', 'regex', 'inspect', 'sse', 'redact', 'config'],
+  filter: ['abi', 'util', 'json', 'normalize', 'regex', 'inspect', 'sse', 'guard', 'keys', 'config', 'redact', 'response'],
   [TOP]: ['abi', 'filter'],
 };
 

@@ -9,10 +9,24 @@ import { getProperty } from "../abi/host";
 /** The key the operator's EnvoyFilter writes into the provider virtual hosts' filter_metadata. */
 export const HOLD_MARKER = "llm-guard.hold-request";
 
+/**
+ * The mark of the response hold: a filter the response passes after this one, holding a JSON
+ * reply's headers until its body has passed here, so a denied reply can still get its own status.
+ */
+export const RESPONSE_HOLD_MARKER = "llm-guard.hold-response";
+
 export function holdInstalled(): bool {
+  return marked(HOLD_MARKER);
+}
+
+export function responseHoldInstalled(): bool {
+  return marked(RESPONSE_HOLD_MARKER);
+}
+
+function marked(marker: string): bool {
   const metadata = getProperty(["xds", "virtual_host_metadata"]);
   if (metadata == null) return false;
-  return contains(Uint8Array.wrap(metadata), Uint8Array.wrap(String.UTF8.encode(HOLD_MARKER)));
+  return contains(Uint8Array.wrap(metadata), Uint8Array.wrap(String.UTF8.encode(marker)));
 }
 
 function contains(haystack: Uint8Array, needle: Uint8Array): bool {

@@ -27,7 +27,8 @@ import {
   Refusal, sendRefusal, bodyTooLarge, unsupportedEncoding, guardUnavailable, deniedByGuard, holdNotInstalled,
   providerKeyUnavailable, keyServiceForbidden, upgradeNotInspectable, cannotRedact, BINARY_CONTENT_REFUSED,
 } from "./replies";
-import { holdInstalled } from "./hold_check";
+import { holdInstalled, responseHoldInstalled } from "./hold_check";
+import { ResponseInspection, ResponseMode, ResponseOutcome } from "../response/inspection";
 
 /** Filter state naming the rule that denied a request (access logs: %FILTER_STATE(wasm.llm_guard.rule:PLAIN)%). */
 const RULE_PROPERTY = "llm_guard.rule";
@@ -54,6 +55,9 @@ export class GuardStream extends HttpContext {
   private audit: Audit | null = null;
   /** Reads the token usage the response reports (null: not a provider response, or not readable). */
   private usage: ResponseUsage | null = null;
+  /** The response patterns' reading of this response (null: not read). */
+  private inspection: ResponseInspection | null = null;
+  private requestPath: string = "";
 
   constructor(id: u32, root: RootContext, private readonly configured: Configured) {
     super(id, root);
@@ -84,6 +88,8 @@ export class GuardStream extends HttpContext {
     this.headersEndStream = endOfStream;
     this.metrics.count(this.metrics.requests);
     this.audit = startAudit(parseAuthority(authority).host, headers);
+    const path = headers.first(":path");
+    if (path != null) this.requestPath = path;
     if (isUpgrade(headers)) {
       if (policy.onUpgrade == UpgradePolicy.Refuse) {
         this.finished = true;
@@ -392,6 +398,9 @@ export class GuardStream extends HttpContext {
       const usage = ResponseUsage.forResponse(snapshot.first("content-type"), encoding);
       if (usage != null) usage.wantModel = audit.model.length == 0;
       this.usage = usage;
+      if (!endOfStream && (audit.decision == Decided.Allowed || audit.decision == Decided.PassedUninspected)) {
+        this.startInspection(snapshot, audit.status, encoding);
+      }
     }
     if (endOfStream) {
       this.responseEnded();
@@ -405,6 +414,20 @@ export class GuardStream extends HttpContext {
       this.echoMask = null;
     }
     return HeadersAction.Continue;
+  }
+
+  /** Response patterns: a reply they read changes length, or is replaced whole when unreadable. */
+  private startInspection(snapshot: HeaderSnapshot, status: i32, encoding: string | null): void {
+    const inspection = ResponseInspection.forResponse(this.policy, this.requestPath, status, snapshot.first("content-type"), encoding);
+    if (inspection == null) return;
+    this.inspection = inspection;
+    if (snapshot.has("content-length")) removeHeader(MapType.HttpResponseHeaders, "content-length");
+    if (inspection.mode == ResponseMode.Unreadable) {
+      // Its bytes are dropped for an error the app can read: that one isn't compressed.
+      removeHeader(MapType.HttpResponseHeaders, "content-encoding");
+      this.echoMask = null;
+      this.usage = null;
+    }
   }
 
   /** Every value of a header that echoed the key is put back masked, in order. */
@@ -428,6 +451,8 @@ export class GuardStream extends HttpContext {
   }
 
   onResponseBody(bodySize: u32, endOfStream: bool): u32 {
+    const inspection = this.inspection;
+    if (inspection != null) return this.inspectResponseBody(inspection, bodySize, endOfStream);
     const mask = this.echoMask;
     const usage = this.usage;
     if (mask == null && usage == null) {
@@ -447,6 +472,67 @@ export class GuardStream extends HttpContext {
     }
     if (endOfStream) this.responseEnded();
     return BodyAction.Continue;
+  }
+
+  /**
+   * A response the patterns read: a stream passes on event by event as its text settles; a JSON
+   * reply is held here whole, then sent on redacted, or replaced by an error when denied (a local
+   * reply with its own status where the response hold keeps the headers, else in the body).
+   */
+  private inspectResponseBody(inspection: ResponseInspection, bodySize: u32, endOfStream: bool): u32 {
+    const mode = inspection.mode;
+    if (!endOfStream && mode == ResponseMode.JsonReply) return BodyAction.StopIterationAndBuffer;
+    const bytes = bodySize > 0 ? getBufferBytes(BufferType.HttpResponseBody, 0, bodySize) : null;
+    const received = Uint8Array.wrap(bytes != null ? bytes : new ArrayBuffer(0));
+    let out = received;
+    if (mode == ResponseMode.EventStream) {
+      if (this.usage != null) this.usage!.feed(received, endOfStream);
+      out = inspection.streamChunk(received, endOfStream);
+    } else if (mode == ResponseMode.Unreadable) {
+      out = endOfStream ? inspection.errorReply() : new Uint8Array(0);
+    } else {
+      if (this.usage != null) this.usage!.feed(received, true);
+      const replaced = inspection.reply(received);
+      if (replaced != null) out = replaced;
+      if (inspection.refusal != null && responseHoldInstalled()) {
+        this.responseInspected(inspection);
+        const error = inspection.refusal!;
+        if (this.audit != null) this.audit!.status = <i32>error.status;
+        sendRefusal(new Refusal(error.status, error.type, error.code, error.message));
+        this.responseEnded();
+        return BodyAction.StopIterationAndBuffer;
+      }
+    }
+    const mask = this.echoMask;
+    if (mask != null) out = mask.maskChunk(out, endOfStream);
+    if (out != received) replaceBuffer(BufferType.HttpResponseBody, bodySize, out.slice().buffer);
+    if (endOfStream) {
+      this.responseInspected(inspection);
+      this.responseEnded();
+    }
+    return BodyAction.Continue;
+  }
+
+  /** What the response patterns did, counted, logged (never the text) and put in the audit record. */
+  private responseInspected(inspection: ResponseInspection): void {
+    const stream = inspection.stream;
+    if (stream != null && stream.overflows > 0) {
+      this.metrics.countBy(this.metrics.holdBackOverflows, stream.overflows);
+      logWarn("llm-guard: a stream from " + this.authority + " held more text than response_max_hold_back " + stream.overflows.toString() + " time(s): a match longer than that may have been missed");
+    }
+    const audit = this.audit;
+    const refusal = inspection.refusal;
+    if (inspection.outcome == ResponseOutcome.Denied) {
+      this.metrics.count(this.metrics.responsesDenied);
+      logInfo("llm-guard: denied a response from " + this.authority + ": " + inspection.rule + " matched");
+    } else if (inspection.outcome == ResponseOutcome.Redacted) {
+      this.metrics.count(this.metrics.responsesRedacted);
+    } else if (refusal != null) {
+      logWarn("llm-guard: a response from " + this.authority + " was not delivered: " + refusal.message);
+    }
+    if (audit == null) return;
+    audit.response = inspection.outcome.length > 0 ? inspection.outcome : refusal != null ? refusal.code : "";
+    audit.responseRule = inspection.rule;
   }
 
   /** The response ended: echoes counted, and the audit record completed with its usage. */

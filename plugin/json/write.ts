@@ -10,6 +10,15 @@ import { jsonString } from "./encode";
  * is). Each replaced text written is added to `written`.
  */
 export function writeJson(root: JsonValue, replacements: Map<string, string>, written: Set<string>): string {
+  return write(root, replacements, written, null);
+}
+
+/** `root` as JSON text; the String values in `replacements` (by identity) written as the text each maps to. */
+export function writeJsonReplacing(root: JsonValue, replacements: Map<usize, string>): string {
+  return write(root, new Map<string, string>(), new Set<string>(), replacements);
+}
+
+function write(root: JsonValue, replacements: Map<string, string>, written: Set<string>, byNode: Map<usize, string> | null): string {
   const parts = new Array<string>();
   // Pending work, popped from the end: a value to write, or a literal (a comma, a colon, a bracket).
   const values = new Array<JsonValue | null>();
@@ -27,7 +36,10 @@ export function writeJson(root: JsonValue, replacements: Map<string, string>, wr
       case JsonKind.Null: parts.push("null"); break;
       case JsonKind.Bool: parts.push(v.boolValue ? "true" : "false"); break;
       case JsonKind.Number: parts.push(v.numberText()); break;
-      case JsonKind.String: parts.push(stringOf(v, replacements, written)); break;
+      case JsonKind.String:
+        if (byNode != null && byNode.has(changetype<usize>(v))) parts.push(jsonString(byNode.get(changetype<usize>(v))));
+        else parts.push(stringOf(v, replacements, written));
+        break;
       case JsonKind.Array: {
         const items = v.items;
         parts.push("[");

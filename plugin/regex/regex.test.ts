@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 // @ts-ignore -- plain ESM build helper without type declarations
 import { loadRegexProbe } from "../testing/probes.mjs";
 import { seededRandom } from '../testing/prng.mjs';
-import { makeGenerator, randomText, FLAG_SETS } from '../testing/regex_gen';
+import { makeGenerator, randomText, FLAG_SETS } from '../testing/regex_gen.js';
 
 interface Probe {
   compile(patterns: string[]): boolean;
