@@ -2,7 +2,7 @@
 // buildBootstrap (what the e2e tests, demo and bench run) composes the same pieces translate does.
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { HCM_NAME, fileAccessLog, holdFilter, holdFilterForRoute, wasmHttpFilter } from './bootstrap.js';
+import { HCM_NAME, fileAccessLog, holdFilter, holdFilterForRoute, responseHoldFilter, wasmHttpFilter } from './bootstrap.js';
 import { loadAndRender } from './load.js';
 import { OTHER_HOST, buildBootstrap } from './sidecar_bootstrap.js';
 
@@ -67,6 +67,18 @@ describe('buildBootstrap', () => {
     const holdOnly = buildBootstrap({ mockPort: 4000, providerHosts: ['api.openai.com'], listeners: [{ name: 'hold', wasm: null, holdRequest: true }] }) as Any;
     expect(hcmOf(holdOnly).http_filters).toEqual([holdFilter(1048576), expect.objectContaining({ name: 'envoy.filters.http.router' })]);
     expect(hcmOf(holdOnly).route_config.virtual_hosts[0].typed_per_filter_config).toEqual(holdFilterForRoute(1048576));
+  });
+
+  it('holdResponse puts the response hold first, before the wasm filter, enabled and marked on provider virtual hosts', () => {
+    const held = buildBootstrap({ mockPort: 4000, providerHosts: ['api.openai.com'], listeners: [{ name: 'held', wasm, holdResponse: true }] }) as Any;
+    expect(hcmOf(held).http_filters.map((f: Any) => f.name)).toEqual([
+      'llm-guard.hold-response', 'envoy.filters.http.wasm', 'llm-guard.hold-request', 'envoy.filters.http.router',
+    ].map((n) => (n === 'envoy.filters.http.wasm' ? wasmHttpFilter(wasm).name : n)));
+    expect(hcmOf(held).http_filters[0]).toEqual(responseHoldFilter());
+    const [provider, other] = hcmOf(held).route_config.virtual_hosts;
+    expect(Object.keys(provider.typed_per_filter_config)).toEqual(['llm-guard.hold-request', 'llm-guard.hold-response']);
+    expect(provider.metadata.filter_metadata['llm-guard.hold-response']).toEqual({ enabled: true });
+    expect(other.typed_per_filter_config).toBeUndefined();
   });
 
   it('logs the rule that denied a request, per listener', () => {

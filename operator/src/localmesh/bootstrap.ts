@@ -5,7 +5,7 @@
 // here once; buildBootstrap (sidecar_bootstrap.ts) and translate (istio_translate.ts) compose them.
 // Pure: no I/O.
 import { pluginConfigJson } from '../api/pluginconfig/json.js';
-import { HOLD_FILTER_NAME, holdFilter, holdFilterForRoute, holdVirtualHostPatch } from '../render/hold_filter.js';
+import { HOLD_FILTER_NAME, holdFilter, holdFilterForRoute, holdVirtualHostPatch, responseHoldFilter } from '../render/hold_filter.js';
 
 export type EnvoyConfig = Record<string, unknown>;
 
@@ -21,7 +21,7 @@ const PREVIOUS_HOSTS_TYPE = 'type.googleapis.com/envoy.extensions.retry.host.pre
 export const SYSTEM_CA_FILE = '/etc/ssl/certs/ca-certificates.crt';
 // The hold filter (a buffer filter right after the guard, enabled per provider virtual host) is
 // what the operator's EnvoyFilter inserts: one statement of it, in render/hold_filter.ts.
-export { HOLD_FILTER_NAME, holdFilter, holdFilterForRoute, holdVirtualHostPatch };
+export { HOLD_FILTER_NAME, holdFilter, holdFilterForRoute, holdVirtualHostPatch, responseHoldFilter };
 
 export type FailurePolicy = 'FAIL_CLOSED' | 'FAIL_OPEN' | 'FAIL_RELOAD';
 

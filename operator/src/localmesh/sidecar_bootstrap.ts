@@ -5,6 +5,7 @@
 import {
   holdFilter,
   holdVirtualHostPatch,
+  responseHoldFilter,
   httpListener,
   outboundCluster,
   outboundConnectionManager,
@@ -39,6 +40,8 @@ export interface ListenerSpec {
    * wasm, false without; `true` with `wasm: null` gives the hold alone (the bench's floor).
    */
   holdRequest?: boolean;
+  /** The response hold first in the chain (what the operator adds for response deny patterns). Default false. */
+  holdResponse?: boolean;
 }
 
 /** A STATIC cluster on loopback, e.g. the guard model's `outbound|80||guard.internal`. */
@@ -73,6 +76,7 @@ function listener(spec: ListenerSpec, opts: BootstrapOptions): EnvoyConfig {
   const hold = spec.holdRequest ?? Boolean(spec.wasm);
   const bufferLimit = spec.perConnectionBufferLimitBytes ?? ENVOY_DEFAULT_BUFFER_LIMIT;
   const httpFilters = [...(spec.httpFiltersBefore ?? [])];
+  if (spec.holdResponse) httpFilters.unshift(responseHoldFilter());
   if (spec.wasm) httpFilters.push(wasmHttpFilter(spec.wasm));
   if (hold) httpFilters.push(holdFilter(bufferLimit));
   httpFilters.push(routerFilter());
@@ -80,7 +84,7 @@ function listener(spec: ListenerSpec, opts: BootstrapOptions): EnvoyConfig {
   // With the hold, each provider virtual host gets what the operator's EnvoyFilter merges into it.
   const providerVhosts = opts.providerHosts.map((host) => ({
     ...virtualHost({ name: `${host}:${SERVICE_PORT}`, domains: [host, `${host}:*`], cluster: clusterName(host, SERVICE_PORT) }),
-    ...(hold ? holdVirtualHostPatch(bufferLimit) : {}),
+    ...(hold ? holdVirtualHostPatch(bufferLimit, spec.holdResponse ?? false) : {}),
   }));
   const otherHost = opts.otherHost ?? OTHER_HOST;
   const catchAll = virtualHost({ name: `${otherHost}:${SERVICE_PORT}`, domains: ['*'], cluster: clusterName(otherHost, SERVICE_PORT) });

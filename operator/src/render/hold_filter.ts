@@ -7,10 +7,46 @@
 // The same virtual-host patch marks the host's metadata; the filter (require_hold) refuses a
 // request on a route without the mark instead of letting its headers go before the body is
 // judged. See test/e2e/harness.e2e.test.ts and test/mesh for both behaviours in real Envoy.
+// Policies with response deny patterns also get a response hold (below).
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { childMetadata } from './labels.js';
 import { childName } from './names.js';
 import { sortedLabels } from './wasm_plugin.js';
+
+/**
+ * The response hold, for policies with response deny patterns: a Lua filter first in the chain, so
+ * a response passes it after ours. For a JSON reply it waits for the whole body before letting the
+ * headers go, so when our filter denies the reply at its end, Envoy can still answer with the
+ * filter's own error and status (a local reply straight to the client) instead of a 200 whose body
+ * is an error. Streams are not held. Its mark tells the filter it is there.
+ */
+export const RESPONSE_HOLD_FILTER_NAME = 'llm-guard.hold-response';
+const LUA_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua';
+const LUA_PER_ROUTE_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute';
+const RESPONSE_HOLD_SCRIPT = 'hold-json-replies';
+export const RESPONSE_HOLD_LUA = [
+  'function envoy_on_response(response_handle)',
+  '  local content_type = response_handle:headers():get("content-type")',
+  '  if content_type ~= nil and string.find(string.lower(content_type), "json", 1, true) ~= nil then',
+  '    response_handle:body()',
+  '  end',
+  'end',
+  '',
+].join('\n');
+
+/** The Lua response hold, disabled unless a route enables it. */
+export function responseHoldFilter(): Record<string, unknown> {
+  return {
+    name: RESPONSE_HOLD_FILTER_NAME,
+    disabled: true,
+    typed_config: { '@type': LUA_TYPE, source_codes: { [RESPONSE_HOLD_SCRIPT]: { inline_string: RESPONSE_HOLD_LUA } } },
+  };
+}
+
+/** A virtual host's typed_per_filter_config entry that enables the response hold there. */
+export function responseHoldForRoute(): Record<string, unknown> {
+  return { [RESPONSE_HOLD_FILTER_NAME]: { '@type': LUA_PER_ROUTE_TYPE, name: RESPONSE_HOLD_SCRIPT } };
+}
 
 /** The hold filter's name, also the key of the mark it leaves in the virtual hosts' filter_metadata. */
 export const HOLD_FILTER_NAME = 'llm-guard.hold-request';
@@ -40,9 +76,18 @@ export function holdMark(): Record<string, unknown> {
   return { filter_metadata: { [HOLD_FILTER_NAME]: holdMarkFields() } };
 }
 
-/** What the hold EnvoyFilter merges into a provider virtual host. */
-export function holdVirtualHostPatch(maxBytes: number): Record<string, unknown> {
-  return { typed_per_filter_config: holdFilterForRoute(maxBytes), metadata: holdMark() };
+/** What the hold EnvoyFilter merges into a provider virtual host; with `holdResponses`, the response hold's too. */
+export function holdVirtualHostPatch(maxBytes: number, holdResponses = false): Record<string, unknown> {
+  if (!holdResponses) return { typed_per_filter_config: holdFilterForRoute(maxBytes), metadata: holdMark() };
+  return {
+    typed_per_filter_config: { ...holdFilterForRoute(maxBytes), ...responseHoldForRoute() },
+    metadata: { filter_metadata: { [HOLD_FILTER_NAME]: holdMarkFields(), [RESPONSE_HOLD_FILTER_NAME]: holdMarkFields() } },
+  };
+}
+
+/** Response deny patterns need the response hold (redaction doesn't: the status stays right). */
+export function holdsResponses(policy: LlmGuardPolicy): boolean {
+  return (policy.spec.response?.denyPatterns?.length ?? 0) > 0;
 }
 
 export function renderHoldFilter(policy: LlmGuardPolicy): Record<string, unknown> {
@@ -65,6 +110,15 @@ export function renderHoldFilter(policy: LlmGuardPolicy): Record<string, unknown
       },
     },
   ];
+  const holdResponses = holdsResponses(policy);
+  if (holdResponses) {
+    // First in the chain: a response passes every other filter, ours included, before it.
+    configPatches.push({
+      applyTo: 'HTTP_FILTER',
+      match: { context, listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager' } } } },
+      patch: { operation: 'INSERT_FIRST', value: responseHoldFilter() },
+    });
+  }
   for (const p of policy.spec.providers) {
     configPatches.push({
       applyTo: 'VIRTUAL_HOST',
@@ -73,7 +127,7 @@ export function renderHoldFilter(policy: LlmGuardPolicy): Record<string, unknown
       match: { context, routeConfiguration: { vhost: { domainName: p.host } } },
       patch: {
         operation: 'MERGE',
-        value: holdVirtualHostPatch(maxBytes),
+        value: holdVirtualHostPatch(maxBytes, holdResponses),
       },
     });
   }

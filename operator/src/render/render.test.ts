@@ -6,6 +6,9 @@ import { checkPluginConfig } from '../wasm/configure.js';
 import { externalHosts } from './egress.js';
 import { renderPolicy, secretRefs } from './index.js';
 import { childName, hostObjectName } from './names.js';
+import { responseHoldFilter } from './hold_filter.js';
+
+type Any = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 function samplePolicy(): LlmGuardPolicy {
   return {
@@ -314,6 +317,27 @@ describe('renderPolicy', () => {
       { name: 'openai', key: 'primary' },
       { name: 'openai', key: 'secondary' },
     ]);
+  });
+
+  it('response deny patterns add the response hold: a Lua filter first in the chain, enabled and marked on the provider hosts', () => {
+    const p = samplePolicy();
+    p.spec.response = { denyPatterns: ['(?i)launch codes'] };
+    const hold = renderPolicy(p).find((o) => o.kind === 'EnvoyFilter')!;
+    const patches = (hold.spec as { configPatches: Any[] }).configPatches;
+    const first = patches.find((c) => c.patch.operation === 'INSERT_FIRST');
+    expect(first.applyTo).toBe('HTTP_FILTER');
+    expect(first.patch.value).toEqual(responseHoldFilter());
+    expect(first.patch.value.typed_config.source_codes['hold-json-replies'].inline_string).toContain('response_handle:body()');
+    const vhosts = patches.filter((c) => c.applyTo === 'VIRTUAL_HOST');
+    expect(vhosts.length).toBeGreaterThan(0);
+    for (const v of vhosts) {
+      expect(Object.keys(v.patch.value.typed_per_filter_config)).toEqual(['llm-guard.hold-request', 'llm-guard.hold-response']);
+      expect(v.patch.value.metadata.filter_metadata).toEqual({ 'llm-guard.hold-request': { enabled: true }, 'llm-guard.hold-response': { enabled: true } });
+    }
+    // Redaction alone keeps the status right without holding anything.
+    p.spec.response = { redactPatterns: ['x'] };
+    const plain = renderPolicy(p).find((o) => o.kind === 'EnvoyFilter')!;
+    expect(JSON.stringify(plain)).not.toContain('hold-response');
   });
 
   it('for gateways: targetRefs on both, GATEWAY context, no workload selector', () => {
