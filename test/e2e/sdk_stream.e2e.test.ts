@@ -2,8 +2,9 @@
 // release filter (provider route, key injection) from the mock provider, which streams like the
 // real APIs (small deltas, keep-alive comments, events cut across socket writes, a usage chunk).
 // The app's traffic reaches Envoy as in a pod: plain HTTP to the provider's host, redirected to the
-// sidecar's listener (sidecarFetch). The reply carries planted secrets split across deltas: the
-// foundation for redacting streamed responses. Today the filter passes responses through.
+// sidecar's listener (sidecarFetch). The reply carries planted secrets split across deltas, and the
+// policy redacts them (response_redact_patterns): the SDK must read a well-formed, redacted stream.
+// A reply word the policy denies (response_deny_patterns) ends the stream with an error the SDK throws.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startEnvoy, type EnvoyProcess } from '../../operator/src/localmesh/envoy.js';
@@ -29,11 +30,11 @@ const APP_KEY = 'unused-by-app';
 const EMAIL = 'jane.doe@example.com';
 const API_KEY_IN_TEXT = 'sk-proj-PLANTEDa1b2c3d4e5f6g7h8i9j0';
 const REPLY = `Sure. Write to ${EMAIL} and call the API with ${API_KEY_IN_TEXT} — naïve café, 🎉 done.`;
-/**
- * What the app must read. The filter passes responses through today; when it redacts streamed
- * responses, this becomes REPLY with EMAIL and API_KEY_IN_TEXT masked.
- */
-const APP_SEES = REPLY;
+/** What the app must read: REPLY with EMAIL and API_KEY_IN_TEXT masked. */
+const APP_SEES = 'Sure. Write to [REDACTED] and call the API with [REDACTED] — naïve café, 🎉 done.';
+/** A prompt with this word gets a reply holding DENIED_WORD, which the policy denies. */
+const DENY_WORD = 'tell-the-codes';
+const DENIED_REPLY = 'Fine. The launch codes are 0000, and more text follows here.';
 /** A prompt with this word gets the provider's mid-stream error after a few deltas. */
 const FAIL_WORD = 'fail-mid-stream';
 const DELTAS_BEFORE_ERROR = 4;
@@ -48,7 +49,7 @@ let client: OpenAI;
 beforeAll(async () => {
   mock = await startMockProvider({
     keys: { [OPENAI]: OPENAI_KEY, [ANTHROPIC]: ANTHROPIC_KEY, [GEMINI]: GEMINI_KEY },
-    reply: REPLY,
+    reply: (_rec, body) => (JSON.stringify(body).includes(DENY_WORD) ? DENIED_REPLY : REPLY),
     stream: (_rec, body) => (JSON.stringify(body).includes(FAIL_WORD) ? { ...REALISTIC, errorAfterDeltas: DELTAS_BEFORE_ERROR } : REALISTIC),
   });
   const pluginConfig = {
@@ -59,6 +60,8 @@ beforeAll(async () => {
       { hosts: [GEMINI], api_key: GEMINI_KEY, auth_style: 'x-goog-api-key' },
     ],
     deny_patterns: ['(?i)password'],
+    response_deny_patterns: ['(?i)launch codes'],
+    response_redact_patterns: ['[a-z0-9._-]+@[a-z0-9-]+\\.[a-z]{2,}', 'sk-proj-[A-Za-z0-9]{20,}'],
   };
   envoy = await startEnvoy((run) =>
     buildBootstrap({
@@ -118,9 +121,9 @@ describe('openai SDK: chat.completions.create({ stream: true }) through Envoy', 
     }
     expect(deltas.join('')).toBe(APP_SEES);
     const rec = providerSaw(t.recs(), 'authorization', `Bearer ${OPENAI_KEY}`);
-    // Pass-through today: the app gets the very deltas the provider sent, secrets cut across them.
-    expect(deltas).toEqual(chatDeltasSent(rec));
-    expect(deltas.some((d) => d.includes(EMAIL) || d.includes(API_KEY_IN_TEXT))).toBe(false);
+    // The provider sent the secrets cut across deltas; the app got every chunk, the secrets masked.
+    expect(chatDeltasSent(rec).join('')).toBe(REPLY);
+    expect(chunks).toHaveLength(events(rec).filter((e) => e.data !== '[DONE]').length);
     // The stream really was hard to read: keep-alives and events cut across writes.
     expect(parseSse([rec.responseBody]).comments.length).toBeGreaterThan(0);
     expect(rec.responseWrites.some((w) => !w.toString('latin1').endsWith('\n\n'))).toBe(true);
@@ -157,7 +160,28 @@ describe('openai SDK: chat.completions.create({ stream: true }) through Envoy', 
     expect(failure).toBeInstanceOf(OpenAI.APIError);
     expect(failure).toMatchObject({ message: OPENAI_STREAM_ERROR.error.message, error: OPENAI_STREAM_ERROR.error });
     expect(deltas).toHaveLength(DELTAS_BEFORE_ERROR);
-    expect(deltas.join('')).toBe(APP_SEES.slice(0, deltas.join('').length));
+    // What was held back waiting for more text is let go when the stream ends: unfinished, it matched nothing.
+    expect(deltas.join('')).toBe(REPLY.slice(0, deltas.join('').length));
+    providerSaw(t.recs(), 'authorization', `Bearer ${OPENAI_KEY}`);
+  });
+
+  it('a reply matching a response deny pattern ends the stream: the SDK throws the policy\'s APIError, the matched text never arrives', async () => {
+    const t = tag();
+    const stream = await client.chat.completions.create(
+      { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `please ${DENY_WORD}` }], stream: true },
+      { headers: t.headers },
+    );
+    const deltas: string[] = [];
+    const failure = await (async () => {
+      for await (const chunk of stream) {
+        const d = chunk.choices[0]?.delta.content;
+        if (d) deltas.push(d);
+      }
+    })().catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    expect(failure).toMatchObject({ code: 'response_denied_by_pattern', type: 'policy_violation' });
+    expect(deltas.join('')).not.toMatch(/launch|codes|0000/i);
+    expect(DENIED_REPLY.startsWith(deltas.join(''))).toBe(true);
     providerSaw(t.recs(), 'authorization', `Bearer ${OPENAI_KEY}`);
   });
 });
@@ -171,7 +195,7 @@ describe('openai SDK: responses.create({ stream: true }) through Envoy', () => {
     const deltas = got.flatMap((e) => (e.type === 'response.output_text.delta' ? [e.delta] : []));
     expect(deltas.join('')).toBe(APP_SEES);
     const rec = providerSaw(t.recs(), 'authorization', `Bearer ${OPENAI_KEY}`);
-    expect(deltas).toEqual(events(rec).filter((e) => e.event === 'response.output_text.delta').map((e) => data(e).delta));
+    expect(deltas).toHaveLength(events(rec).filter((e) => e.event === 'response.output_text.delta').length);
     expect(got.map((e) => e.type).filter((type) => type !== 'response.output_text.delta')).toEqual([
       'response.created',
       'response.in_progress',
@@ -228,7 +252,7 @@ describe('the other providers\' streams through Envoy (raw, parsed as SSE)', () 
     const got = parseSse([res.body]).events;
     expect(got.filter((e) => e.event === 'content_block_delta').map((e) => data(e).delta.text).join('')).toBe(APP_SEES);
     expect(got.at(-1)!.event).toBe('message_stop');
-    expect(res.body.equals(rec.responseBody)).toBe(true);
+    expect(got.map((e) => e.event)).toEqual(parseSse([rec.responseBody]).events.map((e) => e.event));
   });
 
   it('Gemini streamGenerateContent?alt=sse: the text arrives whole; the provider saw the injected x-goog-api-key', async () => {
@@ -245,7 +269,7 @@ describe('the other providers\' streams through Envoy (raw, parsed as SSE)', () 
     const got = parseSse([res.body]).events.map(data);
     expect(got.map((c) => c.candidates[0].content.parts[0].text).join('')).toBe(APP_SEES);
     expect(got.at(-1)!.candidates[0].finishReason).toBe('STOP');
-    expect(res.body.equals(rec.responseBody)).toBe(true);
+    expect(got).toHaveLength(parseSse([rec.responseBody]).events.length);
   });
 });
 
