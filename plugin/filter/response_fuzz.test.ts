@@ -55,6 +55,39 @@ function expected(b: Uint8Array): Uint8Array {
   return out;
 }
 
+const EMAIL = 'zed.fuzz@example.org';
+const EMAIL_BYTES = enc.encode(EMAIL);
+const TEXT_STARTS = ['"content":"', '"text":"', '"delta":"', '"partial_json":"'].map((t) => enc.encode(t));
+/** String values that only label (as the filter's completion_text.ts): the rest is text the patterns read. */
+const LABELS = new Set(['id', 'object', 'type', 'role', 'model', 'modelVersion', 'status', 'finish_reason', 'finishReason', 'stop_reason',
+  'system_fingerprint', 'service_tier', 'call_id', 'item_id', 'tool_call_id', 'tool_use_id', 'responseId', 'signature', 'encrypted_content', 'created_at', 'obfuscation']);
+
+/** `b` with the address planted just inside some text value (where a model's answer would carry it). */
+function planted(rnd: () => number, b: Uint8Array): Uint8Array {
+  const starts: number[] = [];
+  for (const t of TEXT_STARTS) {
+    for (let i = 0; i + t.length <= b.length; i++) if (t.every((c, j) => b[i + j] === c)) starts.push(i + t.length);
+  }
+  if (starts.length === 0) return b;
+  return spliceBytes(b, pick(rnd, starts), 0, EMAIL_BYTES);
+}
+
+/** Text values (not labels) of a JSON value holding the address. */
+function leaks(v: unknown, key = ''): string[] {
+  if (typeof v === 'string') return !LABELS.has(key) && v.includes(EMAIL) ? [key] : [];
+  if (Array.isArray(v)) return v.flatMap((x) => leaks(x, key));
+  if (v && typeof v === 'object') return Object.entries(v).flatMap(([k, x]) => leaks(x, k));
+  return [];
+}
+
+function jsonOrNull(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
 describe('response fuzz', () => {
   it(`${RESPONSES} mutated provider responses (seed ${SEED}): no trap, the key never reaches the app, nothing else changed`, async () => {
     const host = await loadGuard({ hosts: [OPENAI], api_key: KEY, deny_patterns: ['(?i)password'] });
@@ -66,6 +99,39 @@ describe('response fuzz', () => {
       expect(Buffer.from(got).equals(Buffer.from(expected(body))), `response ${n}`).toBe(true);
       expect(r.filterState.get('llm_guard.audit'), `response ${n}`).toBeDefined();
     }
+    host.assertHealthy();
+  });
+});
+
+describe('response fuzz with response patterns', () => {
+  it(`${RESPONSES} mutated provider responses with an address planted in their text (seed ${SEED + 1}): no trap, no text value delivered holding it`, async () => {
+    const host = await loadGuard({
+      hosts: [OPENAI], api_key: KEY,
+      response_deny_patterns: ['(?i)launch codes'],
+      response_redact_patterns: ['[a-z0-9.]+@[a-z0-9]+\\.[a-z]{2,}'],
+      response_max_hold_back: 256,
+    });
+    const rnd = seededRandom(SEED + 1);
+    let streamsRead = 0;
+    for (let n = 0; n < RESPONSES; n++) {
+      const body = planted(rnd, mutated(rnd));
+      const type = pick(rnd, TYPES);
+      const r = post(host, chat(user('hi')), { response: { headers: [['content-type', type]], chunks: cut(rnd, body) } });
+      expect(r.filterState.get('llm_guard.audit'), `response ${n}`).toBeDefined();
+      const got = new TextDecoder().decode(r.response!.body);
+      expect(got.includes(KEY), `response ${n}: the key`).toBe(false);
+      if (/json/i.test(type)) {
+        expect(leaks(jsonOrNull(got)), `response ${n}: ${got.slice(0, 300)}`).toEqual([]);
+      } else if (/event-stream/i.test(type)) {
+        for (const line of got.split(/\r\n|\r|\n/)) {
+          if (!line.startsWith('data:')) continue;
+          const data = jsonOrNull(line.slice(5).trim());
+          if (data !== null) streamsRead++;
+          expect(leaks(data), `response ${n}: ${line.slice(0, 300)}`).toEqual([]);
+        }
+      }
+    }
+    expect(streamsRead).toBeGreaterThan(RESPONSES / 10);
     host.assertHealthy();
   });
 });

@@ -503,9 +503,16 @@ export class GuardStream extends HttpContext {
         return BodyAction.StopIterationAndBuffer;
       }
     }
+    let changed = out != received;
     const mask = this.echoMask;
-    if (mask != null) out = mask.maskChunk(out, endOfStream);
-    if (out != received) replaceBuffer(BufferType.HttpResponseBody, bodySize, out.slice().buffer);
+    if (mask != null) {
+      // Masking may write into the bytes it was given: whether they changed is told by its counts.
+      const before = mask.masked;
+      const wasHolding = mask.holding;
+      out = mask.maskChunk(out, endOfStream);
+      if (mask.masked != before || wasHolding || mask.holding) changed = true;
+    }
+    if (changed) replaceBuffer(BufferType.HttpResponseBody, bodySize, out.slice().buffer);
     if (endOfStream) {
       this.responseInspected(inspection);
       this.responseEnded();

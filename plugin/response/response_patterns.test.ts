@@ -64,6 +64,14 @@ describe('a whole JSON reply', () => {
     host.assertHealthy();
   });
 
+  it('still masks the injected key the reply echoes (the buffered reply is searched whole)', async () => {
+    const host = await load();
+    const r = post(host, chat(user('hi')), { response: json(chatReply(`your key ${KEY} is wrong`)) });
+    expect(r.response!.bodyText).not.toContain(KEY);
+    expect(JSON.parse(r.response!.bodyText).choices[0].message.content).toBe(`your key ${'*'.repeat(KEY.length)} is wrong`);
+    host.assertHealthy();
+  });
+
   it('redacts each provider format: Responses, Anthropic, Gemini, and tool-call arguments', async () => {
     const host = await load();
     const cases: [string, string, unknown, (b: any) => string][] = [
