@@ -29,6 +29,7 @@ const KEY1 = 'sk-mesh-first-key-7c2e19';
 const KEY2 = 'sk-mesh-rotated-key-b04d5a';
 const PROXY = `app-0.${NS}`;
 const HOLD = 'llm-guard.hold-request';
+const RESPONSE_HOLD = 'llm-guard.hold-response';
 const FILTER = `extensions.istio.io/trafficextension/${NS}.chat~istio-translated-wasmplugin`;
 
 type Any = any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -262,6 +263,30 @@ describe('changes rolled out with kubectl apply', () => {
     await app.expectNothingReachesProvider(async () => {
       expect(errorCode(await app.askSlowly('say forbidden-mesh-word'))).toBe('denied_by_pattern');
     });
+  });
+
+  it('response deny patterns: istiod puts the response hold first in the chain, and a denied reply is the filter\'s own 403', async () => {
+    // The mock provider answers "Hello from the mock provider." (The deny patterns stay those of the test before.)
+    const denyPatterns = ['(?i)ignore\\s+previous\\s+instructions', 'forbidden-mesh-word'];
+    await mesh.apply(meshPolicy(mesh, { denyPatterns, spec: { response: { denyPatterns: ['(?i)mock provider'] } } }));
+    await app.waitReady();
+    await eventually('the reply denied', async () => errorCode(await app.ask('hello')) === 'response_denied_by_pattern', 60_000, 500);
+    const denied = await app.ask('hello');
+    expect(denied.status).toBe(403);
+    expect(denied.text).not.toContain('Hello from');
+    const dump = await sidecar.configDump();
+    const names = httpFilterNames(listenerOn(dump, PROVIDER_PORT));
+    expect(names.indexOf(RESPONSE_HOLD)).toBeGreaterThanOrEqual(0);
+    expect(names.indexOf(RESPONSE_HOLD)).toBeLessThan(names.indexOf(FILTER));
+    const [provider] = virtualHostsServing(dump, PROVIDER_HOST);
+    expect(provider.metadata?.filter_metadata?.[RESPONSE_HOLD]).toEqual({ enabled: true });
+    // Redaction alone needs no hold: it goes when the policy no longer denies.
+    await mesh.apply(meshPolicy(mesh, { denyPatterns, spec: { response: { redactPatterns: ['(?i)mock'] } } }));
+    await app.waitReady();
+    await eventually('the reply redacted', async () => (await app.ask('hello')).text.includes('Hello from the [REDACTED] provider.'), 60_000, 500);
+    await eventually('the response hold gone', async () => !httpFilterNames(listenerOn(await sidecar.configDump(), PROVIDER_PORT)).includes(RESPONSE_HOLD), 60_000, 500);
+    await mesh.apply(meshPolicy(mesh, { denyPatterns }));
+    await app.waitReady();
   });
 
   it('a bad policy never reaches the proxy: the operator refuses it (Accepted=False) and the sidecar keeps the last good config', async () => {
