@@ -1,5 +1,6 @@
 // `llmguard test`: policy unit tests. Each case of a cases file is a request and the decision the
-// policy must reach; they run through the real compiled filter in-process (no cluster, no Envoy).
+// policy must reach (and, for an allowed one, what the provider answers and what the app must then
+// receive); they run through the real compiled filter in-process (no cluster, no Envoy).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { API_VERSION, type LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { CasesError, parseCases, type TestCase } from '../policytest/cases.js';
@@ -16,6 +17,22 @@ export const TEST_HELP = `Usage: llmguard test -f POLICY.yaml --cases CASES.yaml
 Runs a policy's test cases through the real compiled filter (build/llm_guard.wasm), in-process:
 each case is a request (any supported API shape) and the decision expected (allow, deny, refuse).
 The policy is rendered as the operator renders it; the guard model, if any, is answered per case.
+An allowed case can give the provider's answer (response: a JSON body or SSE events) and check
+what the app receives (expectResponse: status, contains, notContains, code, outcome, rule) and
+what the provider received after redaction (expectRequest: contains, notContains):
+
+  - name: an address in a stream is masked
+    request: { body: { stream: true, messages: [{ role: user, content: who? }] } }
+    response: { events: [{ data: { choices: [{ index: 0, delta: { content: "jane.d" } }] } },
+                         { data: { choices: [{ index: 0, delta: { content: "oe@example.com" } }] } }, "[DONE]"] }
+    expect: allow
+    expectResponse: { outcome: redacted, contains: "[REDACTED]", notContains: jane.doe@example.com }
+  - name: a denied JSON answer
+    request: { body: { messages: [{ role: user, content: the codes? }] } }
+    response: { body: { choices: [{ index: 0, message: { role: assistant, content: the launch codes } }] } }
+    expect: allow
+    expectResponse: { outcome: denied, code: response_denied_by_pattern }
+
 See docs/policy-tests.md.
 
 Options:

@@ -1,7 +1,8 @@
 // Runs a policy's test cases through the real compiled filter: the policy is rendered with the
 // operator's own code (the WasmPlugin's pluginConfig, exactly as the cluster gets it), the filter is
 // configured with it in the in-process proxy-wasm host that plays Envoy (operator/src/wasm), and
-// each case's request goes through it; guard calls are answered per case.
+// each case's request goes through it; guard calls are answered per case, and a forwarded request
+// gets the case's response (if it gives one) from the upstream, through the filter to the app.
 import type { LlmGuardPolicy } from '../api/v1alpha1/llm_guard_policy.js';
 import { AUTH_HEADERS, describeRefusal } from '../api/pluginconfig/index.js';
 import { renderPolicy, secretRefKey, secretRefs, type SecretValues } from '../render/index.js';
@@ -14,6 +15,7 @@ import { buildAnswer, secretsFromValues } from '../keyservice/answer.js';
 import { HOLD_FILTER_NAME, holdMarkFields } from '../render/hold_filter.js';
 import { encodeMetadata } from '../wasm/metadata.js';
 import type { CaseGuard, Decision, TestCase } from './cases.js';
+import { readReceived, upstreamResponse } from './response.js';
 
 /** The filter refused the policy's rendered configuration. */
 export class FilterConfigError extends Error {}
@@ -34,6 +36,18 @@ export interface Observed {
   guardAsked: boolean;
   /** The provider key header went upstream (allow). */
   keyHeader?: string;
+  /** What the app received from the provider's answer (cases with a response, when it was forwarded). */
+  response?: ObservedResponse;
+}
+
+export interface ObservedResponse {
+  status: number;
+  /** The audit record's `response` (redacted, denied, response_not_inspectable), else untouched. */
+  outcome: string;
+  /** The audit record's `response_rule`. */
+  rule?: string;
+  /** The error code the app received (JSON body, or the stream's last event). */
+  code?: string;
 }
 
 export interface CaseResult {
@@ -103,6 +117,13 @@ function describeExpected(c: TestCase): string {
   if (c.status !== undefined) parts.push(`status ${c.status}`);
   if (c.code) parts.push(`code ${c.code}`);
   if (c.pattern !== undefined) parts.push(`deny_patterns[${c.pattern}]`);
+  const e = c.expectResponse;
+  if (e) {
+    if (e.status !== undefined) parts.push(`response status ${e.status}`);
+    if (e.outcome) parts.push(`response ${e.outcome}${e.rule ? ` (${e.rule})` : ''}`);
+    else if (e.rule) parts.push(`response rule ${e.rule}`);
+    if (e.code) parts.push(`response code ${e.code}`);
+  }
   return parts.join(', ');
 }
 
@@ -112,6 +133,11 @@ export function describeObserved(o: Observed): string {
   if (o.code) parts.push(`code ${o.code}`);
   if (o.pattern !== undefined) parts.push(`deny_patterns[${o.pattern}]`);
   if (o.guardAsked) parts.push('guard asked');
+  const r = o.response;
+  if (r) {
+    parts.push(`response status ${r.status}`, `response ${r.outcome}${r.rule ? ` (${r.rule})` : ''}`);
+    if (r.code) parts.push(`response code ${r.code}`);
+  }
   return parts.join(', ');
 }
 
@@ -119,6 +145,8 @@ const DEFAULTS = { path: '/v1/chat/completions', method: 'POST' };
 
 /** The filter state the filter sets on a pattern deny (plugin/filter/stream.ts). */
 const RULE_PROPERTY = 'llm_guard.rule';
+/** The filter's audit record (plugin/filter/audit.ts): what response patterns did. */
+const AUDIT_PROPERTY = 'llm_guard.audit';
 
 export class PolicyTester {
   private host: FilterHost | null = null;
@@ -182,7 +210,8 @@ export class PolicyTester {
       host = this.start();
       host.clearRecords();
       host.shared.clear(); // the verdict cache: every case is judged on its own
-      stream = host.request(this.request(c));
+      const request = this.request(c);
+      stream = host.request(c.response ? { ...request, response: upstreamResponse(c.response) } : request);
       for (let calls = stream.pendingHttpCalls; calls.length > 0; calls = stream.pendingHttpCalls) {
         for (const call of calls) this.answer(host, call, this.guardAnswer(c.guard, call));
       }
@@ -190,7 +219,7 @@ export class PolicyTester {
       return fail(e instanceof Error ? `${e.name === 'RuntimeError' ? 'the filter trapped: ' : ''}${e.message}` : String(e));
     }
     if (host.trapped) return fail(`the filter trapped: ${host.traps[0]!.message}`);
-    const observed = this.observe(stream);
+    const observed = this.observe(stream, c);
     const problems = this.compare(c, observed, stream);
     return {
       name: c.name,
@@ -253,7 +282,7 @@ export class PolicyTester {
     };
   }
 
-  private observe(s: HttpStream): Observed {
+  private observe(s: HttpStream, c: TestCase): Observed {
     const guardAsked = s.httpCalls.length > 0;
     const rule = s.filterState.get(RULE_PROPERTY);
     const m = rule ? /^deny_patterns\[(\d+)\]$/.exec(new TextDecoder().decode(rule)) : null;
@@ -274,7 +303,23 @@ export class PolicyTester {
       if (m) out.pattern = Number(m[1]);
       return out;
     }
-    return { decision: s.forwarded ? 'allow' : 'held', guardAsked };
+    const out: Observed = { decision: s.forwarded ? 'allow' : 'held', guardAsked };
+    const received = c.response && s.forwarded ? s.response : null;
+    if (received) {
+      let audit: { response?: unknown; response_rule?: unknown } = {};
+      const raw = s.filterState.get(AUDIT_PROPERTY);
+      try {
+        if (raw) audit = JSON.parse(new TextDecoder().decode(raw)) as typeof audit;
+      } catch {
+        /* no record to read */
+      }
+      const r: ObservedResponse = { status: received.status, outcome: typeof audit.response === 'string' && audit.response ? audit.response : 'untouched' };
+      if (typeof audit.response_rule === 'string' && audit.response_rule) r.rule = audit.response_rule;
+      const code = readReceived(received).code;
+      if (code !== undefined) r.code = code;
+      out.response = r;
+    }
+    return out;
   }
 
   private compare(c: TestCase, o: Observed, s: HttpStream): string[] {
@@ -299,7 +344,50 @@ export class PolicyTester {
     if (c.pattern !== undefined && o.pattern !== c.pattern) {
       problems.push(`pattern: expected deny_patterns[${c.pattern}], got ${o.pattern === undefined ? 'none' : `deny_patterns[${o.pattern}]`}`);
     }
+    if (c.expectRequest || c.expectResponse) {
+      if (!s.forwarded) {
+        const what = [c.expectRequest && 'expectRequest', c.expectResponse && 'expectResponse'].filter(Boolean).join(' and ');
+        problems.push(`${what}: not checked: the request was not forwarded to the provider (${describeObserved(o)})`);
+      } else {
+        this.compareRequest(c, s, problems);
+        this.compareResponse(c, o, s, problems);
+      }
+    }
     return problems;
+  }
+
+  /** expectRequest: the body the provider received (after redaction). */
+  private compareRequest(c: TestCase, s: HttpStream, problems: string[]): void {
+    const e = c.expectRequest;
+    if (!e) return;
+    const sent = s.upstreamBodyText ?? '';
+    for (const t of e.contains ?? []) if (!sent.includes(t)) problems.push(`upstream request body: expected to contain ${JSON.stringify(t)}`);
+    for (const t of e.notContains ?? []) if (sent.includes(t)) problems.push(`upstream request body: expected not to contain ${JSON.stringify(t)}`);
+  }
+
+  /** expectResponse: what the app received of the provider's answer, and what the audit record says. */
+  private compareResponse(c: TestCase, o: Observed, s: HttpStream, problems: string[]): void {
+    const e = c.expectResponse;
+    if (!e) return;
+    const received = s.response;
+    const r = o.response;
+    if (!received || !r) {
+      problems.push(`response: the app received none${s.reset ? ` (the stream was reset: ${s.resetReason ?? '?'})` : ''}`);
+      return;
+    }
+    if (s.reset) problems.push(`response: the stream was reset (${s.resetReason ?? '?'}) after the app got part of it`);
+    if (e.status !== undefined && r.status !== e.status) problems.push(`response status: expected ${e.status}, got ${r.status}`);
+    const view = readReceived(received);
+    // A stream is also read as the text it carries: a text split across events is in no one event.
+    const found = (t: string) => view.body.includes(t) || view.streamTexts.some((x) => x.includes(t));
+    for (const t of e.contains ?? []) if (!found(t)) problems.push(`response body: expected to contain ${JSON.stringify(t)}`);
+    for (const t of e.notContains ?? []) {
+      if (view.body.includes(t)) problems.push(`response body: expected not to contain ${JSON.stringify(t)}`);
+      else if (found(t)) problems.push(`response body: expected not to contain ${JSON.stringify(t)} (found in the text the stream's events carry)`);
+    }
+    if (e.code !== undefined && r.code !== e.code) problems.push(`response code: expected ${e.code}, got ${r.code ?? 'none'}`);
+    if (e.outcome !== undefined && r.outcome !== e.outcome) problems.push(`response outcome: expected ${e.outcome}, got ${r.outcome}`);
+    if (e.rule !== undefined && r.rule !== e.rule) problems.push(`response rule: expected ${e.rule}, got ${r.rule ?? 'none'}`);
   }
 }
 
