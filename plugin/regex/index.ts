@@ -79,6 +79,17 @@ export class PatternSet {
     vm.scan(text, before, atStart, final, out);
   }
 
+  /**
+   * For a text that goes on: where a match may still be under way from, when none is complete in
+   * it, found with the lazy DFA (a few loads per code point) instead of the span VM; the text's
+   * length when nothing is under way at its end. -1 when some pattern matches in the text or the
+   * DFA can't tell: use spans() then. `before` as for spans(); -1 is the start of the input.
+   */
+  idleFrom(text: string, before: i32): i32 {
+    const r = this.dfa.lastIdle(text, before);
+    return r == DFA_GAVE_UP ? -1 : r;
+  }
+
   /** firstMatch without the DFA cache (for tests and comparisons). */
   firstMatchNFA(text: string): i32 {
     return this.vm.firstMatch(text);

@@ -445,4 +445,42 @@ export class LazyDFA {
     }
     return best < count ? best : -1;
   }
+
+  /**
+   * For a text that goes on (streams): the last UTF-16 index at which no match was under way (the
+   * state was empty), `text.length` when none is at the end; DFA_GAVE_UP when some pattern matches
+   * inside the text, or the cache overflowed (ask the span VM then). `prev` is what precedes the
+   * text: -1 for the start of the input, else the code point. Matches that would end exactly at the
+   * end are under way (the text goes on), so they show as a state that is not empty there.
+   */
+  lastIdle(text: string, prev: i32): i32 {
+    if (!this.enabled) return DFA_GAVE_UP;
+    const k = this.classCount;
+    const rowBytes = k << 2;
+    const emptyLimit = 4 * rowBytes;
+    const len = text.length;
+    const base = changetype<usize>(text);
+    const kind = prev < 0 ? PREV_BEGIN : !this.prog.hasAsserts ? PREV_OTHER : prev == 0x0a ? PREV_NEWLINE : isWordChar(prev) ? PREV_WORD : PREV_OTHER;
+    let s = kind * rowBytes;
+    let idle = 0;
+    let p = 0;
+    while (p < len) {
+      if (s < emptyLimit) idle = p;
+      let cp = i32(load<u16>(base + (usize(p) << 1)));
+      if ((cp & 0xf800) == 0xd800) cp = decodeAt(base, len, p);
+      const cls = (cp < 128 ? unchecked(this.asciiInfo[cp]) : this.cachedInfoOf(cp)) & 0xffff;
+      let t = unchecked(this.trans[s / 4 + cls]);
+      if (t < 0) {
+        t = this.transition(s / rowBytes, cls);
+        if (t < 0) {
+          this.reset();
+          return DFA_GAVE_UP;
+        }
+      }
+      if (t >= MATCH_BIT) return DFA_GAVE_UP;
+      s = t;
+      p += widthOf(cp);
+    }
+    return s < emptyLimit ? len : idle;
+  }
 }

@@ -9,6 +9,7 @@ import { makeGenerator, randomText, FLAG_SETS } from "../testing/regex_gen.js";
 interface Probe {
   compile(patterns: string[]): boolean;
   spans(text: string, before: number, atStart: boolean, final: boolean): string;
+  idleFrom(text: string, before: number): number;
 }
 
 let probe: Probe;
@@ -168,5 +169,30 @@ describe("regex spans: differential against Node's RegExp", () => {
       }
     }
     expect(failures).toEqual([]);
+  });
+});
+
+describe('regex idleFrom: the lazy DFA\'s shortcut for texts that go on', () => {
+  it('agrees with the span VM: where it answers, nothing matched and the VM settles at or after it, the same from there on', () => {
+    const rand = seededRandom(4242);
+    const failures: string[] = [];
+    let answered = 0;
+    for (let i = 0; i < 1500; i++) {
+      const [goFlags] = FLAG_SETS[i % FLAG_SETS.length]!;
+      const gen = makeGenerator(rand, goFlags.includes('i'));
+      const pats = [goFlags + gen().go, goFlags + gen().go];
+      const text = randomText(rand) + randomText(rand);
+      const atStart = rand() < 0.5;
+      const before = atStart ? -1 : 'a _\n'.codePointAt(Math.floor(rand() * 4))!;
+      const whole = scan(pats, text, { before, atStart, final: false });
+      const idle = probe.idleFrom(text, atStart ? -1 : before);
+      if (idle === -1) continue;
+      answered++;
+      const rest = idle < text.length ? scan(pats, text.slice(idle), { before: idle > 0 ? text.codePointAt(idle - 1 - ((text.charCodeAt(idle - 1) & 0xfc00) === 0xdc00 ? 1 : 0))! : before, atStart: atStart && idle === 0, final: false }) : { spans: [], settled: 0 };
+      const ok = whole.spans.filter(([, b]) => b <= whole.settled).length === 0 && rest.spans.length === 0 && whole.settled >= idle && rest.settled + idle === whole.settled;
+      if (!ok && failures.length < 10) failures.push(`${JSON.stringify(pats)} on ${JSON.stringify(text)} (before ${before}): idle ${idle}, VM ${JSON.stringify(whole)}, rest ${JSON.stringify(rest)}`);
+    }
+    expect(failures).toEqual([]);
+    expect(answered).toBeGreaterThan(200);
   });
 });

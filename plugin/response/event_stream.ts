@@ -10,7 +10,7 @@
 import { parseJson, JsonLimits, JsonValue, JsonKind } from "../json";
 import { writeJsonReplacing } from "../json/write";
 import { Spans } from "../regex";
-import { SseParser, SseItem, SseItemKind, SseLineEnd, SseEventFields, encodeSseEvent } from "../sse";
+import { SseParser, SseLimits, SseItem, SseItemKind, SseLineEnd, SseEventFields, encodeSseEvent } from "../sse";
 import { ByteBuffer } from "../sse/byte_buffer";
 import { applySpans } from "../redact/redact_text";
 import { ResponseError, responseDenied, responseNotInspectable } from "./errors";
@@ -18,6 +18,12 @@ import { CompletionText, completionTexts } from "./completion_text";
 import { ApiFormat, errorEvent } from "./api_format";
 import { ResponseRules } from "./rules";
 
+/**
+ * One event's bytes at most: a Responses `response.completed` repeats the whole answer on one data
+ * line, so the parser's defaults (64 KiB lines) would cut long answers. Memory per stream stays
+ * bounded by these.
+ */
+const MAX_EVENT_BYTES: i32 = 4 << 20;
 /** Raw bytes of held events at most; past it every channel is settled as if its text ended. */
 const HELD_BYTES_LIMIT: i32 = 1 << 20;
 /** Channels remembered at most; idle ones are forgotten past it (a long stream of distinct indexes). */
@@ -65,7 +71,7 @@ class Channel {
 }
 
 export class EventStreamInspector {
-  private parser: SseParser = new SseParser();
+  private parser: SseParser = new SseParser(eventLimits());
   private queue: Array<HeldEvent> = new Array<HeldEvent>();
   private head: i32 = 0;
   private heldBytes: i32 = 0;
@@ -191,7 +197,7 @@ export class EventStreamInspector {
     const rules = this.rules;
     const spans = this.spans;
     const text = c.text;
-    rules.set.spans(text, spans, c.before, c.base == 0, final);
+    findSpans(rules, text, c.before, c.base == 0, final, spans);
     const settled = spans.settled;
     for (let i = 0; i < spans.length; i++) {
       if (spans.ends[i] > settled) break;
@@ -287,6 +293,48 @@ export class EventStreamInspector {
 }
 
 /** An object: what every provider's events carry (`[DONE]` and other words are not JSON to read). */
+/**
+ * PatternSet.spans, with the lazy DFA in front: most texts hold no match, and of a text that goes
+ * on only the part from where a match may be under way needs the span VM (a word, say, for an
+ * address pattern), not the whole text.
+ */
+function findSpans(rules: ResponseRules, text: string, before: i32, atStart: bool, final: bool, spans: Spans): void {
+  const set = rules.set;
+  if (final) {
+    if (set.firstMatch(text) >= 0 || !atStart) set.spans(text, spans, before, atStart, true);
+    else {
+      spans.clear();
+      spans.settled = text.length;
+    }
+    return;
+  }
+  const idle = set.idleFrom(text, atStart ? -1 : before);
+  if (idle < 0) {
+    set.spans(text, spans, before, atStart, false);
+    return;
+  }
+  if (idle == text.length) {
+    spans.clear();
+    spans.settled = idle;
+    return;
+  }
+  // Nothing matched, and nothing under way before `idle`: the span VM finds where from the rest is open.
+  set.spans(text.substring(idle), spans, idle > 0 ? codePointBefore(text, idle) : before, atStart && idle == 0, false);
+  for (let i = 0; i < spans.length; i++) {
+    spans.starts[i] += idle;
+    spans.ends[i] += idle;
+  }
+  spans.settled += idle;
+}
+
+function eventLimits(): SseLimits {
+  const limits = new SseLimits();
+  limits.maxLineBytes = MAX_EVENT_BYTES;
+  limits.maxDataBytes = MAX_EVENT_BYTES;
+  limits.maxEventBytes = MAX_EVENT_BYTES;
+  return limits;
+}
+
 function startsLikeJson(data: Uint8Array): bool {
   for (let i = 0; i < data.length; i++) {
     const c = data[i];

@@ -222,6 +222,17 @@ describe('a stream', () => {
     host.assertHealthy();
   });
 
+  it('a long answer repeated on one line (Responses\' response.completed, 300 KB) is read, not cut', async () => {
+    const host = await load();
+    const long = 'lorem ipsum '.repeat(25_000) + 'mail a@b.io';
+    const completed = { type: 'response.completed', sequence_number: 9, response: { id: 'resp_1', status: 'completed', output: [{ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: long }] }] } };
+    const r = post(host, { model: 'm', input: 'x', stream: true }, { path: '/v1/responses', response: { headers: [['content-type', 'text/event-stream']], chunks: [`event: response.completed\ndata: ${JSON.stringify(completed)}\n\n`] } });
+    const [event] = parseSse(r.response!.bodyText);
+    expect(event!.event).toBe('response.completed');
+    expect(JSON.parse(event!.data).response.output[0].content[0].text).toBe('lorem ipsum '.repeat(25_000) + 'mail [REDACTED]');
+    host.assertHealthy();
+  });
+
   it('an event over the parser limits, or that is not JSON, ends the stream with an error', async () => {
     const host = await load();
     const r = post(host, { model: 'm', stream: true, messages: [] }, { response: { headers: [['content-type', 'text/event-stream']], chunks: ['data: {"choices":[{"delta":{"content":"OK!"}}]}\n\n', 'data: {"choices": [\n\n', 'data: {"choices":[{"delta":{"content":"after"}}]}\n\n'] } });

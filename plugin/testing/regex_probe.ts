@@ -70,3 +70,9 @@ export function spans(text: string, before: i32, atStart: bool, final: bool): st
   }
   return out + "|" + spanOut.settled.toString();
 }
+
+/** PatternSet.idleFrom on the current set; -2 when there is no set. */
+export function idleFrom(text: string, before: i32): i32 {
+  const s = current;
+  return s != null ? s.idleFrom(text, before) : -2;
+}
