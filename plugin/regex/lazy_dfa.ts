@@ -464,18 +464,32 @@ export class LazyDFA {
     let s = kind * rowBytes;
     let idle = 0;
     let p = 0;
+    let trans = this.trans.dataStart;
+    const asciiClasses = changetype<usize>(this.asciiInfo);
     while (p < len) {
+      // ASCII through cached transitions, as in firstMatch: one add and one load per code point.
+      while (p < len) {
+        const c = u32(load<u16>(base + (usize(p) << 1)));
+        if (c >= 128) break;
+        const next = load<i32>(trans + usize(s) + (usize(load<i32>(asciiClasses + (usize(c) << 2)) & 0xffff) << 2));
+        if (u32(next) >= u32(MATCH_BIT)) break; // unknown (-1) or matching
+        if (s < emptyLimit) idle = p;
+        s = next;
+        p++;
+      }
+      if (p >= len) break;
       if (s < emptyLimit) idle = p;
       let cp = i32(load<u16>(base + (usize(p) << 1)));
       if ((cp & 0xf800) == 0xd800) cp = decodeAt(base, len, p);
       const cls = (cp < 128 ? unchecked(this.asciiInfo[cp]) : this.cachedInfoOf(cp)) & 0xffff;
-      let t = unchecked(this.trans[s / 4 + cls]);
+      let t = load<i32>(trans + usize(s) + (usize(cls) << 2));
       if (t < 0) {
         t = this.transition(s / rowBytes, cls);
         if (t < 0) {
           this.reset();
           return DFA_GAVE_UP;
         }
+        trans = this.trans.dataStart;
       }
       if (t >= MATCH_BIT) return DFA_GAVE_UP;
       s = t;

@@ -206,6 +206,12 @@ export class EventStreamInspector {
         return;
       }
     }
+    if (!final && text.length - settled > this.rules.maxHoldBack) {
+      // What may still be a match is longer than the bound: let it go as if the text had ended.
+      this.overflows++;
+      this.scan(c, true);
+      return;
+    }
     let done = 0;
     while (done < c.pieces.length) {
       const piece = c.pieces[done];
@@ -223,13 +229,7 @@ export class EventStreamInspector {
       piece.event.pending--;
       done++;
     }
-    if (done == 0) {
-      if (!final && text.length > this.rules.maxHoldBack) {
-        this.overflows++;
-        this.scan(c, true);
-      }
-      return;
-    }
+    if (done == 0) return;
     // Keep the text from the first unsettled piece, or from the start of a span reaching into it.
     let cut = <i32>(c.pieces[done - 1].end - c.base);
     for (let i = 0; i < spans.length; i++) {
@@ -240,10 +240,6 @@ export class EventStreamInspector {
       c.before = codePointBefore(text, cut);
       c.text = text.substring(cut);
       c.base += cut;
-    }
-    if (!final && c.text.length > this.rules.maxHoldBack) {
-      this.overflows++;
-      this.scan(c, true);
     }
   }
 

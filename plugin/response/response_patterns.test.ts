@@ -222,6 +222,16 @@ describe('a stream', () => {
     host.assertHealthy();
   });
 
+  it('a delta longer than the hold-back bound is no overflow: only what may still be a match counts', async () => {
+    const host = await load({ response_max_hold_back: 64 });
+    const prose = (n: number) => 'word '.repeat(n);
+    const events = [prose(400) + 'ending', prose(400) + 'then a@b.io', ' and done.'].map((t) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: t } }] })}\n\n`);
+    const r = post(host, { model: 'm', stream: true, messages: [] }, { response: { headers: [['content-type', 'text/event-stream']], chunks: [...events, 'data: [DONE]\n\n'] } });
+    expect(streamedText('openai-chat', r.response!.bodyText)).toBe(prose(400) + 'ending' + prose(400) + 'then [REDACTED] and done.');
+    expect(host.metric('llm_guard.response_hold_back_overflows')).toBe(0);
+    host.assertHealthy();
+  });
+
   it('a long answer repeated on one line (Responses\' response.completed, 300 KB) is read, not cut', async () => {
     const host = await load();
     const long = 'lorem ipsum '.repeat(25_000) + 'mail a@b.io';
