@@ -9,10 +9,20 @@ export const API_KEY = 'sk-bench-stream-0000000000000000000000';
 export const BASELINE = 'no-filter';
 
 /**
+ * Response patterns as a policy would set them: personal data and keys redacted, a phrase denied.
+ * The bench's prose holds no match: this measures reading every delta, not rewriting.
+ */
+export const RESPONSE_PATTERNS = {
+  response_deny_patterns: ['(?i)ignore (all )?previous instructions'],
+  response_redact_patterns: ['[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}', 'sk-[A-Za-z0-9_-]{20,}', '\\b\\d{4}(?: ?\\d{4}){3}\\b'],
+};
+
+/**
  * @typedef {object} Variant
  * @property {string} id
  * @property {string} label
  * @property {string | null} wasmPath
+ * @property {boolean} [responsePatterns]
  */
 
 /** @param {string} wasmPath @returns {Variant[]} */
@@ -20,12 +30,14 @@ export function variantList(wasmPath) {
   return [
     { id: BASELINE, label: 'no filter', wasmPath: null },
     { id: 'llm-guard', label: 'llm_guard', wasmPath },
+    { id: 'llm-guard-response', label: 'llm_guard + response patterns', wasmPath, responsePatterns: true },
   ];
 }
 
 /** @param {Variant} v @param {number} upstreamPort */
 export function variantBootstrap(v, upstreamPort) {
-  const wasm = v.wasmPath ? { wasmPath: v.wasmPath, namespace: 'bench', name: 'llm-guard', pluginConfig: { hosts: [PROVIDER_HOST], api_key: API_KEY } } : null;
+  const pluginConfig = { hosts: [PROVIDER_HOST], api_key: API_KEY, ...(v.responsePatterns ? RESPONSE_PATTERNS : {}) };
+  const wasm = v.wasmPath ? { wasmPath: v.wasmPath, namespace: 'bench', name: 'llm-guard', pluginConfig } : null;
   return buildBootstrap({ mockPort: upstreamPort, providerHosts: [PROVIDER_HOST], listeners: [{ name: 'outbound', wasm }] });
 }
 
