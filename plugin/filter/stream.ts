@@ -386,6 +386,12 @@ export class GuardStream extends HttpContext {
   }
 
   onResponseHeaders(headerCount: u32, endOfStream: bool): u32 {
+    // A reply of the filter's own that replaced the upstream's passes here too (where Envoy runs it
+    // through the filters): it is not the provider's answer.
+    if (this.inspection != null) {
+      this.inspection = null;
+      return HeadersAction.Continue;
+    }
     const mask = this.echoMask;
     if (mask == null && this.audit == null) return HeadersAction.Continue;
     const snapshot = HeaderSnapshot.read(MapType.HttpResponseHeaders);

@@ -7,6 +7,7 @@ import { ANTHROPIC, GEMINI, KEY, OPENAI, chat, loadGuard, post, user } from '../
 import { buildStream, type StreamKind } from '../../operator/src/localmesh/streams/index.js';
 import { parseSse as parseSsePieces, type SseMessage } from '../../operator/src/localmesh/streams/sse_parse.js';
 import { seededRandom } from '../testing/prng.mjs';
+import { encodeMetadata } from '../../operator/src/wasm/metadata.js';
 
 const EMAIL = '[a-z0-9.]+@[a-z0-9]+\\.[a-z]{2,}';
 const SECRET_KEY = 'sk-proj-[A-Za-z0-9]{20,}';
@@ -97,6 +98,18 @@ describe('a whole JSON reply', () => {
     expect(audit(r)).toMatchObject({ decision: 'allowed', response: 'denied', response_rule: 'response_deny_patterns[0]' });
     expect(host.metric('llm_guard.responses_denied_by_pattern')).toBe(1);
     host.assertHealthy();
+
+    // Where the response hold keeps the reply's headers (marked on the route), the filter answers itself.
+    const held = await loadGuard(CONFIG, { holdJsonReplies: true, properties: { 'xds.virtual_host_metadata': encodeMetadata({ 'llm-guard.hold-response': { enabled: true } }) } });
+    const own = post(held, chat(user('hi')), { response: json(chatReply('The launch codes are 0000.')) });
+    expect(own.forwarded).toBe(true);
+    expect(own.response!.status).toBe(403);
+    expect(JSON.parse(own.response!.bodyText).error.code).toBe('response_denied_by_pattern');
+    expect(audit(own)).toMatchObject({ response: 'denied', status: 403 });
+    // A stream is not held: it ends with an error event, status 200.
+    const stream = post(held, { model: 'm', stream: true, messages: [] }, { response: { headers: [['content-type', 'text/event-stream']], chunks: ['data: {"choices":[{"index":0,"delta":{"content":"launch codes"}}]}\n\n'] } });
+    expect(stream.response!.status).toBe(200);
+    held.assertHealthy();
   });
 
   it('leaves replies without matches, embeddings and errors byte for byte', async () => {

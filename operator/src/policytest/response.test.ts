@@ -234,7 +234,7 @@ ${SPLIT_STREAM}
     request: { body: { model: m, messages: [{ role: user, content: the codes? }] } }
     response: { body: { choices: [{ index: 0, message: { role: assistant, content: "The launch codes are 0000." }, finish_reason: stop }] } }
     expect: allow
-    expectResponse: { status: 200, outcome: denied, rule: "response_deny_patterns[0]", code: response_denied_by_pattern, contains: policy_violation, notContains: ["0000", launch] }
+    expectResponse: { status: 403, outcome: denied, rule: "response_deny_patterns[0]", code: response_denied_by_pattern, contains: policy_violation, notContains: ["0000", launch] }
   - name: stream denied
     request: { body: { model: m, stream: true, messages: [{ role: user, content: the codes? }] } }
     response:
@@ -260,7 +260,7 @@ ${SPLIT_STREAM}
       ['stream denied', 'pass'],
       ['anthropic stream denied (its error event has no code)', 'pass'],
     ]);
-    expect(results[0]!.observed?.response).toEqual({ status: 200, outcome: 'denied', rule: 'response_deny_patterns[0]', code: 'response_denied_by_pattern' });
+    expect(results[0]!.observed?.response).toEqual({ status: 403, outcome: 'denied', rule: 'response_deny_patterns[0]', code: 'response_denied_by_pattern' });
   });
 
   it('expectRequest sees what the provider received: the redacted request', () => {

@@ -12,7 +12,7 @@ import type { HttpStream } from '../wasm/stream.js';
 import type { HeaderPair } from '../wasm/header_map.js';
 import { clusterName, serviceEntryClusters } from '../localmesh/istio_names.js';
 import { buildAnswer, secretsFromValues } from '../keyservice/answer.js';
-import { HOLD_FILTER_NAME, holdMarkFields } from '../render/hold_filter.js';
+import { HOLD_FILTER_NAME, RESPONSE_HOLD_FILTER_NAME, holdMarkFields, holdsResponses } from '../render/hold_filter.js';
 import { encodeMetadata } from '../wasm/metadata.js';
 import type { CaseGuard, Decision, TestCase } from './cases.js';
 import { readReceived, upstreamResponse } from './response.js';
@@ -153,6 +153,7 @@ export class PolicyTester {
   readonly secrets: Map<string, string>;
   readonly pluginConfig: Record<string, unknown>;
   private readonly clusters: string[];
+  private readonly holdsResponses: boolean;
   private readonly keyCluster: string;
 
   constructor(
@@ -161,6 +162,7 @@ export class PolicyTester {
   ) {
     this.secrets = secretValuesFor(policy, opts.secrets);
     ({ pluginConfig: this.pluginConfig, clusters: this.clusters, keyCluster: this.keyCluster } = renderedForTest(policy));
+    this.holdsResponses = holdsResponses(policy);
   }
 
   /** Configures a VM now (throws FilterConfigError when the filter refuses the config). */
@@ -169,8 +171,12 @@ export class PolicyTester {
     const { host, result } = configureFilter(this.pluginConfig, {
       wasmPath: this.opts.wasmPath,
       clusters: this.clusters,
-      // The provider virtual hosts carry the hold's mark, as the operator's EnvoyFilter leaves it.
-      properties: { 'xds.virtual_host_metadata': encodeMetadata({ [HOLD_FILTER_NAME]: holdMarkFields() }) },
+      // The provider virtual hosts carry the holds' marks, as the operator's EnvoyFilter leaves them,
+      // and a policy with response deny patterns gets the response hold, as in the cluster.
+      properties: { 'xds.virtual_host_metadata': encodeMetadata(this.holdsResponses
+        ? { [HOLD_FILTER_NAME]: holdMarkFields(), [RESPONSE_HOLD_FILTER_NAME]: holdMarkFields() }
+        : { [HOLD_FILTER_NAME]: holdMarkFields() }) },
+      holdJsonReplies: this.holdsResponses,
     });
     if (!host) throw new FilterConfigError(result.refusal ? describeRefusal(result.refusal) : 'refused');
     // The key service answers the filter's first fetch (at configure) with the policy's keys.
@@ -286,7 +292,8 @@ export class PolicyTester {
     const guardAsked = s.httpCalls.length > 0;
     const rule = s.filterState.get(RULE_PROPERTY);
     const m = rule ? /^deny_patterns\[(\d+)\]$/.exec(new TextDecoder().decode(rule)) : null;
-    const reply = s.localReply;
+    // A local reply after the request was forwarded is the filter answering for the provider (response patterns).
+    const reply = s.forwarded ? null : s.localReply;
     if (reply) {
       let type: string | undefined;
       let code: string | undefined;
@@ -326,7 +333,7 @@ export class PolicyTester {
     const problems: string[] = [];
     if (o.decision !== c.expect) problems.push(`decision: expected ${c.expect}, got ${o.decision}`);
     if (c.expect === 'allow') {
-      if (s.localReply) problems.push(`a local reply was sent (status ${s.localReply.status})`);
+      if (s.localReply && !s.forwarded) problems.push(`a local reply was sent (status ${s.localReply.status})`);
       const upstream = s.upstreamHeaders ?? [];
       const authority = upstream.find(([k]) => k === ':authority')?.[1] ?? '';
       const provider = this.policy.spec.providers.find((p) => p.host === hostOf(authority));

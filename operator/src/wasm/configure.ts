@@ -23,6 +23,8 @@ export interface ConfigureOptions {
   clusters?: string[];
   /** Properties Envoy would give the filter (e.g. `xds.virtual_host_metadata`). */
   properties?: FilterHostOptions['properties'];
+  /** The response hold is installed (FilterHostOptions.holdJsonReplies). */
+  holdJsonReplies?: boolean;
 }
 
 export interface ConfigCheckResult {
@@ -51,7 +53,7 @@ export function configureFilter(pluginConfig: unknown, opts: ConfigureOptions = 
   const text = configText(pluginConfig);
   let host: FilterHost;
   try {
-    host = FilterHost.loadSync({ wasmPath: opts.wasmPath, pluginConfig: text, env: opts.env, clusters: opts.clusters, properties: opts.properties });
+    host = FilterHost.loadSync({ wasmPath: opts.wasmPath, pluginConfig: text, env: opts.env, clusters: opts.clusters, properties: opts.properties, holdJsonReplies: opts.holdJsonReplies });
   } catch (e) {
     if (!(e instanceof WasmLoadError)) throw e;
     const refusal: ConfigRefusal = { path: '', code: 'module_not_loadable', message: e.message };

@@ -65,6 +65,12 @@ export interface FilterHostOptions {
   maxLogRecords?: number;
   /** Keep the list of callbacks each stream received (stream.events). Default true. */
   recordEvents?: boolean;
+  /**
+   * A filter the response passes after the plugin holds a JSON reply's headers until its body
+   * ended, as the operator's Lua response hold does (render/hold_filter.ts): a local reply the
+   * plugin sends from the response body then still reaches the client, with its own status.
+   */
+  holdJsonReplies?: boolean;
 }
 
 export interface RequestSpec {
@@ -279,6 +285,7 @@ export class FilterHost implements StreamHost {
   readonly failOpen: boolean;
   readonly bufferLimitBytes: number;
   readonly recordEvents: boolean;
+  readonly holdJsonReplies: boolean;
   readonly vmConfigBytes: Uint8Array;
   readonly pluginConfigBytes: Uint8Array;
   readonly clusters: Set<string>;
@@ -341,6 +348,7 @@ export class FilterHost implements StreamHost {
     this.failOpen = opts.failurePolicy === 'FAIL_OPEN';
     this.bufferLimitBytes = opts.bufferLimitBytes ?? 1024 * 1024;
     this.recordEvents = opts.recordEvents ?? true;
+    this.holdJsonReplies = opts.holdJsonReplies ?? false;
     this.vmConfigBytes = toBytes(opts.vmConfig ?? '').slice();
     const pc = opts.pluginConfig;
     this.pluginConfigBytes =

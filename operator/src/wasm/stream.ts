@@ -66,6 +66,7 @@ export interface StreamHost {
   readonly failOpen: boolean;
   readonly bufferLimitBytes: number;
   readonly recordEvents: boolean;
+  readonly holdJsonReplies?: boolean;
   hasExport(name: string): boolean;
   invoke(ctx: AbiContext, fn: string, args: number[]): { ok: boolean; value: number };
   takeActions(): HostAction[];
@@ -191,6 +192,8 @@ class Flow {
   trailersDelivered = false;
   aborted = false;
   readonly sink: Sink = { headers: null, chunks: [], trailers: null, complete: false };
+  /** Headers (and data) the response hold keeps from the client until the body ended. */
+  heldForClient: { headers: HeaderPair[]; chunks: Uint8Array[] } | null = null;
   constructor(readonly dir: 'request' | 'response') {}
 
   bodyBuffer(): BufferAccess {
@@ -269,10 +272,16 @@ export class HttpStream implements AbiContext {
     return this._localReply !== null || this.reset || this.finished;
   }
 
-  /** True when the complete request (headers and body, end of stream) reached the upstream. */
+  /**
+   * True when the complete request (headers and body, end of stream) reached the upstream; a local
+   * reply the plugin sent only in place of the upstream's response (the response hold) doesn't undo it.
+   */
   get forwarded(): boolean {
-    return this.req.sink.headers !== null && this.req.sink.complete && this._localReply === null && !this.reset;
+    return this.req.sink.headers !== null && this.req.sink.complete && (this._localReply === null || this.repliedAfterUpstream) && !this.reset;
   }
+
+  /** The local reply replaced a response the upstream had begun, after the whole request reached it. */
+  private repliedAfterUpstream = false;
 
   get upstreamHeaders(): HeaderPair[] | null {
     return this.req.sink.headers;
@@ -754,16 +763,36 @@ export class HttpStream implements AbiContext {
     if (!f.headers) return;
     f.headersContinued = true;
     f.headersAccessible = false; // Envoy: request_headers_ = nullptr after Continue / continue_stream
+    if (!endStream && f.dir === 'response' && this.host.holdJsonReplies && /json/i.test(f.headers.get('content-type') ?? '')) {
+      f.heldForClient = { headers: f.headers.pairs(), chunks: [] };
+      return;
+    }
     f.sink.headers = f.headers.pairs();
     if (endStream) this.sinkComplete(f);
   }
 
   private forwardData(f: Flow, data: Uint8Array, eos: boolean): void {
+    const held = f.heldForClient;
+    if (held) {
+      if (data.length > 0) held.chunks.push(data);
+      if (!eos) return;
+      f.heldForClient = null;
+      f.sink.headers = held.headers;
+      f.sink.chunks.push(...held.chunks);
+      this.sinkComplete(f);
+      return;
+    }
     if (data.length > 0) f.sink.chunks.push(data);
     if (eos) this.sinkComplete(f);
   }
 
   private forwardTrailers(f: Flow): void {
+    const held = f.heldForClient;
+    if (held) {
+      f.heldForClient = null;
+      f.sink.headers = held.headers;
+      f.sink.chunks.push(...held.chunks);
+    }
     f.sink.trailers = f.trailers ? f.trailers.pairs() : [];
     f.trailersAccessible = false;
     this.sinkComplete(f);
@@ -890,6 +919,7 @@ export class HttpStream implements AbiContext {
       return;
     }
     if (this.req.sink.headers && !this.req.sink.complete) this.upstreamReset = true;
+    this.repliedAfterUpstream = this.req.sink.complete && this.resp.headers !== null;
     this.req.aborted = true;
     this.responseCodeDetails = details.replace(/\s/g, '_');
     const headers = new HeaderMap([[':status', String(status)]]);
