@@ -105,6 +105,20 @@ const chatDeltasSent = (rec: RecordedRequest) =>
     .map((c) => c.choices?.[0]?.delta?.content)
     .filter((d): d is string => typeof d === 'string' && d !== '');
 
+/** A chat stream's text deltas, read until it ends or the SDK throws (the error, else undefined). */
+async function readUntilError(stream: AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk>): Promise<{ deltas: string[]; failure: unknown }> {
+  const deltas: string[] = [];
+  try {
+    for await (const chunk of stream) {
+      const d = chunk.choices[0]?.delta.content;
+      if (d) deltas.push(d);
+    }
+    return { deltas, failure: undefined };
+  } catch (e: unknown) {
+    return { deltas, failure: e };
+  }
+}
+
 describe('openai SDK: chat.completions.create({ stream: true }) through Envoy', () => {
   it('receives every delta, the reply text and the usage chunk, without an SDK error; the provider saw the injected key', async () => {
     const t = tag();
@@ -150,13 +164,7 @@ describe('openai SDK: chat.completions.create({ stream: true }) through Envoy', 
       { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `please ${FAIL_WORD}` }], stream: true, stream_options: { include_usage: true } },
       { headers: t.headers },
     );
-    const deltas: string[] = [];
-    const failure = await (async () => {
-      for await (const chunk of stream) {
-        const d = chunk.choices[0]?.delta.content;
-        if (d) deltas.push(d);
-      }
-    })().catch((e: unknown) => e);
+    const { deltas, failure } = await readUntilError(stream);
     expect(failure).toBeInstanceOf(OpenAI.APIError);
     expect(failure).toMatchObject({ message: OPENAI_STREAM_ERROR.error.message, error: OPENAI_STREAM_ERROR.error });
     expect(deltas).toHaveLength(DELTAS_BEFORE_ERROR);
@@ -171,13 +179,7 @@ describe('openai SDK: chat.completions.create({ stream: true }) through Envoy', 
       { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `please ${DENY_WORD}` }], stream: true },
       { headers: t.headers },
     );
-    const deltas: string[] = [];
-    const failure = await (async () => {
-      for await (const chunk of stream) {
-        const d = chunk.choices[0]?.delta.content;
-        if (d) deltas.push(d);
-      }
-    })().catch((e: unknown) => e);
+    const { deltas, failure } = await readUntilError(stream);
     expect(failure).toBeInstanceOf(OpenAI.APIError);
     expect(failure).toMatchObject({ code: 'response_denied_by_pattern', type: 'policy_violation' });
     expect(deltas.join('')).not.toMatch(/launch|codes|0000/i);
