@@ -35,11 +35,20 @@ describe('require_hold', () => {
     });
   }
 
-  it('a request with no body to judge goes on with its key, mark or not', async () => {
+  it('a request with no body to judge gets its key on a marked route only: elsewhere it is refused before the key is put on', async () => {
+    const marked = await loadGuard(CONFIG, { properties: { 'xds.virtual_host_metadata': MARK } });
+    const ok = get(marked, '/v1/models');
+    expect(ok.forwarded, outcome(ok)).toBe(true);
+    expect(upstreamCredentials(ok)).toEqual([['authorization', `Bearer ${KEY}`]]);
+    // An unmarked route is not the provider's (say the mesh's passthrough, reached by a host
+    // spelled with a trailing dot): the key must not leave by it.
     const host = await loadGuard(CONFIG);
-    const r = get(host, '/v1/models');
-    expect(r.forwarded, outcome(r)).toBe(true);
-    expect(upstreamCredentials(r)).toEqual([['authorization', `Bearer ${KEY}`]]);
+    for (const authority of [OPENAI, `${OPENAI}.`, `${OPENAI}:abc`]) {
+      const r = get(host, '/v1/models', { authority });
+      expect(errorOf(r), authority).toMatchObject({ status: 503, code: 'hold_not_installed' });
+      expect(r.upstreamHeaders).toBeNull();
+    }
+    host.assertHealthy();
   });
 
   it('is off by default: without require_hold no mark is needed', async () => {

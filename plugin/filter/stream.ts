@@ -143,6 +143,19 @@ export class GuardStream extends HttpContext {
     const policy = this.policy;
     const authority = this.authority;
     const endOfStream = this.headersEndStream;
+    if (policy.requireHold && !holdInstalled()) {
+      // Not the provider's route: the headers would go on before the body is judged, and a host
+      // spelled so the filter reads it as the provider's but the route table doesn't (a trailing
+      // dot, an odd port) would take the key down the mesh's passthrough to wherever the app
+      // connected. No key without the operator's mark, bodiless requests included.
+      this.finished = true;
+      this.metrics.count(this.metrics.refusedNoHold);
+      logWarn("llm-guard: refused a request to " + authority + ": the request hold is not installed on its route (require_hold)");
+      const refusal = holdNotInstalled();
+      this.decide(Decided.Refused, refusal.code);
+      sendRefusal(refusal);
+      return HeadersAction.StopIteration;
+    }
     if (!this.injectKey(this.provider!)) return HeadersAction.StopIteration;
     if (this.upgrade) {
       this.decide(Decided.PassedUninspected);
@@ -154,16 +167,6 @@ export class GuardStream extends HttpContext {
     if (!policy.inspectsBodies || endOfStream) {
       this.decide(Decided.Allowed);
       return HeadersAction.Continue;
-    }
-    if (policy.requireHold && !holdInstalled()) {
-      // Continuing would let Envoy send the headers, key included, before the body is judged.
-      this.finished = true;
-      this.metrics.count(this.metrics.refusedNoHold);
-      logWarn("llm-guard: refused a request to " + authority + ": the request hold is not installed on its route (require_hold)");
-      const refusal = holdNotInstalled();
-      this.decide(Decided.Refused, refusal.code);
-      sendRefusal(refusal);
-      return HeadersAction.StopIteration;
     }
     const headers = this.headers!;
     // Every content-encoding header counts: a first `identity` must not hide a second `gzip`.

@@ -403,11 +403,24 @@ describe('require_hold', () => {
     expect((await envoy.stats('requests_refused_no_hold')).get('wasmcustom.llm_guard.requests_refused_no_hold')).toBeGreaterThanOrEqual(1);
   });
 
-  it('without it, a request with no body to judge still gets its key and goes on', async () => {
+  it('without it, a request with no body to judge is refused too: no key leaves by a route that is not the provider\'s', async () => {
+    const bytesBefore = mock.bytesReceived();
     const r = await call({ listener: 'hold_missing', host: OPENAI, method: 'GET', path: '/v1/models' });
-    expect(r.res.status, r.res.text).toBe(200);
+    expectGuardError(r.res, 503, 'service_unavailable', 'hold_not_installed');
     await mock.settle();
-    expect(credentials(onlyComplete(r.recs()))).toEqual([['authorization', `Bearer ${OPENAI_KEY}`]]);
+    expect(r.recs()).toEqual([]);
+    expect(mock.bytesReceived()).toBe(bytesBefore);
+  });
+
+  it('a provider host spelled so the route table misses it (trailing dot, odd port) gets no key down the catch-all route', async () => {
+    for (const host of [`${OPENAI}.`, `${OPENAI}.:80`]) {
+      const bytesBefore = mock.bytesReceived();
+      const r = await call({ listener: 'hold_required', host, method: 'GET', path: '/v1/models' });
+      expectGuardError(r.res, 503, 'service_unavailable', 'hold_not_installed');
+      await mock.settle();
+      expect(r.recs(), host).toEqual([]);
+      expect(mock.bytesReceived()).toBe(bytesBefore);
+    }
   });
 });
 
