@@ -9,10 +9,23 @@ export class HostRule {
   ) {}
 
   matches(host: string, port: string): bool {
+    // An authority whose port isn't a number is no host's: a router would not route it to the
+    // provider (its route table names real ports), so it must not get the provider's key.
+    if (!isPort(port)) return false;
     if (this.port.length > 0 && this.port != port) return false;
     if (!this.wildcard) return host == this.name;
     return host.length > this.name.length + 1 && host.endsWith("." + this.name);
   }
+}
+
+/** "" (no port given) or 1 to 5 ASCII digits. */
+function isPort(port: string): bool {
+  if (port.length > 5) return false;
+  for (let i = 0; i < port.length; i++) {
+    const c = port.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }
 
 export class Authority {

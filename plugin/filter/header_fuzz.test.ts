@@ -58,12 +58,15 @@ function bodyFor(rnd: () => number): string {
   return pick(rnd, [JSON.stringify({ model: 'm', messages: [{ role: 'user', content: text }] }), '', `text ${text}`]);
 }
 
-/** The provider an authority names, read as docs/filter-config.md says (case, a trailing dot and any port ignored). */
+/** The provider an authority names, read as docs/filter-config.md says (case, a trailing dot and a numeric port ignored). */
 const providerOf = (authority: string): 'openai' | 'anthropic' | null => {
   let a = authority.trim().toLowerCase();
   if (a.endsWith('.')) a = a.slice(0, -1);
   const colon = a.lastIndexOf(':');
-  if (colon >= 0 && a.indexOf(':') === colon && !a.startsWith('[')) a = a.slice(0, colon);
+  if (colon >= 0 && a.indexOf(':') === colon && !a.startsWith('[')) {
+    if (!/^\d{0,5}$/.test(a.slice(colon + 1))) return null; // a port that isn't one: no host's
+    a = a.slice(0, colon);
+  }
   if (a.endsWith('.')) a = a.slice(0, -1);
   if (a === OPENAI) return 'openai';
   if (a === ANTHROPIC) return 'anthropic';

@@ -43,7 +43,7 @@ describe('require_hold', () => {
     // An unmarked route is not the provider's (say the mesh's passthrough, reached by a host
     // spelled with a trailing dot): the key must not leave by it.
     const host = await loadGuard(CONFIG);
-    for (const authority of [OPENAI, `${OPENAI}.`, `${OPENAI}:abc`]) {
+    for (const authority of [OPENAI, `${OPENAI}.`, `${OPENAI}:8443`]) {
       const r = get(host, '/v1/models', { authority });
       expect(errorOf(r), authority).toMatchObject({ status: 503, code: 'hold_not_installed' });
       expect(r.upstreamHeaders).toBeNull();

@@ -126,6 +126,23 @@ describe('key custody (docs/key-custody.md)', () => {
     expect(await keyServiceRequests(mesh.keys)).toBe(heard);
   });
 
+  it('a provider host spelled to miss istiod’s route gets no key: it goes the passthrough without one, and nothing reaches the provider', async () => {
+    const dump = await sidecar.configDump();
+    // istiod names the host and its trailing-dot form (the provider's route); a port that isn't
+    // one misses it, and the filter doesn't take such a host for the provider's either.
+    const domains: string[] = virtualHostsServing(dump, PROVIDER_HOST).flatMap((v: Any) => v.domains);
+    expect(domains).toContain(`${PROVIDER_HOST}.`);
+    const missing = [`${PROVIDER_HOST}:x${PROVIDER_PORT}`, `${PROVIDER_HOST}.:${PROVIDER_PORT}x`];
+    for (const host of missing) expect(domains).not.toContain(host);
+    await app.expectNothingReachesProvider(async () => {
+      for (const host of missing) {
+        const r = await send({ port: PROVIDER_PORT, host, method: 'GET', path: '/v1/models' });
+        expect(r.status, `${host}: ${r.text}`).not.toBe(200);
+        expect(r.text).not.toContain(KEY1);
+      }
+    });
+  });
+
   it('the key service answers only the identities of the policy’s workloads, and nobody without a mesh certificate', async () => {
     const ask = (cert?: { certPem: string; keyPem: string; rootPem: string }) =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
