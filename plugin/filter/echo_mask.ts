@@ -14,6 +14,12 @@ export class EchoMask {
   private held: Uint8Array = new Uint8Array(0);
   /** Occurrences masked so far, in headers and body. */
   masked: i32 = 0;
+  /**
+   * The last maskChunk's bytes differ from the chunk it was given (a key masked, held bytes let go,
+   * a tail held back): the body must be replaced. Masking writes into the chunk, so comparing the
+   * two can't tell.
+   */
+  changed: bool = false;
 
   constructor(key: string) {
     this.key = Uint8Array.wrap(String.UTF8.encode(key));
@@ -43,15 +49,12 @@ export class EchoMask {
       data.set(this.held, 0);
       data.set(chunk, this.held.length);
     }
-    this.masked += this.maskAll(data, data.length);
+    const count = this.maskAll(data, data.length);
+    this.masked += count;
     const hold = endOfStream ? 0 : this.keyPrefixAtEnd(data);
+    this.changed = count > 0 || this.held.length > 0 || hold > 0;
     this.held = hold > 0 ? data.slice(data.length - hold) : new Uint8Array(0);
     return hold > 0 ? data.subarray(0, data.length - hold) : data;
-  }
-
-  /** Whether bytes are held back (to release at the end of the stream). */
-  get holding(): bool {
-    return this.held.length > 0;
   }
 
   /** Masks every occurrence of the key in data[0, end); returns how many. */

@@ -474,10 +474,8 @@ export class GuardStream extends HttpContext {
     // Usage is read from what the upstream sent: masking only turns key bytes into '*'.
     if (usage != null) usage.feed(chunk, endOfStream);
     if (mask != null) {
-      const before = mask.masked;
-      const wasHolding = mask.holding;
       const out = mask.maskChunk(chunk, endOfStream);
-      if (mask.masked != before || wasHolding || mask.holding) replaceBuffer(BufferType.HttpResponseBody, bodySize, out.slice().buffer);
+      if (mask.changed) replaceBuffer(BufferType.HttpResponseBody, bodySize, out.slice().buffer);
     }
     if (endOfStream) this.responseEnded();
     return BodyAction.Continue;
@@ -515,11 +513,8 @@ export class GuardStream extends HttpContext {
     let changed = out != received;
     const mask = this.echoMask;
     if (mask != null) {
-      // Masking may write into the bytes it was given: whether they changed is told by its counts.
-      const before = mask.masked;
-      const wasHolding = mask.holding;
       out = mask.maskChunk(out, endOfStream);
-      if (mask.masked != before || wasHolding || mask.holding) changed = true;
+      changed = changed || mask.changed;
     }
     if (changed) replaceBuffer(BufferType.HttpResponseBody, bodySize, out.slice().buffer);
     if (endOfStream) {
