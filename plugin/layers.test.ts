@@ -1,5 +1,6 @@
 // plugin/ is layered one way: abi <- (util, json, normalize) <- regex <- inspect <- (guard, keys) <- config
-// <- redact <- response <- filter, with plugin/index.ts on top, and no file takes part in an import cycle. Reads the sources, runs no Wasm.
+// <- redact <- response <- filter (reply/, the shape of the filter's own answers, below response and filter),
+// with plugin/index.ts on top, and no file takes part in an import cycle. Reads the sources, runs no Wasm.
 // keys/ (the key service client) sits beside guard/: both are reached by config/ (their settings) and
 // filter/ (their clients), and neither knows the other (the stream hands the guard its key).
 
@@ -29,8 +30,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   keys: ['abi', 'json'],
   config: ['json', 'regex', 'inspect', 'guard', 'keys'],
   redact: ['json', 'regex', 'inspect'],
-  response: ['json', 'regex', 'inspect', 'sse', 'redact', 'config'],
-  filter: ['abi', 'util', 'json', 'normalize', 'regex', 'inspect', 'sse', 'guard', 'keys', 'config', 'redact', 'response'],
+  reply: ['json'],
+  response: ['json', 'regex', 'inspect', 'sse', 'redact', 'config', 'reply'],
+  filter: ['abi', 'util', 'json', 'normalize', 'regex', 'inspect', 'sse', 'guard', 'keys', 'config', 'redact', 'reply', 'response'],
   [TOP]: ['abi', 'filter'],
 };
 

@@ -1,16 +1,9 @@
 // Replies the filter sends itself: OpenAI's error shape, so SDKs show them well. They never carry
 // the prompt, the matched text or a key: only fixed messages chosen here.
 import { sendLocalResponse, HeaderPair } from "../abi/host";
-import { jsonString } from "../json/encode";
+import { Refusal } from "../reply/refusal";
 
-export class Refusal {
-  constructor(
-    public readonly status: u32,
-    public readonly type: string,
-    public readonly code: string,
-    public readonly message: string,
-  ) {}
-}
+export { Refusal } from "../reply/refusal";
 
 export function deniedByPattern(status: u32): Refusal {
   return new Refusal(status, "policy_violation", "denied_by_pattern",
@@ -96,15 +89,10 @@ export function keyServiceForbidden(): Refusal {
     "Applications may not call the LLM egress policy's key service.");
 }
 
-export function errorJson(r: Refusal): string {
-  return "{\"error\":{\"message\":" + jsonString(r.message) + ",\"type\":" + jsonString(r.type)
-    + ",\"param\":null,\"code\":" + jsonString(r.code) + "}}";
-}
-
 export function sendRefusal(r: Refusal): void {
   const headers: HeaderPair[] = [
     new HeaderPair("content-type", "application/json"),
     new HeaderPair("x-llm-guard", r.code),
   ];
-  sendLocalResponse(r.status, "llm_guard_" + r.code, errorJson(r), headers);
+  sendLocalResponse(r.status, "llm_guard_" + r.code, r.json(), headers);
 }

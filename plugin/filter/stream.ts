@@ -503,9 +503,9 @@ export class GuardStream extends HttpContext {
       if (replaced != null) out = replaced;
       if (inspection.refusal != null && responseHoldInstalled()) {
         this.responseInspected(inspection);
-        const error = inspection.refusal!;
-        if (this.audit != null) this.audit!.status = <i32>error.status;
-        sendRefusal(new Refusal(error.status, error.type, error.code, error.message));
+        const refusal = inspection.refusal!;
+        if (this.audit != null) this.audit!.status = <i32>refusal.status;
+        sendRefusal(refusal);
         this.responseEnded();
         return BodyAction.StopIterationAndBuffer;
       }

@@ -4,7 +4,7 @@
 // (an `error` event with its error object) and Gemini (an `error` object like its HTTP errors).
 import { jsonString } from "../json/encode";
 import { SseEventFields, encodeSseEvent, SseLineEnd } from "../sse";
-import { ResponseError } from "./errors";
+import { Refusal } from "../reply/refusal";
 
 export enum ApiFormat { OpenAIChat, OpenAIResponses, Anthropic, Gemini }
 
@@ -18,7 +18,7 @@ export function apiFormatOf(path: string): ApiFormat {
 }
 
 /** The event that ends a denied stream, in the stream's own format. `sequence`: Responses' next sequence_number. */
-export function errorEvent(format: ApiFormat, r: ResponseError, sequence: i64, lineEnd: SseLineEnd): Uint8Array {
+export function errorEvent(format: ApiFormat, r: Refusal, sequence: i64, lineEnd: SseLineEnd): Uint8Array {
   const fields = new SseEventFields();
   const message = jsonString(r.message);
   const code = jsonString(r.code);

@@ -13,7 +13,8 @@ import { Spans } from "../regex";
 import { SseParser, SseLimits, SseItem, SseItemKind, SseLineEnd, SseEventFields, encodeSseEvent } from "../sse";
 import { ByteBuffer } from "../sse/byte_buffer";
 import { applySpans } from "../redact/redact_text";
-import { ResponseError, responseDenied, responseNotInspectable } from "./errors";
+import { Refusal } from "../reply/refusal";
+import { responseDenied, responseNotInspectable } from "./errors";
 import { CompletionText, completionTexts } from "./completion_text";
 import { ApiFormat, errorEvent } from "./api_format";
 import { ResponseRules } from "./rules";
@@ -84,7 +85,7 @@ export class EventStreamInspector {
   /** Set once the stream was ended with an error event: nothing more is sent. */
   stopped: bool = false;
   /** Why it was stopped (null while it flows). */
-  refusal: ResponseError | null = null;
+  refusal: Refusal | null = null;
   /** The deny pattern, or the lowest redact pattern that masked text. */
   rule: string = "";
   private lowestRedact: i32 = i32.MAX_VALUE;
@@ -274,7 +275,7 @@ export class EventStreamInspector {
   }
 
   /** Drops what is held and ends the stream with the error event. */
-  private stop(refusal: ResponseError, rule: string): void {
+  private stop(refusal: Refusal, rule: string): void {
     this.release(); // events already settled before the deny go first
     this.stopped = true;
     this.refusal = refusal;

@@ -3,7 +3,8 @@
 // read (compressed although identity was asked for) is not delivered: it is replaced by an error.
 import { Policy } from "../config/policy";
 import { essence, isContentEncoded, isJsonMediaType } from "../inspect/media_type";
-import { ResponseError, responseDenied, responseNotInspectable } from "./errors";
+import { Refusal } from "../reply/refusal";
+import { responseDenied, responseNotInspectable } from "./errors";
 import { ApiFormat, apiFormatOf, errorEvent } from "./api_format";
 import { EventStreamInspector } from "./event_stream";
 import { inspectReply } from "./json_reply";
@@ -24,7 +25,7 @@ export class ResponseInspection {
   outcome: string = ResponseOutcome.None;
   rule: string = "";
   /** Set when the reply is replaced by an error (denied, or unreadable). */
-  refusal: ResponseError | null = null;
+  refusal: Refusal | null = null;
 
   constructor(
     public readonly mode: ResponseMode,
