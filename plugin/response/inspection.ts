@@ -26,6 +26,8 @@ export class ResponseInspection {
   rule: string = "";
   /** Set when the reply is replaced by an error (denied, or unreadable). */
   refusal: Refusal | null = null;
+  /** An unreadable reply that was a stream: its error goes as an event. */
+  streamed: bool = false;
 
   constructor(
     public readonly mode: ResponseMode,
@@ -40,7 +42,7 @@ export class ResponseInspection {
     if (rules == null || status < 200 || status > 299 || contentType == null) return null;
     const type = essence(contentType);
     const format = apiFormatOf(requestPath);
-    let mode = ResponseMode.Unreadable;
+    let mode: ResponseMode;
     if (type == "text/event-stream") mode = ResponseMode.EventStream;
     else if (isJsonMediaType(type)) mode = ResponseMode.JsonReply;
     else return null;
@@ -54,9 +56,6 @@ export class ResponseInspection {
     }
     return inspection;
   }
-
-  /** An unreadable reply that was a stream: its error goes as an event. */
-  streamed: bool = false;
 
   /** A whole JSON reply: what to send instead (null: as it is). Sets refusal when it must not be delivered. */
   reply(bytes: Uint8Array): Uint8Array | null {
