@@ -84,7 +84,7 @@ export class GuardClient {
     if (status == null || status != "200") return this.classifyFailedStatus(status, bytes, elapsed);
     if (bytes == null) return failure("unparseable", "the guard's answer has no body");
     const verdict = readGuardAnswer(Uint8Array.wrap(bytes), this.settings.verdictFormat, this.settings.controversialDenies);
-    this.cache.store(q.cacheKey, verdict, now);
+    if (this.cache.store(q.cacheKey, verdict, now)) this.metrics.add(this.metrics.cacheSlotsFilled, 1);
     return verdict;
   }
 

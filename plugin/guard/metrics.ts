@@ -8,10 +8,14 @@ export class GuardMetrics {
   readonly calls: u32 = defineMetric(MetricType.Counter, "llm_guard.guard_calls");
   readonly cacheHits: u32 = defineMetric(MetricType.Counter, "llm_guard.guard_cache_hits");
   readonly failOpen: u32 = defineMetric(MetricType.Counter, "llm_guard.guard_fail_open");
+  /** Cache slots holding a verdict, in all of the proxy's guard caches: at most max_entries per guard set-up. */
+  readonly cacheSlotsFilled: u32 = defineMetric(MetricType.Gauge, "llm_guard.guard_cache_slots_filled");
   readonly latencyMs: u32 = defineMetric(MetricType.Histogram, "llm_guard.guard_latency_ms");
   private readonly errors: u32[] = defineErrorCounters();
 
   count(id: u32): void { incrementMetric(id, 1); }
+
+  add(id: u32, n: i64): void { incrementMetric(id, n); }
 
   countError(kind: string): void {
     const i = GUARD_ERROR_KINDS.indexOf(kind);

@@ -208,6 +208,17 @@ describe('cache settings', () => {
     const keys = cacheKeys(host);
     expect(keys.length).toBeGreaterThan(0);
     expect(keys.length).toBeLessThanOrEqual(8);
+    expect(host.metric('llm_guard.guard_cache_slots_filled'), 'the gauge counts the slots in use').toBe(keys.length);
+  });
+
+  it('guard_cache_slots_filled counts a slot once, however often it is overwritten, and never an error', async () => {
+    const host = await load({ cache: { max_entries: 1 } });
+    expect(host.metric('llm_guard.guard_cache_slots_filled')).toBe(0);
+    ask(host, 'first', status(500));
+    expect(host.metric('llm_guard.guard_cache_slots_filled')).toBe(0);
+    ask(host, 'second', allow());
+    ask(host, 'third', deny());
+    expect(host.metric('llm_guard.guard_cache_slots_filled')).toBe(1);
   });
 
   it('max_entries: 1 → a newer verdict replaces the older one', async () => {

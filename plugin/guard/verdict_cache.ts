@@ -44,10 +44,14 @@ export class VerdictCache {
     return null;
   }
 
-  store(key: string, verdict: Verdict, nowMs: i64): void {
-    if (!this.settings.enabled || verdict.decision == Decision.Error) return;
+  /** Stores a verdict; true when it filled a slot that was empty until then (the slots-filled gauge). */
+  store(key: string, verdict: Verdict, nowMs: i64): bool {
+    if (!this.settings.enabled || verdict.decision == Decision.Error) return false;
     const expiry = nowMs + <i64>this.settings.ttlSeconds * 1000;
     const value = key + "\n" + expiry.toString() + "\n" + (verdict.decision == Decision.Allow ? "A" : "D") + "\n" + verdict.reason;
-    setSharedData(this.slotName(key), String.UTF8.encode(value), 0);
+    const slot = this.slotName(key);
+    const before = getSharedData(slot);
+    setSharedData(slot, String.UTF8.encode(value), 0);
+    return before == null || before.value.byteLength == 0;
   }
 }
