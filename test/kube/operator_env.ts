@@ -68,6 +68,8 @@ export async function setupKube(namespaces: string[], opts: { installCrd?: boole
         queueMaxDelayMs: 5_000,
         informerBaseDelayMs: 200,
         informerMaxDelayMs: 2_000,
+        // Unwanted routes are kept this long (make before break); short so pruning tests end soon.
+        retireAfterMs: 1_000,
         logLevel: 'debug',
         logSink: (line) => void logs.push(line),
         ...overrides,

@@ -83,6 +83,8 @@ describe('llmguard', () => {
       [['run', '--metrics-port', '0'], '--metrics-port 0: expected a port number 1..65535'],
       [['run', '--workers', '0'], '--workers must be a whole number from 1 to 64, not "0"'],
       [['run', '--workers', 'many'], '--workers must be a whole number from 1 to 64, not "many"'],
+      [['run', '--retire-after', 'soon'], '--retire-after must be a whole number of seconds from 0 to 3600, not "soon"'],
+      [['run', '--retire-after', '1.5'], '--retire-after must be a whole number of seconds from 0 to 3600, not "1.5"'],
     ];
     for (const [args, message] of cases) {
       const r = llmguard(args);

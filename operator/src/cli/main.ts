@@ -63,6 +63,9 @@ Options:
                             beside the operator, build/llm_guard.wasm); the operator doesn't start
                             without one
       --workers N           policies reconciled at once (default 16)
+      --retire-after SECONDS  how long a ServiceEntry or DestinationRule a policy no longer
+                            wants stays before it is deleted, so requests the filter's previous
+                            config still routes there finish (default 90; 0 deletes at once)
       --key-service HOST:PORT  where filters fetch their keys (default
                             llmguard-keys.llmguard-system.svc.cluster.local:15443)
   -h, --help
@@ -78,6 +81,7 @@ export type RunControllerOptions = {
   healthPort: number;
   wasmPath?: string;
   workers?: number;
+  retireAfterMs?: number;
   keyService?: KeyServiceLocation;
 };
 
@@ -92,6 +96,7 @@ async function runOperator(args: string[], io: Io): Promise<number> {
       'health-port': { type: 'string' },
       wasm: { type: 'string' },
       workers: { type: 'string' },
+      'retire-after': { type: 'string' },
       'key-service': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -114,6 +119,11 @@ async function runOperator(args: string[], io: Io): Promise<number> {
     const n = Number(values.workers);
     if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(`--workers must be a whole number from 1 to 64, not "${values.workers}"`);
     opts.workers = n;
+  }
+  if (values['retire-after'] !== undefined) {
+    const n = Number(values['retire-after']);
+    if (!Number.isInteger(n) || n < 0 || n > 3600) throw new UsageError(`--retire-after must be a whole number of seconds from 0 to 3600, not "${values['retire-after']}"`);
+    opts.retireAfterMs = n * 1000;
   }
   if (values['key-service']) opts.keyService = keyServiceOption(values['key-service']);
   // A variable specifier: the CLI compiles and works without the controller's sources.

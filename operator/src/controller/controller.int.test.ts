@@ -167,7 +167,8 @@ describe('LlmGuardPolicy controller', () => {
     const ef = owned.get('EnvoyFilter/guard-hold')?.spec as { configPatches: { applyTo: string }[] };
     expect(ef.configPatches.filter((c) => c.applyTo === 'VIRTUAL_HOST')).toHaveLength(2);
 
-    // Remove the OpenAI provider: its ServiceEntry and DestinationRule go.
+    // Remove the OpenAI provider: its ServiceEntry and DestinationRule go, after their grace
+    // (retireAfterMs), so requests the filter's previous config still routes there can finish.
     await patchPolicy('guard', {
       spec: { providers: [{ host: 'api.anthropic.com', authStyle: 'x-api-key', apiKeys: [{ secretKeyRef: { name: 'anthropic', key: 'key' } }] }] },
     });
@@ -184,6 +185,9 @@ describe('LlmGuardPolicy controller', () => {
       'WasmPlugin/guard',
     ]);
     expect(pluginConfig(owned.get('WasmPlugin/guard')).providers.map((x) => x.hosts[0])).toEqual(['api.anthropic.com']);
+    const retiring = env.logs.filter((l) => l.includes('retiring objects the policy no longer wants'));
+    expect(retiring.join('\n')).toContain(`ServiceEntry ${hostObjectName('guard', 'api.openai.com')}`);
+    expect(retiring.join('\n')).toContain(`DestinationRule ${hostObjectName('guard', 'api.openai.com')}`);
 
     // Back to OpenAI + Anthropic for the tests that follow.
     await patchPolicy('guard', {

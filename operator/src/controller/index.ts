@@ -131,6 +131,7 @@ export function startController(opts: ControllerOptions): ControllerHandle {
       queueMaxDelayMs: opts.queueMaxDelayMs,
       informerBaseDelayMs: opts.informerBaseDelayMs,
       informerMaxDelayMs: opts.informerMaxDelayMs,
+      retireAfterMs: opts.retireAfterMs,
       filterCheck,
       keyService: opts.keyService,
     });

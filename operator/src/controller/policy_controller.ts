@@ -32,6 +32,8 @@ export interface QueueTuning {
   queueMaxDelayMs?: number;
   informerBaseDelayMs?: number;
   informerMaxDelayMs?: number;
+  /** How long a ServiceEntry or DestinationRule a policy no longer wants stays (retirement.ts). */
+  retireAfterMs?: number;
 }
 
 export interface PolicyControllerOptions extends QueueTuning {
@@ -132,6 +134,7 @@ export class PolicyController {
       metrics: o.metrics,
       filterCheck: o.filterCheck,
       keyService: o.keyService,
+      retireAfterMs: o.retireAfterMs,
     });
     this.synced = Promise.all([this.policies.synced, this.secrets.synced, ...this.owned.map((i) => i.synced)]).then(() => {
       if (this.stopped) return;
@@ -245,8 +248,11 @@ export class PolicyController {
       if (key === undefined) return;
       const started = performance.now();
       let result: 'success' | 'error' | 'blocked';
+      let requeueAfterMs: number | undefined;
       try {
-        result = (await this.reconciler.reconcile(key)).result;
+        const outcome = await this.reconciler.reconcile(key);
+        result = outcome.result;
+        requeueAfterMs = outcome.requeueAfterMs;
       } catch (err) {
         result = 'error';
         this.log.error('reconcile failed', { policy: key, error: errorMessage(err) });
@@ -260,6 +266,7 @@ export class PolicyController {
         this.log.info('requeued after failure', { policy: key, retryInMs: delay, attempt: this.queue.numRequeues(key) });
       } else {
         this.queue.forget(key);
+        if (requeueAfterMs !== undefined && !this.stopped) this.queue.addAfter(key, requeueAfterMs);
       }
     }
   }

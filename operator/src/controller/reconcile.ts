@@ -16,6 +16,7 @@ import type { EventRecorder, EventTarget } from './events.js';
 import type { Logger } from './log.js';
 import type { Metrics, ReconcileResult } from './metrics.js';
 import { redact } from './redact.js';
+import { DEFAULT_RETIRE_AFTER_MS, RETIRED_KINDS, Retirements } from './retirement.js';
 import { policyWarnings } from '../validate/index.js';
 import { referencedSecretNames, resolveSecrets, type SecretLike } from './secrets.js';
 import { pluginConfigOf, renderChecked, type FilterConfigCheck } from './validate.js';
@@ -45,12 +46,16 @@ export interface ReconcilerDeps {
   filterCheck: FilterConfigCheck;
   /** Where filters fetch keys (default the llmguard-keys Service). */
   keyService?: KeyServiceLocation;
+  /** How long an unwanted ServiceEntry or DestinationRule stays before it is deleted (retirement.ts). */
+  retireAfterMs?: number;
 }
 
 export interface ReconcileOutcome {
   result: ReconcileResult;
   /** Whether anything was written (objects, status). */
   wrote: boolean;
+  /** Reconcile again this much later: objects are retiring (retirement.ts). */
+  requeueAfterMs?: number;
 }
 
 /** An owned object's name is taken by another controller's object. */
@@ -91,6 +96,10 @@ interface ProgramSummary {
   total: number;
   applied: string[];
   pruned: string[];
+  /** Unwanted objects kept until their grace ends: `ServiceEntry guard-x`. */
+  retiring: string[];
+  /** When the first of them may go. */
+  retireInMs?: number;
   /** Objects changed or deleted by someone else and restored: `WasmPlugin guard: spec.url changed`. */
   reverted: string[];
 }
@@ -138,8 +147,11 @@ export class Reconciler {
   /** The status we last wrote per policy, and the resourceVersion it was based on (cache lag). */
   private readonly written = new Map<string, { basedOn: string | undefined; uid: string | undefined; status: LlmGuardPolicyStatus }>();
 
+  private readonly retirements: Retirements;
+
   constructor(private readonly deps: ReconcilerDeps) {
     this.fieldManager = deps.fieldManager ?? FIELD_MANAGER;
+    this.retirements = new Retirements(deps.retireAfterMs ?? DEFAULT_RETIRE_AFTER_MS);
   }
 
   forget(key: string): void {
@@ -255,7 +267,7 @@ export class Reconciler {
       // Two filters on one request must not happen: what this policy programmed before goes.
       result = 'blocked';
       try {
-        summary = await this.program(policy, [], log, false);
+        summary = await this.program(policy, [], log, false, false);
         wrote = summary.pruned.length > 0;
         programmed = { type: 'Programmed', status: 'False', reason: 'Conflicted', message: 'Nothing programmed while an older policy overlaps it: what it had programmed is removed.' };
         if (summary.pruned.length) {
@@ -284,7 +296,7 @@ export class Reconciler {
         // Programmed at this generation already: a missing object was deleted by someone else.
         const storedProgrammed = stored?.conditions?.find((c) => c.type === 'Programmed');
         const programmedBefore = storedProgrammed?.status === 'True' && stored?.observedGeneration === generation;
-        summary = await this.program(policy, rendering.objects!, log, programmedBefore);
+        summary = await this.program(policy, rendering.objects!, log, programmedBefore, true);
         wrote = summary.applied.length + summary.pruned.length > 0;
         result = 'success';
         programmed = { type: 'Programmed', status: 'True', reason: 'Programmed', message: `All ${summary.total} objects applied.` };
@@ -296,6 +308,7 @@ export class Reconciler {
           log.info('programmed', { applied: summary.applied, pruned: summary.pruned, generation });
           await this.deps.events.record(target, 'Normal', 'Programmed', msg);
         }
+        if (summary.retiring.length) log.info('retiring objects the policy no longer wants', { retiring: summary.retiring, deleteInMs: summary.retireInMs });
         if (summary.reverted.length) {
           const msg = `Restored what was changed by hand: ${summary.reverted.join('; ')}`;
           log.warn('drift reverted', { reverted: summary.reverted });
@@ -334,7 +347,7 @@ export class Reconciler {
         return { result: 'error', wrote };
       }
     }
-    return { result, wrote };
+    return summary?.retireInMs !== undefined && result === 'success' ? { result, wrote, requeueAfterMs: summary.retireInMs } : { result, wrote };
   }
 
   /** The stored status: the cache's, unless the cache hasn't yet seen our last write. */
@@ -344,7 +357,11 @@ export class Reconciler {
     return policy.status;
   }
 
-  private async program(policy: LlmGuardPolicy, rendered: RenderedObject[], log: Logger, programmedBefore: boolean): Promise<ProgramSummary> {
+  /**
+   * Applies what drifted and removes what the policy no longer wants: at once when `retire` is
+   * false (an overlapped policy must stop filtering now), else routes and clusters after their grace.
+   */
+  private async program(policy: LlmGuardPolicy, rendered: RenderedObject[], log: Logger, programmedBefore: boolean, retire: boolean): Promise<ProgramSummary> {
     const { namespace, name, uid } = policy.metadata;
     const desired = rendered.map(withRenderHash);
     const id = (kind: string, n: string) => `${kind}/${n}`;
@@ -403,18 +420,31 @@ export class Reconciler {
     for (const { d } of drifted) applied.push(`${d.kind} ${d.metadata.name}`);
 
     const pruned: string[] = [];
+    const retiring: string[] = [];
+    let retireInMs: number | undefined;
+    const retirementId = (obj: KubeObject) => `${namespace}/${obj.kind}/${obj.metadata?.name ?? ''}/${obj.metadata?.uid ?? ''}`;
+    for (const [k, obj] of live) if (wanted.has(k)) this.retirements.forget(retirementId(obj));
     for (const rt of OWNED_TYPES) {
       for (const [k, obj] of live) {
         if (!k.startsWith(`${rt.kind}/`) || wanted.has(k)) continue;
         const m = obj.metadata ?? {};
         if (m.labels?.[POLICY_LABEL] !== name || m.deletionTimestamp) continue;
         const n = m.name ?? '';
+        if (retire && RETIRED_KINDS.has(rt.kind)) {
+          const left = this.retirements.remainingMs(retirementId(obj));
+          if (left > 0) {
+            retiring.push(`${rt.kind} ${n}`);
+            retireInMs = Math.min(retireInMs ?? left, left);
+            continue;
+          }
+        }
+        this.retirements.forget(retirementId(obj));
         await this.deps.api.delete(rt, namespace, n, { uid: m.uid, resourceVersion: m.resourceVersion });
         this.deps.metrics.objectWrites.inc({ kind: rt.kind, operation: 'prune' });
         log.debug('pruned', { kind: rt.kind, name: n });
         pruned.push(`${rt.kind} ${n}`);
       }
     }
-    return { total: desired.length, applied, pruned, reverted };
+    return { total: desired.length, applied, pruned, retiring, retireInMs, reverted };
   }
 }
