@@ -69,11 +69,19 @@ export interface MockOptions {
   reply?: string | ((rec: RecordedRequest, body: Record<string, unknown>) => string);
   /** Called when a request completes or is aborted. */
   onRecord?: (rec: RecordedRequest) => void;
+  /**
+   * A fault to play on a request's JSON reply (default: none): `reset` sends the headers and half
+   * the body, then drops the connection, as a provider or its load balancer dying mid-answer does;
+   * `slow` sends the body in `pieces` writes `delayMs` apart.
+   */
+  fault?: (rec: RecordedRequest) => ProviderFault | undefined;
   /** Serve HTTPS with this certificate (default: plain HTTP). */
   tls?: ServerTls;
   /** The loopback address to listen on (default 127.0.0.1). */
   address?: string;
 }
+
+export type ProviderFault = { kind: 'reset' } | { kind: 'slow'; pieces: number; delayMs: number };
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 interface Usage {
@@ -246,7 +254,9 @@ export class MockProvider {
       'x-request-id': makeId('req_', 16),
       'openai-processing-ms': '1',
     });
-    res.end(body);
+    const fault = this.opts.fault?.(rec);
+    if (fault) void playFault(res, body, fault);
+    else res.end(body);
   }
 
   /** Refuses a request without an accepted key, in the provider's own error shape; true if it did. */
@@ -433,6 +443,23 @@ export class MockProvider {
       rec.responseBody = Buffer.concat(rec.responseWrites);
     });
   }
+}
+
+async function playFault(res: ServerResponse, body: Buffer, fault: ProviderFault): Promise<void> {
+  if (fault.kind === 'reset') {
+    res.write(body.subarray(0, body.length >> 1));
+    await sleep(5);
+    // Over TLS Node can't send a TCP RST (resetAndDestroy refuses TLS handles): the connection is
+    // dropped without close_notify, which Envoy reports the same way, a reset after the response began.
+    res.socket?.destroy();
+    return;
+  }
+  const size = Math.ceil(body.length / fault.pieces);
+  for (let at = 0; at < body.length && !res.destroyed; at += size) {
+    if (at > 0) await sleep(fault.delayMs);
+    res.write(body.subarray(at, at + size));
+  }
+  res.end();
 }
 
 /** Starts a mock provider on 127.0.0.1 and a free port. */
