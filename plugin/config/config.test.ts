@@ -268,6 +268,24 @@ describe('refusals name the field', () => {
     expect(rejection(r.log)).toContain('inspect_roles');
   });
 
+  it('a refused value is quoted when it is a short word (a typo), else named by its length: a key in the wrong field stays out of the log', async () => {
+    const typo = await refused({ ...base, on_uninspectable: 'refsue' });
+    expect(rejection(typo.log)).toContain('on_uninspectable: must be one of refuse, allow, scan_raw, got "refsue"');
+    const pasted = 'sk-proj-Zx9_wQ2rT5yU8iO1pA4sD7fG0hJ3kL6';
+    for (const config of [
+      { ...base, on_uninspectable: pasted },
+      { ...base, intelligent_guard: { host: 'guard.internal', port: 80, path: '/v1/chat/completions', model: 'm', api_key: 'g', fail_mode: pasted } },
+      { ...base, inspect_roles: ['user', pasted] },
+      { ...base, hosts: [OPENAI, `${pasted}/v1`] },
+      { ...base, providers: [{ hosts: [OPENAI], api_key: KEY, auth_style: pasted }] },
+    ]) {
+      const r = await refused(config);
+      expect(r.ok, JSON.stringify(config)).toBe(false);
+      expect(r.log).not.toContain(pasted);
+      expect(rejection(r.log)).toMatch(/got a value of \d+ characters/);
+    }
+  });
+
   it('a host in two providers', async () => {
     const r = await refused({
       providers: [

@@ -38,3 +38,24 @@ export class ConfigErrors {
     if (this.first == null) this.first = new ConfigError(path, code, message);
   }
 }
+
+/** Longer than any of the words a field takes, shorter than any provider's key (Azure's are 32). */
+const SHOWN_VALUE_MAX = 24;
+
+/**
+ * How a refusal names the value it refused: a short word as it is (most often a typo of an
+ * allowed one), anything else by its length only, since a value in the wrong field may be a key.
+ */
+export function gotValue(value: string): string {
+  if (value.length > 0 && value.length <= SHOWN_VALUE_MAX && isPlainWord(value)) return "got \"" + value + "\"";
+  return "got a value of " + value.length.toString() + " characters";
+}
+
+function isPlainWord(s: string): bool {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c == 0x2d || c == 0x5f || c == 0x2e;
+    if (!ok) return false;
+  }
+  return true;
+}

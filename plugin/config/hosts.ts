@@ -1,5 +1,6 @@
 // Which request authorities a provider serves. Case-insensitive; a configured host without a port
 // matches any port; "*.example.com" matches any subdomain (not the apex).
+import { gotValue } from "./errors";
 
 export class HostRule {
   constructor(
@@ -67,12 +68,12 @@ export function parseHostRule(spec: string): HostRuleResult {
     const c = a.host.charCodeAt(i);
     const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c == 0x2d || c == 0x2e || c == 0x5f
       || c == 0x5b || c == 0x5d || c == 0x3a;
-    if (!ok) return fail("invalid character '" + a.host.charAt(i) + "' in host \"" + spec + "\"");
+    if (!ok) return fail("invalid character '" + a.host.charAt(i) + "' in the host, " + gotValue(spec));
   }
-  if (a.port.length > 5) return fail("invalid port in host \"" + spec + "\"");
+  if (a.port.length > 5) return fail("invalid port in the host, " + gotValue(spec));
   for (let i = 0; i < a.port.length; i++) {
     const c = a.port.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return fail("invalid port in host \"" + spec + "\"");
+    if (c < 0x30 || c > 0x39) return fail("invalid port in the host, " + gotValue(spec));
   }
   return new HostRuleResult(new HostRule(a.host, a.port, wildcard), "");
 }

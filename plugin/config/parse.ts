@@ -3,7 +3,7 @@
 import { parseJson, JsonLimits, JsonKind } from "../json";
 import { compilePatternSet, PatternSet } from "../regex";
 import { ObjectFields } from "./fields";
-import { ConfigError, ConfigErrors, ConfigCode } from "./errors";
+import { ConfigError, ConfigErrors, ConfigCode, gotValue } from "./errors";
 import { parseHostRule } from "./hosts";
 import { parseAuthStyle } from "./auth_style";
 import { Policy, Provider, Uninspectable, BinaryContent, UpgradePolicy } from "./policy";
@@ -34,7 +34,7 @@ function readProvider(f: ObjectFields, env: EnvLookup, errors: ConfigErrors, key
   const style = f.string("auth_style", "bearer");
   p.authStyle = parseAuthStyle(style);
   if (p.authStyle < 0) {
-    errors.add(f.pathOf("auth_style"), ConfigCode.InvalidValue, "must be one of bearer, x-api-key, api-key, x-goog-api-key, got \"" + style + "\"");
+    errors.add(f.pathOf("auth_style"), ConfigCode.InvalidValue, "must be one of bearer, x-api-key, api-key, x-goog-api-key, " + gotValue(style));
     return null;
   }
   const single = f.string("api_key", "");
@@ -106,14 +106,14 @@ function readGuard(g: ObjectFields, errors: ConfigErrors, keyService: bool): Gua
   const format = g.string("verdict_format", "auto");
   guard.verdictFormat = parseVerdictFormat(format);
   if (guard.verdictFormat < 0) {
-    errors.add(g.pathOf("verdict_format"), ConfigCode.InvalidValue, "must be one of auto, json, llama_guard, qwen_guard, openai_moderation, got \"" + format + "\"");
+    errors.add(g.pathOf("verdict_format"), ConfigCode.InvalidValue, "must be one of auto, json, llama_guard, qwen_guard, openai_moderation, " + gotValue(format));
   }
   const failMode = g.string("fail_mode", "closed");
-  if (failMode != "closed" && failMode != "open") errors.add(g.pathOf("fail_mode"), ConfigCode.InvalidValue, "must be closed or open, got \"" + failMode + "\"");
+  if (failMode != "closed" && failMode != "open") errors.add(g.pathOf("fail_mode"), ConfigCode.InvalidValue, "must be closed or open, " + gotValue(failMode));
   guard.failOpen = failMode == "open";
   const controversial = g.string("controversial", "deny");
   if (controversial != "deny" && controversial != "allow") {
-    errors.add(g.pathOf("controversial"), ConfigCode.InvalidValue, "must be deny or allow, got \"" + controversial + "\"");
+    errors.add(g.pathOf("controversial"), ConfigCode.InvalidValue, "must be deny or allow, " + gotValue(controversial));
   }
   guard.controversialDenies = controversial == "deny";
   guard.exposeReason = g.boolean("expose_reason", false);
@@ -172,7 +172,7 @@ export function parsePolicy(configBytes: Uint8Array, env: EnvLookup): ConfigResu
       const flag = roleFlag(roles[i]);
       if (flag == 0) {
         errors.add(f.pathOf("inspect_roles") + "[" + i.toString() + "]", ConfigCode.InvalidValue,
-          "unknown role \"" + roles[i] + "\" (known: " + ROLE_NAMES.join(", ") + ")");
+          "unknown role (known: " + ROLE_NAMES.join(", ") + "), " + gotValue(roles[i]));
         break;
       }
       mask |= flag;
@@ -186,17 +186,17 @@ export function parsePolicy(configBytes: Uint8Array, env: EnvLookup): ConfigResu
   if (onBad == "refuse") policy.onUninspectable = Uninspectable.Refuse;
   else if (onBad == "allow") policy.onUninspectable = Uninspectable.Allow;
   else if (onBad == "scan_raw") policy.onUninspectable = Uninspectable.ScanRaw;
-  else if (!errors.failed) errors.add(f.pathOf("on_uninspectable"), ConfigCode.InvalidValue, "must be one of refuse, allow, scan_raw, got \"" + onBad + "\"");
+  else if (!errors.failed) errors.add(f.pathOf("on_uninspectable"), ConfigCode.InvalidValue, "must be one of refuse, allow, scan_raw, " + gotValue(onBad));
   policy.normalize = f.boolean("normalize", true);
   if (!errors.failed) compileNormalizedPatterns(policy, denyPatterns, allowPatterns);
   const binary = f.string("binary_content", "allow");
   if (binary == "allow") policy.binaryContent = BinaryContent.Allow;
   else if (binary == "refuse") policy.binaryContent = BinaryContent.Refuse;
-  else if (!errors.failed) errors.add(f.pathOf("binary_content"), ConfigCode.InvalidValue, "must be one of allow, refuse, got \"" + binary + "\"");
+  else if (!errors.failed) errors.add(f.pathOf("binary_content"), ConfigCode.InvalidValue, "must be one of allow, refuse, " + gotValue(binary));
   const upgrade = f.string("on_upgrade", "refuse");
   if (upgrade == "refuse") policy.onUpgrade = UpgradePolicy.Refuse;
   else if (upgrade == "allow") policy.onUpgrade = UpgradePolicy.Allow;
-  else if (!errors.failed) errors.add(f.pathOf("on_upgrade"), ConfigCode.InvalidValue, "must be one of refuse, allow, got \"" + upgrade + "\"");
+  else if (!errors.failed) errors.add(f.pathOf("on_upgrade"), ConfigCode.InvalidValue, "must be one of refuse, allow, " + gotValue(upgrade));
   policy.maxBodyBytes = <u32>f.integer("max_body_bytes", 1048576, 1, 16777216);
   policy.maxJsonDepth = <i32>f.integer("max_json_depth", 64, 1, 512);
   policy.logPrompts = f.boolean("log_prompts", false);
@@ -258,7 +258,7 @@ function readKeyService(k: ObjectFields, errors: ConfigErrors): KeyServiceSettin
   s.host = k.string("host", "");
   if (!k.has("host") || s.host.length == 0) errors.add(k.pathOf("host"), ConfigCode.Required, "required");
   else if (!isLowerCaseDnsName(s.host)) {
-    errors.add(k.pathOf("host"), ConfigCode.InvalidValue, "must be a lower-case DNS name such as llmguard-keys.llmguard-system.svc.cluster.local, got \"" + s.host + "\"");
+    errors.add(k.pathOf("host"), ConfigCode.InvalidValue, "must be a lower-case DNS name such as llmguard-keys.llmguard-system.svc.cluster.local, " + gotValue(s.host));
   }
   s.port = <i32>k.integer("port", 15443, 1, 65535);
   s.cluster = k.string("cluster", "");
