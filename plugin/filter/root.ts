@@ -9,6 +9,7 @@ import { GuardMetrics } from "../guard/metrics";
 import { KeyClient, keyClockMs } from "../keys/key_client";
 import { KeyMetrics } from "../keys/metrics";
 import { parsePolicy } from "../config/parse";
+import { Policy } from "../config/policy";
 import { ConfigError, ConfigCode } from "../config/errors";
 import { RequestMetrics } from "./metrics";
 import { Configured } from "./configured";
@@ -25,6 +26,15 @@ function refuse(e: ConfigError): bool {
   return false;
 }
 
+/** The names (hosts[0]) of the providers whose keys come from the key service. */
+function serviceKeyNames(policy: Policy): string[] {
+  const names: string[] = [];
+  for (let i = 0; i < policy.providers.length; i++) {
+    if (policy.providers[i].keysFromService) names.push(policy.providers[i].keyName);
+  }
+  return names;
+}
+
 export class GuardRoot extends RootContext {
   /** The last accepted configuration; a refused one leaves it in place. */
   private configured: Configured | null = null;
@@ -34,6 +44,7 @@ export class GuardRoot extends RootContext {
   /** Key fetches in flight, by call id, with the configuration they fetch for (it may have been replaced since). */
   private fetches: Map<u32, Configured> = new Map<u32, Configured>();
   private ticking: bool = false;
+  private tickMs: u32 = 0;
 
   onConfigure(pluginConfigSize: u32): bool {
     const bytes = pluginConfigSize > 0 ? getBufferBytes(BufferType.PluginConfiguration, 0, pluginConfigSize) : null;
@@ -58,7 +69,7 @@ export class GuardRoot extends RootContext {
     const settings = policy.guard;
     const guard = settings != null ? new GuardClient(settings, this.guardMetrics!) : null;
     const keySettings = policy.keyService;
-    const keys = keySettings != null ? new KeyClient(keySettings, this.keyMetrics!) : null;
+    const keys = keySettings != null ? new KeyClient(keySettings, this.keyMetrics!, serviceKeyNames(policy), settings != null && settings.keyFromService) : null;
     const configured = new Configured(policy, this.metrics!, this.guardMetrics!, guard, keys);
     this.configured = configured;
     if (settings != null) {
@@ -73,11 +84,13 @@ export class GuardRoot extends RootContext {
         + ": keys of " + fromService.toString() + " provider(s)" + (settings != null && settings.keyFromService ? " and the guard" : "")
         + ", refresh " + keySettings.refreshSeconds.toString() + " s, max stale " + keySettings.maxStaleSeconds.toString()
         + " s, timeout " + keySettings.timeoutMs.toString() + " ms");
-      setTickPeriod(keySettings.refreshSeconds * 1000);
+      this.tickMs = <u32>keySettings.refreshSeconds * 1000;
+      setTickPeriod(this.tickMs);
       this.ticking = true;
       this.fetchKeys(configured);
     } else if (this.ticking) {
       setTickPeriod(0);
+      this.tickMs = 0;
       this.ticking = false;
     }
     return true;
@@ -115,7 +128,16 @@ export class GuardRoot extends RootContext {
     const keys = configured.keys!;
     if (!keys.inFlight || keys.callId != callId) return;
     keys.readAnswer(headerCount, bodySize, keyClockMs());
+    if (configured === this.configured) this.tickFor(keys);
     this.resumeWaiting(configured);
+  }
+
+  /** Ticks at the refresh period, or sooner while the key service's answers lack what this config needs. */
+  private tickFor(keys: KeyClient): void {
+    const period = keys.incomplete ? keys.retryMs() : <u32>keys.settings.refreshSeconds * 1000;
+    if (period == this.tickMs) return;
+    setTickPeriod(period);
+    this.tickMs = period;
   }
 
   /** Lets the streams that waited for a key fetch go on (or be refused), each as its own context. */

@@ -35,8 +35,32 @@ export class KeyClient {
   private dropped: bool = false;
   /** What the last successful answer said was wrong (host: error ...), to log changes only. */
   private reportedErrors: string = "";
+  /**
+   * The last answer left out a host or the guard this config needs keys for: the key service read
+   * the policy before the change that made this config. The root fetches again soon (retryMs).
+   */
+  incomplete: bool = false;
+  private retries: i32 = 0;
+  private readonly path: string;
 
-  constructor(readonly settings: KeyServiceSettings, private readonly metrics: KeyMetrics) {}
+  /**
+   * `neededHosts`: the providers' names (hosts[0]) whose keys come from the service; `needsGuard`:
+   * the guard's key does too. Both go in the query, so the service answers from a policy that has them.
+   */
+  constructor(readonly settings: KeyServiceSettings, private readonly metrics: KeyMetrics,
+    private readonly neededHosts: string[] = [], private readonly needsGuard: bool = false) {
+    let query = "";
+    if (neededHosts.length > 0) query += "hosts=" + neededHosts.join(",");
+    if (needsGuard) query += (query.length > 0 ? "&" : "") + "guard=1";
+    this.path = query.length > 0 ? settings.path + "?" + query : settings.path;
+  }
+
+  /** When to fetch again after an incomplete answer: 1 s, then doubling, at most the refresh period. */
+  retryMs(): u32 {
+    const refresh = <u32>this.settings.refreshSeconds * 1000;
+    const shift = <u32>min(max(this.retries - 1, 0), 10);
+    return min(refresh, <u32>1000 << shift);
+  }
 
   /** Starts a fetch unless one is in flight. A fetch that can't start counts as a failed one. */
   fetch(nowMs: i64): void {
@@ -45,7 +69,7 @@ export class KeyClient {
     const s = this.settings;
     const headers: HeaderPair[] = [
       new HeaderPair(":method", "GET"),
-      new HeaderPair(":path", s.path),
+      new HeaderPair(":path", this.path),
       new HeaderPair(":authority", s.host),
       new HeaderPair(":scheme", "http"),
       new HeaderPair("accept", "application/json"),
@@ -113,6 +137,10 @@ export class KeyClient {
     return false;
   }
 
+  private covers(answer: KeyAnswer): bool {
+    return coversNeeds(answer, this.neededHosts, this.needsGuard);
+  }
+
   private failed(nowMs: i64, reason: string, status: string): void {
     this.metrics.count(this.metrics.fetchFailures);
     this.settled = true;
@@ -132,6 +160,13 @@ export class KeyClient {
 
   private succeeded(answer: KeyAnswer, nowMs: i64): void {
     this.settled = true;
+    const wasIncomplete = this.incomplete;
+    this.incomplete = !this.covers(answer);
+    this.retries = this.incomplete ? this.retries + 1 : 0;
+    if (this.incomplete && !wasIncomplete) {
+      logWarn("llm-guard: key service: its answer lacks keys this config needs (the policy changed since it read it?); asking again in "
+        + this.retryMs().toString() + " ms");
+    }
     this.keys = answer.keys;
     this.guard = answer.guardKey;
     this.lastSuccessMs = nowMs;
@@ -150,6 +185,14 @@ export class KeyClient {
       else logInfo("llm-guard: key service reports no errors any more");
     }
   }
+}
+
+/** Whether every needed host and the guard (when needed) has keys or a reported error in `answer`. */
+function coversNeeds(answer: KeyAnswer, hosts: string[], guard: bool): bool {
+  for (let i = 0; i < hosts.length; i++) {
+    if (!answer.keys.has(hosts[i]) && !answer.errors.has(hosts[i])) return false;
+  }
+  return !guard || answer.guardKey.length > 0 || answer.guardError.length > 0;
 }
 
 function describeErrors(answer: KeyAnswer): string {

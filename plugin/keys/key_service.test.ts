@@ -53,7 +53,8 @@ describe('the first fetch', () => {
     const call = calls[0]!;
     expect(call.cluster).toBe(KS_CLUSTER);
     expect(call.header(':method')).toBe('GET');
-    expect(call.header(':path')).toBe(KS_PATH);
+    // The query names the providers whose keys the service gives (not the inline one).
+    expect(call.header(':path')).toBe(`${KS_PATH}?hosts=${OPENAI},${ANTHROPIC}`);
     expect(call.header(':authority')).toBe(KS_HOST);
     expect(call.header('accept')).toBe('application/json');
     expect(call.body).toHaveLength(0);
@@ -104,6 +105,30 @@ describe('the first fetch', () => {
     advance(host, 3);
     expect(keyFetches(host)).toHaveLength(2);
     expect(counter(host, 'key_fetches')).toBe(2);
+  });
+});
+
+describe('an answer from a policy older than the config', () => {
+  it('the fetch names what the config needs keys for: every service-keyed provider and the guard', async () => {
+    const guard = { host: 'guard.internal', port: 80, path: '/v1/chat/completions', model: 'm' };
+    const host = await loadWithKeys(serviceConfig({}, { intelligent_guard: guard }), { clusters: ['outbound|80||guard.internal'] });
+    expect(pendingFetch(host).header(':path')).toBe(`${KS_PATH}?hosts=${OPENAI},${ANTHROPIC}&guard=1`);
+  });
+
+  it('lacking a needed host or the guard: asked again after 1 s, then 2, 4 ... up to refresh_seconds; back to refresh_seconds once complete', async () => {
+    const host = await loadWithKeys(serviceConfig({ refresh_seconds: 10 }));
+    const root = [...host.tickPeriods.keys()][0]!;
+    answerFetch(host, { providers: { [OPENAI]: { api_keys: [SVC_KEY] } } }); // Anthropic's missing
+    expect(host.tickPeriods.get(root)).toBe(1000);
+    expect(host.logs.map(([, m]) => m).join('\n')).toContain('its answer lacks keys this config needs');
+    advance(host, 1);
+    answerFetch(host, { providers: { [OPENAI]: { api_keys: [SVC_KEY] } } });
+    expect(host.tickPeriods.get(root)).toBe(2000);
+    advance(host, 2);
+    // A host the service reports in error is covered: the service knows it, the Secret is the problem.
+    answerFetch(host, { providers: { [OPENAI]: { api_keys: [SVC_KEY] }, [ANTHROPIC]: { error: 'Secret anthropic not found' } } });
+    expect(host.tickPeriods.get(root)).toBe(10_000);
+    expect(keyFetches(host)).toHaveLength(3);
   });
 });
 

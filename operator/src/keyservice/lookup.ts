@@ -19,7 +19,8 @@ export interface LookupOptions {
 
 /** What the key server reads on a request's behalf. */
 export interface KeyLookup {
-  policy(namespace: string, name: string): Promise<LlmGuardPolicy | undefined>;
+  /** The policy, read at most `maxAgeMs` ago when given (shorter than the cache's TTL). */
+  policy(namespace: string, name: string, maxAgeMs?: number): Promise<LlmGuardPolicy | undefined>;
   secret(namespace: string, name: string): Promise<SecretLike | undefined>;
   workloadAccounts(policy: LlmGuardPolicy): Promise<Set<string>>;
 }
@@ -36,8 +37,8 @@ export class KubeLookup implements KeyLookup {
     this.accounts = new TtlCache(ttl, 4_096, o.now);
   }
 
-  policy(namespace: string, name: string): Promise<LlmGuardPolicy | undefined> {
-    return this.policies.get(`${namespace}/${name}`, async () => (await this.o.api.get<KubeObject>(POLICY, namespace, name)) as unknown as LlmGuardPolicy | undefined);
+  policy(namespace: string, name: string, maxAgeMs?: number): Promise<LlmGuardPolicy | undefined> {
+    return this.policies.get(`${namespace}/${name}`, async () => (await this.o.api.get<KubeObject>(POLICY, namespace, name)) as unknown as LlmGuardPolicy | undefined, maxAgeMs);
   }
 
   secret(namespace: string, name: string): Promise<SecretLike | undefined> {

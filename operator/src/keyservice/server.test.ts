@@ -23,10 +23,14 @@ const reads: string[] = [];
 let failReads = false;
 
 const policies = new Map<string, LlmGuardPolicy>([['ns/guard', policy({ selector: { matchLabels: { app: 'chat' } } })]]);
+/** What a fresher read of a policy gives (a cache that lags: the policy as it is now). */
+const freshPolicies = new Map<string, LlmGuardPolicy>();
+const policyReads: (number | undefined)[] = [];
 const lookup: KeyLookup = {
-  policy: async (ns, name) => {
+  policy: async (ns, name, maxAgeMs) => {
     if (failReads) throw new Error('connect ECONNREFUSED');
-    return policies.get(`${ns}/${name}`);
+    policyReads.push(maxAgeMs);
+    return (maxAgeMs !== undefined ? freshPolicies.get(`${ns}/${name}`) : undefined) ?? policies.get(`${ns}/${name}`);
   },
   secret: async (ns, name): Promise<SecretLike | undefined> => {
     reads.push(`${ns}/${name}`);
@@ -75,6 +79,22 @@ afterAll(async () => {
   await server?.close();
   pki?.remove();
   otherPki?.remove();
+});
+
+describe('a filter whose config is newer than the policy cached here', () => {
+  it('needs a host or the guard the cached policy lacks: the policy is read again, and the answer has them', async () => {
+    const now = policy({ selector: { matchLabels: { app: 'chat' } } });
+    now.spec.providers.push({ host: 'api.anthropic.com', apiKeys: [{ secretKeyRef: { name: 'openai', key: 'k' } }] });
+    freshPolicies.set('ns/guard', now);
+    policyReads.length = 0;
+    const r = await get('/v1/keys/ns/guard?hosts=api.openai.com,api.anthropic.com', chat);
+    expect(policyReads).toEqual([undefined, 1000]);
+    expect(Object.keys(JSON.parse(r.body).providers).sort()).toEqual(['api.anthropic.com', 'api.openai.com']);
+    policyReads.length = 0;
+    await get('/v1/keys/ns/guard?hosts=api.openai.com', chat);
+    expect(policyReads, 'needs the cached policy covers: no second read').toEqual([undefined]);
+    freshPolicies.clear();
+  });
 });
 
 describe('the key endpoint', () => {

@@ -66,6 +66,32 @@ function reply(res: http.ServerResponse, status: number, body: unknown): void {
 
 const refusal = (code: string, message: string) => ({ error: { code, message } });
 
+/** A policy read again for a filter whose needs it doesn't cover is reused this long by the others. */
+const FRESH_READ_MS = 1_000;
+
+function splitUrl(url: string): [string, URLSearchParams] {
+  const q = url.indexOf('?');
+  return q < 0 ? [url, new URLSearchParams()] : [url.slice(0, q), new URLSearchParams(url.slice(q + 1))];
+}
+
+/** What the filter's config needs keys for (docs/filter-config.md, "Keys from the key service"). */
+export interface KeyNeeds {
+  hosts: string[];
+  guard: boolean;
+}
+
+export function needsOf(query: URLSearchParams): KeyNeeds {
+  const hosts = (query.get('hosts') ?? '').split(',').filter((h) => h.length > 0).slice(0, 64);
+  return { hosts, guard: query.get('guard') === '1' };
+}
+
+/** Whether the policy as read names every host and the guard the filter needs keys for. */
+export function covers(policy: LlmGuardPolicy, needs: KeyNeeds): boolean {
+  if (needs.guard && !policy.spec?.intelligentGuard) return false;
+  const hosts = new Set((policy.spec?.providers ?? []).map((p) => p.host));
+  return needs.hosts.every((h) => hosts.has(h));
+}
+
 /** `<namespace>/<policy>` from the request path, or undefined. */
 export function policyOfPath(path: string): { namespace: string; name: string } | undefined {
   if (!path.startsWith(KEYS_PATH_PREFIX)) return undefined;
@@ -81,7 +107,7 @@ export async function startKeyServer(o: KeyServerOptions): Promise<KeyServer> {
   };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
-    const path = (req.url ?? '/').split('?')[0]!;
+    const [path, query] = splitUrl(req.url ?? '/');
     const target = policyOfPath(path);
     if (req.method !== 'GET' || !target) return outcome(res, 'bad_request', 404, refusal('not_found', `no such resource: ${req.method} ${path}`));
     const caller = o.identityOf(req.socket as TLSSocket);
@@ -95,6 +121,12 @@ export async function startKeyServer(o: KeyServerOptions): Promise<KeyServer> {
     let secrets: Map<string, SecretLike | undefined>;
     try {
       policy = await o.lookup.policy(target.namespace, target.name);
+      const needs = needsOf(query);
+      if (policy && !covers(policy, needs)) {
+        // The filter runs a config newer than the policy cached here (a guard turned on, a
+        // provider added): read it again rather than answer without the keys that config needs.
+        policy = await o.lookup.policy(target.namespace, target.name, FRESH_READ_MS);
+      }
       if (!policy) {
         log.info('refused: no such policy');
         return outcome(res, 'not_found', 404, refusal('not_found', `no LlmGuardPolicy ${target.namespace}/${target.name}`));

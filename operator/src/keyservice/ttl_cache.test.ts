@@ -30,3 +30,18 @@ describe('TtlCache', () => {
     expect(reread).toBe(true);
   });
 });
+
+describe('TtlCache maxAgeMs', () => {
+  it('a read asking for a younger value loads again; others then reuse that one', async () => {
+    let now = 0;
+    let loads = 0;
+    const c = new TtlCache<number>(5_000, 10, () => now);
+    const load = async () => ++loads;
+    expect(await c.get('p', load)).toBe(1);
+    now = 2_000;
+    expect(await c.get('p', load), 'within the TTL').toBe(1);
+    expect(await c.get('p', load, 1_000), 'older than asked').toBe(2);
+    now = 2_500;
+    expect(await c.get('p', load, 1_000), 'young enough').toBe(2);
+  });
+});

@@ -10,9 +10,10 @@ export class TtlCache<T> {
     private readonly now: () => number = Date.now,
   ) {}
 
-  get(key: string, load: () => Promise<T>): Promise<T> {
+  /** The cached value if younger than the TTL (or than `maxAgeMs` when given and shorter), else a new read. */
+  get(key: string, load: () => Promise<T>, maxAgeMs = this.ttlMs): Promise<T> {
     const hit = this.entries.get(key);
-    if (hit && this.now() - hit.at < this.ttlMs) return hit.value;
+    if (hit && this.now() - hit.at < Math.min(this.ttlMs, maxAgeMs)) return hit.value;
     const value = load();
     this.entries.delete(key);
     this.entries.set(key, { at: this.now(), value });

@@ -10,7 +10,10 @@ export interface KeyServiceRequest {
   /** Order of arrival (1-based). */
   seq: number;
   method: string;
+  /** The path without its query: what answers are set for. */
   path: string;
+  /** The query (`hosts=...&guard=1`: what the filter's config needs keys for), '' when none. */
+  query: string;
   /** The Host / :authority header. */
   host: string;
   headers: IncomingHttpHeaders;
@@ -94,7 +97,8 @@ export class MockKeyService {
     const rec: KeyServiceRequest = {
       seq: this.requests.length + 1,
       method: req.method ?? '',
-      path: req.url ?? '',
+      path: (req.url ?? '').split('?')[0]!,
+      query: (req.url ?? '').includes('?') ? (req.url ?? '').slice((req.url ?? '').indexOf('?') + 1) : '',
       host: req.headers.host ?? '',
       headers: req.headers,
       body: Buffer.alloc(0),
