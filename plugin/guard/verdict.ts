@@ -1,7 +1,7 @@
 // Reads a guard model's answer the way real guard models write it: the asm-labs JSON verdict (any
 // letter case, in ```json fences or amid prose), Llama Guard ("safe" / "unsafe\nS1,S7"), Qwen3Guard
 // ("Safety: Safe|Unsafe|Controversial"), or an OpenAI moderation response (results[].flagged).
-import { parseJson, JsonLimits, JsonValue, JsonKind } from "../json";
+import { parseJson, parseJsonText, JsonLimits, JsonValue, JsonKind } from "../json";
 
 export enum VerdictFormat { Auto, Json, LlamaGuard, QwenGuard, OpenAIModeration }
 
@@ -39,30 +39,50 @@ function limits(): JsonLimits {
   return l;
 }
 
-/** Interprets the body of a 200 answer from the guard. `controversialDenies` decides Qwen's middle class. */
+/**
+ * Interprets the body of a 200 answer from the guard. `controversialDenies` decides Qwen's middle
+ * class. A member given twice (`"content":"safe","content":"unsafe"`) is read both ways, as JSON
+ * readers differ on it (first or last wins): a deny either way is a deny.
+ */
 export function readGuardAnswer(body: Uint8Array, format: VerdictFormat, controversialDenies: bool): Verdict {
   const parsed = parseJson(body, limits());
   if (parsed.value == null) return failure("unparseable", "guard answer is not JSON: " + parsed.error);
   const doc = parsed.value!;
   if (doc.kind != JsonKind.Object) return failure("unparseable", "guard answer is not a JSON object");
+  const firstWins = readDocument(doc, format, controversialDenies, false);
+  const lastWins = readDocument(doc, format, controversialDenies, true);
+  if (firstWins.decision == lastWins.decision) return firstWins;
+  if (firstWins.decision == Decision.Deny || lastWins.decision == Decision.Deny) {
+    return deny("the guard's answer repeats a member, with conflicting verdicts");
+  }
+  return firstWins.decision == Decision.Error ? firstWins : lastWins;
+}
+
+/** The first or the last of a member given more than once. */
+function pick(values: JsonValue[], last: bool): JsonValue {
+  return values[last ? values.length - 1 : 0];
+}
+
+function readDocument(doc: JsonValue, format: VerdictFormat, controversialDenies: bool, last: bool): Verdict {
   if (format == VerdictFormat.OpenAIModeration || (format == VerdictFormat.Auto && doc.has("results"))) {
-    return readModeration(doc);
+    return readModeration(doc, last);
   }
   const choices = doc.getAll("choices");
   if (choices.length == 0) return failure("unparseable", "guard answer has no choices");
-  const list = choices[0];
+  const list = pick(choices, last);
   if (list.kind != JsonKind.Array) return failure("unparseable", "guard answer: choices is not an array");
   if (list.length == 0) return failure("empty_choices", "guard answer has an empty choices array");
   const first = list.item(0);
+  if (first.kind != JsonKind.Object) return failure("unparseable", "guard answer has no message content");
   const message = first.getAll("message");
   let content = "";
-  if (message.length > 0) {
-    const c = message[0].getAll("content");
-    if (c.length > 0 && c[0].kind == JsonKind.String) content = c[0].asString();
+  if (message.length > 0 && pick(message, last).kind == JsonKind.Object) {
+    const c = pick(message, last).getAll("content");
+    if (c.length > 0 && pick(c, last).kind == JsonKind.String) content = pick(c, last).asString();
   }
   if (content.length == 0) {
     const text = first.getAll("text");
-    if (text.length > 0 && text[0].kind == JsonKind.String) content = text[0].asString();
+    if (text.length > 0 && pick(text, last).kind == JsonKind.String) content = pick(text, last).asString();
   }
   if (content.trim().length == 0) return failure("unparseable", "guard answer has no message content");
   return readVerdictText(content, format, controversialDenies);
@@ -98,9 +118,9 @@ function readJsonVerdict(content: string): Verdict | null {
     if (open < 0) break;
     const close = matchingBrace(content, open);
     if (close < 0) break;
-    const candidate = String.UTF8.encode(content.substring(open, close + 1));
-    const parsed = parseJson(Uint8Array.wrap(candidate), limits());
-    const v = parsed.value != null ? verdictFromObject(parsed.value!) : null;
+    // Parsed as text: a lone surrogate escape in it must not make the object unreadable (and skipped).
+    const parsed = parseJsonText(content.substring(open, close + 1), limits());
+    const v = parsed != null ? verdictFromObject(parsed) : null;
     if (v != null) {
       if (v.decision == Decision.Error) return v;
       if (found == null) found = v;
@@ -189,10 +209,10 @@ function readLlamaGuardVerdict(content: string): Verdict | null {
 }
 
 /** OpenAI /v1/moderations: denied when any result is flagged; the reason lists the flagged categories. */
-function readModeration(doc: JsonValue): Verdict {
+function readModeration(doc: JsonValue, last: bool): Verdict {
   const results = doc.getAll("results");
-  if (results.length == 0 || results[0].kind != JsonKind.Array) return failure("unparseable", "moderation answer has no results array");
-  const list = results[0];
+  if (results.length == 0 || pick(results, last).kind != JsonKind.Array) return failure("unparseable", "moderation answer has no results array");
+  const list = pick(results, last);
   if (list.length == 0) return failure("empty_choices", "moderation answer has an empty results array");
   let flagged = false;
   let categories = "";

@@ -13,6 +13,7 @@ import {
   llamaGuard,
   moderation,
   qwenGuard,
+  status,
   type Answer,
 } from '../../operator/src/localmesh/guard_answers.js';
 import { playAnswer } from '../../test/support/play_answer.js';
@@ -78,6 +79,13 @@ describe('verdict formats, auto-detected (verdict_format: auto)', () => {
     ['JSON with an unknown result', jsonVerdict('maybe', 'unsure'), 'unavailable'],
     ['JSON with conflicting result and verdict', chatContent('{"result":"allow","verdict":"deny"}'), 'unavailable'],
     ['free text in no known format', chatContent('I think it is probably fine.'), 'unavailable'],
+    // JSON readers differ on a member given twice (first or last wins): a deny either way denies.
+    ['content twice: safe, then unsafe', status(200, '{"choices":[{"message":{"role":"assistant","content":"safe","content":"unsafe\\nS1"}}]}'), 'deny'],
+    ['choices twice: allow, then deny', status(200, '{"choices":[{"message":{"content":"safe"}}],"choices":[{"message":{"content":"unsafe"}}]}'), 'deny'],
+    ['results twice: not flagged, then flagged', status(200, '{"results":[{"flagged":false}],"results":[{"flagged":true}]}'), 'deny'],
+    ['content twice, both safe', status(200, '{"choices":[{"message":{"content":"safe","content":"safe"}}]}'), 'allow'],
+    // A lone surrogate escape in a verdict object must not make it unreadable, and the earlier allow win.
+    ['allow, then a deny whose reason holds a lone surrogate', chatContent('{"result":"allow"} then {"result":"deny","reason":"\\ud800"}'), 'deny'],
     ['"safe" somewhere after prose (not Llama Guard\'s first line)', chatContent('The request looks safe'), 'unavailable'],
   ];
   for (const [name, answer, want] of cases) {
