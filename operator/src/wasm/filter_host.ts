@@ -563,6 +563,11 @@ export class FilterHost implements StreamHost {
 
   // ------------------------------------------------------------------ public state
 
+  /** The guest's linear memory, in bytes (it only grows: what the VM holds at its peak). */
+  get memoryBytes(): number {
+    return this.memory.size;
+  }
+
   /** The VM trapped (it is failed: fail-closed from now on). */
   get trapped(): boolean {
     return this.traps.length > 0;
