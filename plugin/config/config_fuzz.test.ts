@@ -4,13 +4,21 @@
 // (flips, cuts, stray quotes), each configured in a fresh VM of the real filter. Asserts for every
 // input: no trap; accepted, or refused with one documented code, a path and a message; no key given
 // in a key field (inline, in a list, the guard's, from the environment) in the refusal or in any log
-// line. (Other fields' values may be quoted back: "got \"x\"" names what was wrong.) Seeded: FUZZ_SEED=<n>
-// FUZZ_CONFIGS=<n> to reproduce or run longer.
+// line. (A refused value of another field is quoted back only when it is a short word: errors.ts gotValue.)
+//
+// Seeded: FUZZ_SEED=<n> FUZZ_CONFIGS=<n> reproduces a run (or runs longer), e.g.
+//   FUZZ_SEED=7 FUZZ_CONFIGS=250000 LLM_GUARD_SKIP_BUILD=1 npx vitest run --project fast plugin/config/config_fuzz.test.ts
+// A failing document is saved whole (the text the filter was given, and the VM's environment) to
+// test/fixtures/fuzz/plugin-config/seed<seed>-<index>.json, named in the failure; every saved
+// document is replayed first, through the same checks, so a committed one is a regression test.
+// `make fuzz` runs 1,000,000 documents over several seeds (tools/fuzz/run.mjs).
 import { describe, expect, it } from 'vitest';
 import { configureFilter } from '../../operator/src/wasm/configure.js';
 import { seededRandom } from '../testing/prng.mjs';
 import { pick, spliceBytes } from '../testing/fuzz_bytes.mjs';
+import { FuzzFailures, replaySaved, savedFailures } from '../testing/fuzz_fixtures.js';
 
+const KIND = 'plugin-config';
 const SEED = Number(process.env.FUZZ_SEED ?? 20261203);
 const CONFIGS = Number(process.env.FUZZ_CONFIGS ?? 3_000);
 
@@ -130,34 +138,49 @@ function input(rnd: () => number): string | Uint8Array {
   return b;
 }
 
+/** A document as saved under test/fixtures/fuzz/plugin-config/: everything its replay needs. */
+interface ConfigCase {
+  /** The pluginConfig text the filter is given. */
+  document: string;
+  /** The VM's environment (for api_key_env). */
+  env: Record<string, string>;
+}
+
+/** One document configured in a fresh VM: the outcome (accepted or the refusal's code), and why it breaks a promise ([] when it doesn't). */
+function checkConfig(c: ConfigCase): { outcome: string; reasons: string[] } {
+  const reasons: string[] = [];
+  const { host, result } = configureFilter(c.document, { env: c.env });
+  const said = JSON.stringify(result.refusal ?? '') + result.logs.map((l) => l.message).join('\n');
+  if (host?.trapped || result.refusal?.code === 'vm_failed') reasons.push(`trapped: ${result.reason}`);
+  else if (!result.ok) {
+    const r = result.refusal!;
+    if (!CODES.has(r.code)) reasons.push(`undocumented code ${r.code}`);
+    if (typeof r.path !== 'string' || r.message.length === 0) reasons.push(`refusal without a path or a message: ${JSON.stringify(r)}`);
+    if (!result.logs.some((l) => l.message.includes('config rejected'))) reasons.push('refused without a "config rejected" log line');
+  }
+  for (const secret of SECRETS) if (said.includes(secret)) reasons.push(`a key in what the filter said: ${said.slice(0, 300)}`);
+  return { outcome: result.ok ? 'accepted' : result.refusal!.code, reasons };
+}
+
 describe('pluginConfig fuzz', () => {
-  it(`${CONFIGS} mutated configuration documents (seed ${SEED}): no trap; accepted, or refused with a documented code; no key in a refusal or a log`, () => {
+  it(`saved documents (test/fixtures/fuzz/${KIND}/), then ${CONFIGS} mutated configuration documents (seed ${SEED}): no trap; accepted, or refused with a documented code; no key in a refusal or a log`, () => {
+    const failures = new FuzzFailures(KIND, SEED);
+    if (replaySaved()) for (const saved of savedFailures<ConfigCase>(KIND)) failures.replay(saved, checkConfig(saved.input).reasons);
+
     const rnd = seededRandom(SEED);
-    const failures: string[] = [];
     const outcomes = new Map<string, number>();
     for (let i = 0; i < CONFIGS; i++) {
       const doc = input(rnd);
-      const text = typeof doc === 'string' ? doc : new TextDecoder().decode(doc);
-      const { host, result } = configureFilter(text, { env: ENV });
-      const said = JSON.stringify(result.refusal ?? '') + result.logs.map((l) => l.message).join('\n');
-      const fail = (why: string) => {
-        if (failures.length < 10) failures.push(`#${i} ${why}: ${text.slice(0, 300)}`);
-      };
-      if (host?.trapped || result.refusal?.code === 'vm_failed') fail(`trapped: ${result.reason}`);
-      else if (!result.ok) {
-        const r = result.refusal!;
-        if (!CODES.has(r.code)) fail(`undocumented code ${r.code}`);
-        if (typeof r.path !== 'string' || r.message.length === 0) fail(`refusal without a path or a message: ${JSON.stringify(r)}`);
-        if (!result.logs.some((l) => l.message.includes('config rejected'))) fail('refused without a "config rejected" log line');
-      }
-      for (const secret of SECRETS) if (said.includes(secret)) fail(`a key in what the filter said: ${said.slice(0, 300)}`);
-      const outcome = result.ok ? 'accepted' : result.refusal!.code;
+      const c: ConfigCase = { document: typeof doc === 'string' ? doc : new TextDecoder().decode(doc), env: ENV };
+      const { outcome, reasons } = checkConfig(c);
+      failures.random(i, reasons, () => c, () => c.document.slice(0, 300));
       outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
     }
-    console.log(`config fuzz seed=${SEED}: ${CONFIGS} documents; ${JSON.stringify(Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1])))}`);
-    expect(failures, failures.join('\n')).toEqual([]);
+    console.log(`config fuzz seed=${SEED}: ${failures.replayed} saved documents replayed (${failures.replayFailures} failing); ${CONFIGS} documents; ${JSON.stringify(Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1])))}`);
+    failures.report(CONFIGS);
+    expect(failures.messages, failures.messages.join('\n')).toEqual([]);
     // The generator reaches both sides and most refusals.
     expect(outcomes.get('accepted') ?? 0).toBeGreaterThan(CONFIGS / 50);
     expect([...outcomes.keys()].filter((k) => CODES.has(k)).length).toBeGreaterThanOrEqual(8);
-  }, Math.max(120_000, CONFIGS * 30));
+  }, Math.max(120_000, CONFIGS * 5)); // ~1,300 documents a second on one core; room for slower machines
 });

@@ -5,13 +5,22 @@
 // Asserts for every request: no trap; forwarded or answered with a documented reply; on a provider
 // host, what reaches the upstream carries exactly the provider's credential and none of the
 // client's, and never the deny literal; elsewhere the request passes untouched; no reply and no log
-// line holds the key or a client credential. FUZZ_SEED=<n> FUZZ_HEADERS=<n> to reproduce or run longer.
+// line holds the key or a client credential.
+//
+// Seeded: FUZZ_SEED=<n> FUZZ_HEADERS=<n> reproduces a run (or runs longer), e.g.
+//   FUZZ_SEED=7 FUZZ_HEADERS=250000 LLM_GUARD_SKIP_BUILD=1 npx vitest run --project fast plugin/filter/header_fuzz.test.ts
+// A failing request is saved whole (headers and body) to test/fixtures/fuzz/request-headers/
+// seed<seed>-<index>.json, named in the failure; every saved request is replayed first, through
+// the same checks, so a committed one is a regression test. `make fuzz` runs 1,000,000 requests
+// over several seeds (tools/fuzz/run.mjs).
 import { describe, expect, it } from 'vitest';
-import type { HeaderPair } from '../../operator/src/wasm/index.js';
+import type { FilterHost, HeaderPair } from '../../operator/src/wasm/index.js';
 import { ANTHROPIC, ERROR_CODES, KEY, KEY2, OPENAI, errorOf, loadGuard } from '../../test/harness/llm.js';
 import { seededRandom } from '../testing/prng.mjs';
 import { pick } from '../testing/fuzz_bytes.mjs';
+import { FuzzFailures, replaySaved, savedFailures } from '../testing/fuzz_fixtures.js';
 
+const KIND = 'request-headers';
 const SEED = Number(process.env.FUZZ_SEED ?? 20261204);
 const HEADERS = Number(process.env.FUZZ_HEADERS ?? 5_000);
 const DENY_LITERAL = 'forbidden-secret';
@@ -73,49 +82,82 @@ const providerOf = (authority: string): 'openai' | 'anthropic' | null => {
   return null;
 };
 
+/** A request as saved under test/fixtures/fuzz/request-headers/: everything its replay needs. */
+interface HeaderCase {
+  headers: HeaderPair[];
+  body: string;
+}
+
+const SECRETS = [KEY, KEY2, CLIENT_SECRET];
+
+/** One request through the filter: what happened (for the tally), and why it breaks a promise ([] when it doesn't). */
+function checkHeaders(host: FilterHost, c: HeaderCase): { outcome: string; reasons: string[] } {
+  const { headers, body } = c;
+  const reasons: string[] = [];
+  const r = host.request({ headers, body });
+  const authority = headers.find(([k]) => k === ':authority')?.[1] ?? '';
+  let outcome = 'forwarded';
+  const reply = r.localReply;
+  if (host.trapped) reasons.push(`TRAP: ${host.traps[0]!.message}`);
+  if (reply) {
+    const e = errorOf(r);
+    outcome = e?.code || `${reply.status} ${reply.source}`;
+    const spec = e ? REFUSALS[e.code] : undefined;
+    if (reply.source === 'plugin' && (!spec || e!.type !== spec.type)) reasons.push(`undocumented reply ${reply.status} ${reply.body.slice(0, 120)}`);
+    for (const secret of SECRETS) if (reply.body.includes(secret) || reply.headers.some(([, v]) => v.includes(secret))) reasons.push('a key or client credential in the reply');
+    if (r.upstreamBody !== null && reply.source === 'plugin') reasons.push('body bytes reached the upstream before a refusal');
+  } else if (r.forwarded) {
+    const up = r.upstreamHeaders ?? [];
+    const creds = up.filter(([k]) => CREDENTIALS.includes(k));
+    const provider = providerOf(authority);
+    if (provider === 'openai' && JSON.stringify(creds) !== JSON.stringify([['authorization', `Bearer ${KEY}`]])) reasons.push(`credentials upstream ${JSON.stringify(creds)}`);
+    if (provider === 'anthropic' && JSON.stringify(creds) !== JSON.stringify([['x-api-key', KEY2]])) reasons.push(`credentials upstream ${JSON.stringify(creds)}`);
+    if (provider === null && JSON.stringify(creds) !== JSON.stringify(headers.filter(([k]) => CREDENTIALS.includes(k)))) {
+      reasons.push('a request to another host had its credentials changed');
+    }
+    if (provider !== null && (r.upstreamBodyText ?? '').includes(DENY_LITERAL)) reasons.push('the deny literal reached a provider');
+  } else outcome = r.reset ? 'reset' : 'held';
+  for (const [, message] of r.logs) {
+    for (const secret of SECRETS) if (message.includes(secret)) reasons.push(`a key or client credential in a log line: ${message.slice(0, 200)}`);
+  }
+  return { outcome, reasons };
+}
+
+/** Log lines of the root context (a stream's own are checked with it). */
+function rootLogLeaks(host: FilterHost): string[] {
+  return host.logs.filter(([, m]) => SECRETS.some((s) => m.includes(s))).map(([, m]) => `a key or client credential in a log line: ${m.slice(0, 200)}`);
+}
+
 describe('request header fuzz', () => {
-  it(`${HEADERS} requests with fuzzed headers (seed ${SEED}): no trap, the provider's credential only, documented replies, no key or client credential in replies and logs`, async () => {
+  it(`saved requests (test/fixtures/fuzz/${KIND}/), then ${HEADERS} requests with fuzzed headers (seed ${SEED}): no trap, the provider's credential only, documented replies, no key or client credential in replies and logs`, async () => {
+    const failures = new FuzzFailures(KIND, SEED);
+    if (replaySaved()) {
+      for (const saved of savedFailures<HeaderCase>(KIND)) {
+        const replayHost = await loadGuard(CONFIG); // a VM each: its log lines are its own
+        const { reasons } = checkHeaders(replayHost, saved.input);
+        failures.replay(saved, [...reasons, ...rootLogLeaks(replayHost)]);
+      }
+    }
+
     const host = await loadGuard(CONFIG);
     const rnd = seededRandom(SEED);
-    const failures: string[] = [];
     const outcomes = new Map<string, number>();
+    let inputs = 0;
     for (let i = 0; i < HEADERS; i++) {
-      const headers = headersFor(rnd);
-      const body = bodyFor(rnd);
-      const r = host.request({ headers, body });
-      const authority = headers.find(([k]) => k === ':authority')![1];
-      const fail = (why: string) => {
-        if (failures.length < 10) failures.push(`#${i} ${why}: ${JSON.stringify(headers).slice(0, 400)} body ${JSON.stringify(body).slice(0, 80)}`);
-      };
-      let outcome = 'forwarded';
-      const reply = r.localReply;
-      if (reply) {
-        const e = errorOf(r);
-        outcome = e?.code || `${reply.status} ${reply.source}`;
-        const spec = e ? REFUSALS[e.code] : undefined;
-        if (reply.source === 'plugin' && (!spec || e!.type !== spec.type)) fail(`undocumented reply ${reply.status} ${reply.body.slice(0, 120)}`);
-        for (const secret of [KEY, KEY2, CLIENT_SECRET]) if (reply.body.includes(secret) || reply.headers.some(([, v]) => v.includes(secret))) fail('a key or client credential in the reply');
-        if (r.upstreamBody !== null && reply.source === 'plugin') fail('body bytes reached the upstream before a refusal');
-      } else if (r.forwarded) {
-        const up = r.upstreamHeaders ?? [];
-        const creds = up.filter(([k]) => CREDENTIALS.includes(k));
-        const provider = providerOf(authority);
-        if (provider === 'openai' && JSON.stringify(creds) !== JSON.stringify([['authorization', `Bearer ${KEY}`]])) fail(`credentials upstream ${JSON.stringify(creds)}`);
-        if (provider === 'anthropic' && JSON.stringify(creds) !== JSON.stringify([['x-api-key', KEY2]])) fail(`credentials upstream ${JSON.stringify(creds)}`);
-        if (provider === null && JSON.stringify(up.filter(([k]) => CREDENTIALS.includes(k))) !== JSON.stringify(headers.filter(([k]) => CREDENTIALS.includes(k)))) {
-          fail('a request to another host had its credentials changed');
-        }
-        if (provider !== null && (r.upstreamBodyText ?? '').includes(DENY_LITERAL)) fail('the deny literal reached a provider');
-      } else outcome = r.reset ? 'reset' : 'held';
+      const c: HeaderCase = { headers: headersFor(rnd), body: bodyFor(rnd) };
+      const { outcome, reasons } = checkHeaders(host, c);
+      inputs++;
       outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      failures.random(i, reasons, () => c, () => `${JSON.stringify(c.headers).slice(0, 400)} body ${JSON.stringify(c.body).slice(0, 80)}`);
+      if (host.trapped) break; // the VM is gone: the rest would only repeat it
     }
-    for (const [, message] of host.logs) {
-      for (const secret of [KEY, KEY2, CLIENT_SECRET]) if (message.includes(secret)) failures.push(`a key or client credential in a log line: ${message.slice(0, 200)}`);
-    }
-    console.log(`header fuzz seed=${SEED}: ${HEADERS} requests; ${JSON.stringify(Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1])))}`);
-    expect(failures.slice(0, 10), failures.slice(0, 10).join('\n')).toEqual([]);
+    const rootLeaks = rootLogLeaks(host);
+    console.log(`header fuzz seed=${SEED}: ${failures.replayed} saved requests replayed (${failures.replayFailures} failing); ${inputs} requests; ${JSON.stringify(Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1])))}`);
+    failures.report(inputs);
+    expect(failures.messages, failures.messages.join('\n')).toEqual([]);
+    expect(rootLeaks.slice(0, 10), rootLeaks.slice(0, 10).join('\n')).toEqual([]);
     expect(host.trapped, host.traps[0]?.message).toBe(false);
     expect(outcomes.get('forwarded') ?? 0).toBeGreaterThan(HEADERS / 10);
     expect(outcomes.get('denied_by_pattern') ?? 0).toBeGreaterThan(0);
-  }, Math.max(120_000, HEADERS * 10));
+  }, Math.max(120_000, HEADERS * 2)); // ~10,000 requests a second on one core; room for slower machines
 });

@@ -1,14 +1,26 @@
 // The response side under untrusted bytes: provider streams and JSON replies, mutated and cut at
 // random, with the injected key planted (whole or split), through the real filter in the
 // in-process host. For every response: no trap, no key in what the app gets, every byte that
-// isn't key arriving unchanged, and an audit record. FUZZ_SEED=<n> FUZZ_RESPONSES=<n> to reproduce
-// or run longer.
+// isn't key arriving unchanged, and an audit record; with response patterns, no text value
+// delivered holding the address planted in the text.
+//
+// Seeded: FUZZ_SEED=<n> FUZZ_RESPONSES=<n> reproduces a run (or runs longer): each of the two tests
+// sends FUZZ_RESPONSES responses (the second with seed FUZZ_SEED+1), e.g.
+//   FUZZ_SEED=7 FUZZ_RESPONSES=125000 LLM_GUARD_SKIP_BUILD=1 npx vitest run --project fast plugin/filter/response_fuzz.test.ts
+// A failing response is saved whole (which test, content type, bytes, chunking) to
+// test/fixtures/fuzz/responses/seed<seed>-<index>.json (seed<seed>-patterns-<index>.json for the
+// second test), named in the failure; every saved response is replayed first, by its test, through
+// the same checks, so a committed one is a regression test. `make fuzz` runs 1,000,000 responses
+// (both tests together) over several seeds (tools/fuzz/run.mjs).
 import { describe, expect, it } from 'vitest';
+import type { FilterHost } from '../../operator/src/wasm/index.js';
 import { KEY, OPENAI, chat, loadGuard, post, user } from '../../test/harness/llm.js';
 import { seededRandom } from '../testing/prng.mjs';
 import { pick, spliceBytes } from '../testing/fuzz_bytes.mjs';
 import { PROVIDER_STREAMS } from '../sse/testdata/provider_streams.mjs';
+import { FuzzFailures, replaySaved, savedFailures } from '../testing/fuzz_fixtures.js';
 
+const KIND = 'responses';
 const SEED = Number(process.env.FUZZ_SEED ?? 20240607);
 const RESPONSES = Number(process.env.FUZZ_RESPONSES ?? 10_000);
 const enc = new TextEncoder();
@@ -88,50 +100,124 @@ function jsonOrNull(text: string): unknown {
   }
 }
 
+/** A response as saved under test/fixtures/fuzz/responses/: everything its replay needs. */
+interface ResponseCase {
+  /** Which test: the key masked alone, or with response patterns too. */
+  variant: 'key' | 'patterns';
+  contentType: string;
+  /** The whole response body, and the sizes of the chunks the upstream sends it in. */
+  body: Uint8Array;
+  chunkSizes: number[];
+}
+
+function chunksOf(c: ResponseCase): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  let at = 0;
+  for (const n of c.chunkSizes) {
+    chunks.push(c.body.subarray(at, at + n));
+    at += n;
+  }
+  return chunks;
+}
+
+const CONFIGS = {
+  key: { hosts: [OPENAI], api_key: KEY, deny_patterns: ['(?i)password'] },
+  patterns: {
+    hosts: [OPENAI], api_key: KEY,
+    response_deny_patterns: ['(?i)launch codes'],
+    response_redact_patterns: ['[a-z0-9.]+@[a-z0-9]+\\.[a-z]{2,}'],
+    response_max_hold_back: 256,
+  },
+};
+
+/** One response through the filter: why what the app got breaks a promise ([] when it doesn't), and how many SSE data lines held JSON. */
+function checkResponse(host: FilterHost, c: ResponseCase): { reasons: string[]; streamsRead: number } {
+  const reasons: string[] = [];
+  let streamsRead = 0;
+  const r = post(host, chat(user('hi')), { response: { headers: [['content-type', c.contentType]], chunks: chunksOf(c) } });
+  if (host.trapped) return { reasons: [`TRAP: ${host.traps[0]!.message}`], streamsRead };
+  if (!r.response) return { reasons: ['no response reached the app'], streamsRead };
+  if (r.filterState.get('llm_guard.audit') === undefined) reasons.push('no audit record');
+  const got = r.response.body;
+  if (c.variant === 'key') {
+    if (!Buffer.from(got).equals(Buffer.from(expected(c.body)))) reasons.push('what the app got is not the response with the key masked');
+    return { reasons, streamsRead };
+  }
+  const text = new TextDecoder().decode(got);
+  if (text.includes(KEY)) reasons.push('the key reached the app');
+  if (/json/i.test(c.contentType)) {
+    const leaked = leaks(jsonOrNull(text));
+    if (leaked.length) reasons.push(`the address delivered in ${leaked.join(', ')}: ${text.slice(0, 300)}`);
+  } else if (/event-stream/i.test(c.contentType)) {
+    for (const line of text.split(/\r\n|\r|\n/)) {
+      if (!line.startsWith('data:')) continue;
+      const data = jsonOrNull(line.slice(5).trim());
+      if (data !== null) streamsRead++;
+      const leaked = leaks(data);
+      if (leaked.length) reasons.push(`the address delivered in ${leaked.join(', ')}: ${line.slice(0, 300)}`);
+    }
+  }
+  return { reasons, streamsRead };
+}
+
+/** The saved responses of one test, each through the same checks (a fresh VM after a trap). */
+async function replay(variant: ResponseCase['variant'], failures: FuzzFailures): Promise<void> {
+  const saved = replaySaved() ? savedFailures<ResponseCase>(KIND).filter((s) => s.input.variant === variant) : [];
+  if (saved.length === 0) return;
+  let host = await loadGuard(CONFIGS[variant]);
+  for (const s of saved) {
+    failures.replay(s, checkResponse(host, s.input).reasons);
+    if (host.trapped) host = await loadGuard(CONFIGS[variant]);
+  }
+}
+
+const sizes = (chunks: Uint8Array[]) => chunks.map((x) => x.length);
+const TIMEOUT = Math.max(120_000, RESPONSES * 4); // ~2,000 responses a second on one core (the patterns test); room for slower machines
+
 describe('response fuzz', () => {
-  it(`${RESPONSES} mutated provider responses (seed ${SEED}): no trap, the key never reaches the app, nothing else changed`, async () => {
-    const host = await loadGuard({ hosts: [OPENAI], api_key: KEY, deny_patterns: ['(?i)password'] });
+  it(`saved responses, then ${RESPONSES} mutated provider responses (seed ${SEED}): no trap, the key never reaches the app, nothing else changed`, async () => {
+    const failures = new FuzzFailures(KIND, SEED);
+    await replay('key', failures);
+    const host = await loadGuard(CONFIGS.key);
     const rnd = seededRandom(SEED);
+    let inputs = 0;
     for (let n = 0; n < RESPONSES; n++) {
       const body = mutated(rnd);
-      const r = post(host, chat(user('hi')), { response: { headers: [['content-type', pick(rnd, TYPES)]], chunks: cut(rnd, body) } });
-      const got = r.response!.body;
-      expect(Buffer.from(got).equals(Buffer.from(expected(body))), `response ${n}`).toBe(true);
-      expect(r.filterState.get('llm_guard.audit'), `response ${n}`).toBeDefined();
+      const contentType = pick(rnd, TYPES);
+      const c: ResponseCase = { variant: 'key', contentType, body, chunkSizes: sizes(cut(rnd, body)) };
+      failures.random(n, checkResponse(host, c).reasons, () => c, () => `${contentType}, ${body.length} bytes in ${c.chunkSizes.length} chunks`);
+      inputs++;
+      if (host.trapped) break; // the VM is gone: the rest would only repeat it
     }
+    console.log(`response fuzz seed=${SEED}: ${failures.replayed} saved responses replayed (${failures.replayFailures} failing); ${inputs} responses`);
+    failures.report(inputs);
+    expect(failures.messages, failures.messages.join('\n')).toEqual([]);
     host.assertHealthy();
-  });
+  }, TIMEOUT);
 });
 
 describe('response fuzz with response patterns', () => {
-  it(`${RESPONSES} mutated provider responses with an address planted in their text (seed ${SEED + 1}): no trap, no text value delivered holding it`, async () => {
-    const host = await loadGuard({
-      hosts: [OPENAI], api_key: KEY,
-      response_deny_patterns: ['(?i)launch codes'],
-      response_redact_patterns: ['[a-z0-9.]+@[a-z0-9]+\\.[a-z]{2,}'],
-      response_max_hold_back: 256,
-    });
+  it(`saved responses, then ${RESPONSES} mutated provider responses with an address planted in their text (seed ${SEED + 1}): no trap, no text value delivered holding it`, async () => {
+    const failures = new FuzzFailures(KIND, SEED, 'patterns-');
+    await replay('patterns', failures);
+    const host = await loadGuard(CONFIGS.patterns);
     const rnd = seededRandom(SEED + 1);
     let streamsRead = 0;
+    let inputs = 0;
     for (let n = 0; n < RESPONSES; n++) {
       const body = planted(rnd, mutated(rnd));
-      const type = pick(rnd, TYPES);
-      const r = post(host, chat(user('hi')), { response: { headers: [['content-type', type]], chunks: cut(rnd, body) } });
-      expect(r.filterState.get('llm_guard.audit'), `response ${n}`).toBeDefined();
-      const got = new TextDecoder().decode(r.response!.body);
-      expect(got.includes(KEY), `response ${n}: the key`).toBe(false);
-      if (/json/i.test(type)) {
-        expect(leaks(jsonOrNull(got)), `response ${n}: ${got.slice(0, 300)}`).toEqual([]);
-      } else if (/event-stream/i.test(type)) {
-        for (const line of got.split(/\r\n|\r|\n/)) {
-          if (!line.startsWith('data:')) continue;
-          const data = jsonOrNull(line.slice(5).trim());
-          if (data !== null) streamsRead++;
-          expect(leaks(data), `response ${n}: ${line.slice(0, 300)}`).toEqual([]);
-        }
-      }
+      const contentType = pick(rnd, TYPES);
+      const c: ResponseCase = { variant: 'patterns', contentType, body, chunkSizes: sizes(cut(rnd, body)) };
+      const checked = checkResponse(host, c);
+      streamsRead += checked.streamsRead;
+      failures.random(n, checked.reasons, () => c, () => `${contentType}, ${body.length} bytes in ${c.chunkSizes.length} chunks`);
+      inputs++;
+      if (host.trapped) break;
     }
+    console.log(`response fuzz with patterns seed=${SEED + 1}: ${failures.replayed} saved responses replayed (${failures.replayFailures} failing); ${inputs} responses, ${streamsRead} SSE data lines read as JSON`);
+    failures.report(inputs);
+    expect(failures.messages, failures.messages.join('\n')).toEqual([]);
     expect(streamsRead).toBeGreaterThan(RESPONSES / 10);
     host.assertHealthy();
-  });
+  }, TIMEOUT);
 });

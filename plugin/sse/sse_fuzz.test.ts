@@ -3,13 +3,22 @@
 // bytes, under default and tiny limits, each parsed whole and cut at random. Asserts: zero traps;
 // the items' raw bytes are the input exactly; each byte read once; bounded copying and bounded
 // memory; the same items however the input was cut; and, when no limit was hit, the events the
-// WHATWG reference reading gives. Seeded: FUZZ_SEED=<n> FUZZ_SSE_INPUTS=<n> for a long run.
+// WHATWG reference reading gives.
+//
+// Seeded: FUZZ_SEED=<n> FUZZ_SSE_INPUTS=<n> reproduces a run (or runs longer), e.g.
+//   FUZZ_SEED=7 FUZZ_SSE_INPUTS=250000 LLM_GUARD_SKIP_BUILD=1 npx vitest run --project fast plugin/sse/sse_fuzz.test.ts
+// A failing input is saved whole (bytes, limits, cuts) to test/fixtures/fuzz/sse/seed<seed>-<index>.json,
+// named in the failure; every saved input is replayed first, through the same checks, so a
+// committed one is a regression test. `make fuzz` runs 1,000,000 inputs over several seeds
+// (tools/fuzz/run.mjs).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../testing/prng.mjs';
 import { pick, spliceBytes } from '../testing/fuzz_bytes.mjs';
 import { type Limits, type ParseResult, type SseProbe, blocksOf, chunkingInvariant, loadSseProbe, parseSse, referenceOf } from './testdata/harness.mjs';
 import { PROVIDER_STREAMS } from './testdata/provider_streams.mjs';
+import { FuzzFailures, replaySaved, savedFailures } from '../testing/fuzz_fixtures.js';
 
+const KIND = 'sse';
 const SEED = Number(process.env.FUZZ_SEED ?? 20240607);
 const INPUTS = Number(process.env.FUZZ_SSE_INPUTS ?? 20_000);
 /** The parser's default limits (plugin/sse/parser.ts SseLimits). */
@@ -142,49 +151,64 @@ function brokenPromise(r: ParseResult, length: number, limits: Limits): string |
   return null;
 }
 
+/** An input as saved under test/fixtures/fuzz/sse/: everything its replay needs. */
+interface SseCase {
+  input: Uint8Array;
+  limits: Limits;
+  /** Where the input is cut for the second parse. */
+  cuts: number[];
+}
+
+function newCounts() {
+  return { inputs: 0, bytes: 0, cut: 0, limited: 0, errors: {} as Record<string, number>, incomplete: 0, events: 0, traps: 0 };
+}
+
+/** One input parsed whole and cut: why the results break a promise ([] when they don't). */
+function checkSse(c: SseCase, counts: ReturnType<typeof newCounts>): string[] {
+  const { input, limits, cuts } = c;
+  counts.inputs++;
+  counts.bytes += input.length;
+  if (cuts.length) counts.cut++;
+  if (limits.line) counts.limited++;
+  let whole: ParseResult;
+  let cut: ParseResult;
+  try {
+    whole = parseSse(probe, input, [], limits);
+    cut = parseSse(probe, input, cuts, limits);
+  } catch (e) {
+    counts.traps++;
+    return [`trap: ${(e as Error).message}`];
+  }
+  const broken = brokenPromise(whole, input.length, limits) ?? brokenPromise(cut, input.length, limits);
+  if (broken) return [broken];
+  if (JSON.stringify(chunkingInvariant(cut)) !== JSON.stringify(chunkingInvariant(whole))) return ['cutting changed the items'];
+  counts.errors[whole.error] = (counts.errors[whole.error] ?? 0) + 1;
+  counts.events += whole.items.filter((it) => it.kind === 'event').length;
+  if (whole.items.some((it) => it.kind === 'incomplete')) counts.incomplete++;
+  if (whole.error === 'none' && JSON.stringify(blocksOf(whole.items)) !== JSON.stringify(referenceOf(input))) return ['events differ from the reference reading'];
+  return [];
+}
+
 describe('fuzz', () => {
-  it(`${INPUTS} mutated provider streams and random bytes, whole and cut (seed ${SEED})`, () => {
+  it(`saved inputs (test/fixtures/fuzz/${KIND}/), then ${INPUTS} mutated provider streams and random bytes, whole and cut (seed ${SEED})`, () => {
+    const failures = new FuzzFailures(KIND, SEED);
+    const counts = newCounts();
+    if (replaySaved()) for (const saved of savedFailures<SseCase>(KIND)) failures.replay(saved, checkSse(saved.input, newCounts()));
+
     const rnd = seededRandom(SEED);
-    const counts = { inputs: 0, bytes: 0, cut: 0, limited: 0, errors: {} as Record<string, number>, incomplete: 0, events: 0, traps: 0 };
-    const failures: string[] = [];
     const started = Date.now();
-    for (let i = 0; i < INPUTS && failures.length < 5; i++) {
+    for (let i = 0; i < INPUTS; i++) {
       const kind = rnd();
       const input = kind < 0.75 ? mutatedStream(rnd, rnd() < 0.01) : randomBytes(rnd);
       const limits = randomLimits(rnd);
-      const cuts = randomCuts(rnd, input.length);
-      counts.inputs++;
-      counts.bytes += input.length;
-      if (cuts.length) counts.cut++;
-      if (limits.line) counts.limited++;
-      const fail = (why: string) => failures.push(`#${i} ${why}; limits ${JSON.stringify(limits)}, cuts ${JSON.stringify(cuts)}, input (base64) ${Buffer.from(input).toString('base64').slice(0, 400)}`);
-      let whole: ParseResult;
-      let cut: ParseResult;
-      try {
-        whole = parseSse(probe, input, [], limits);
-        cut = parseSse(probe, input, cuts, limits);
-      } catch (e) {
-        counts.traps++;
-        fail(`trap: ${(e as Error).message}`);
-        continue;
-      }
-      const broken = brokenPromise(whole, input.length, limits) ?? brokenPromise(cut, input.length, limits);
-      if (broken) {
-        fail(broken);
-        continue;
-      }
-      if (JSON.stringify(chunkingInvariant(cut)) !== JSON.stringify(chunkingInvariant(whole))) {
-        fail('cutting changed the items');
-        continue;
-      }
-      counts.errors[whole.error] = (counts.errors[whole.error] ?? 0) + 1;
-      counts.events += whole.items.filter((it) => it.kind === 'event').length;
-      if (whole.items.some((it) => it.kind === 'incomplete')) counts.incomplete++;
-      if (whole.error === 'none' && JSON.stringify(blocksOf(whole.items)) !== JSON.stringify(referenceOf(input))) fail('events differ from the reference reading');
+      const c: SseCase = { input, limits, cuts: randomCuts(rnd, input.length) };
+      failures.random(i, checkSse(c, counts), () => c, () => `limits ${JSON.stringify(limits)}, cuts ${JSON.stringify(c.cuts)}, ${input.length} bytes`);
+      if (counts.traps > 0) break; // the probe's state is undefined after a trap
     }
-    console.log(`sse fuzz: seed ${SEED}, ${counts.inputs} inputs (${counts.bytes} bytes, ${counts.cut} cut, ${counts.limited} under tiny limits) in ${Date.now() - started} ms: ` +
+    console.log(`sse fuzz: seed ${SEED}, ${failures.replayed} saved inputs replayed (${failures.replayFailures} failing); ${counts.inputs} inputs (${counts.bytes} bytes, ${counts.cut} cut, ${counts.limited} under tiny limits) in ${Date.now() - started} ms: ` +
       `${counts.events} events, ${counts.incomplete} with an incomplete tail, errors ${JSON.stringify(counts.errors)}, ${counts.traps} traps`);
-    expect(failures).toEqual([]);
+    failures.report(counts.inputs);
+    expect(failures.messages, failures.messages.join('\n')).toEqual([]);
     expect(counts.inputs).toBe(INPUTS);
-  });
+  }, Math.max(120_000, INPUTS * 2)); // ~5,000 inputs a second on one core; room for slower machines
 });
