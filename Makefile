@@ -21,7 +21,7 @@ ENVOY := .venv/bin/envoy
 WASM := build/llm_guard.wasm
 PLUGIN_SOURCES := $(shell find plugin -name '*.ts' ! -name '*.test.ts' ! -path 'plugin/testing/*' 2>/dev/null) asconfig.json
 
-.PHONY: all deps kube-tools mesh-tools bench-tools chart-tools build build-operator typecheck image images image-inputs chart test test-fast test-e2e test-kube test-mesh demo demo-serve bench bench-streaming bench-operator clean
+.PHONY: all deps kube-tools mesh-tools bench-tools chart-tools build build-operator typecheck image images image-inputs chart test test-fast test-e2e test-kube test-mesh fuzz demo demo-serve bench bench-streaming bench-operator soak clean
 
 all: build
 
@@ -123,6 +123,15 @@ test-kube: deps kube-tools chart-tools build image-inputs
 test-mesh: deps kube-tools mesh-tools build image-inputs
 	KUBE_TOOLS_SKIP_INSTALL=1 MESH_TOOLS_SKIP_INSTALL=1 npx vitest run --project mesh
 
+# Every fuzzer for a long run (README.md, "Fuzzing"): 1,000,000 inputs of each kind (request bodies,
+# request headers, pluginConfig documents, guard replies, responses, SSE streams), each kind over 4
+# new seeds (printed) of 250,000, two vitest processes at once; about 40 minutes on 2 cores. A
+# failing input is saved to test/fixtures/fuzz/<kind>/ (commit it: it is then a regression test);
+# a table at the end, non-zero exit on any failure. Smaller: make fuzz FUZZ_TOTAL=40000; flags in
+# FUZZ_ARGS, e.g. make fuzz FUZZ_ARGS='--kinds sse,responses --seeds 1,2' (tools/fuzz/run.mjs).
+fuzz: deps build
+	LLM_GUARD_SKIP_BUILD=1 node tools/fuzz/run.mjs $(if $(FUZZ_TOTAL),--per-kind $(FUZZ_TOTAL)) $(FUZZ_ARGS)
+
 # The filter alone in Envoy (with a mock guard), then a sample LlmGuardPolicy run whole by `llmguard dev`.
 # Both run on the compiled local-mesh kit (build/operator/localmesh).
 demo: deps build build-operator
@@ -154,6 +163,15 @@ bench-streaming: deps build build-operator
 # cores; flags in BENCH_OPERATOR_ARGS, e.g. make bench-operator BENCH_OPERATOR_ARGS='--policies 100 --secrets 1000'.
 bench-operator: deps build build-operator kube-tools
 	node bench/operator/main.mjs $(BENCH_OPERATOR_ARGS)
+
+# The product in the real mesh under load for minutes (test/soak/README.md): 100,000 requests at
+# concurrency 64 with guard and provider faults while the policy switches every 10 s through the
+# operator and istiod (make test runs it with 4,000 requests). Pass/fail on outcomes, never on
+# timings; figures in build/soak-report.md.
+# Scale with SOAK_REQUESTS, SOAK_CONCURRENCY, SOAK_SWITCH_EVERY_MS (0: no policy changes).
+soak: deps kube-tools mesh-tools build image-inputs
+	SOAK_REQUESTS=$${SOAK_REQUESTS:-100000} SOAK_SWITCH_EVERY_MS=$${SOAK_SWITCH_EVERY_MS:-10000} LLM_GUARD_SKIP_BUILD=1 KUBE_TOOLS_SKIP_INSTALL=1 MESH_TOOLS_SKIP_INSTALL=1 \
+	  npx vitest run --project mesh test/soak/
 
 clean:
 	rm -rf build

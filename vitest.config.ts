@@ -5,7 +5,8 @@ import { defineConfig } from "vitest/config";
 //   fast  the real .wasm in the in-process host (plugin/**), and the operator's units;
 //   e2e   the .wasm inside real Envoy;
 //   kube  the operator against a real kube-apiserver and etcd (started by the tests);
-//   mesh  the product from `kubectl apply` to the provider: istiod, pilot-agent, a registry.
+//   mesh  the product from `kubectl apply` to the provider: istiod, pilot-agent, a registry; and
+//         the soak, short here (`make soak` runs it long: test/soak/README.md).
 // fast and e2e build the plugin once first (globalSetup; `make test` builds it before and skips it).
 export default defineConfig({
   test: {
@@ -50,7 +51,7 @@ export default defineConfig({
         test: {
           name: "mesh",
           sequence: { groupOrder: 3 },
-          include: ["test/mesh/**/*.mesh.test.ts"],
+          include: ["test/mesh/**/*.mesh.test.ts", "test/soak/**/*.soak.test.ts"],
           globalSetup: ["test/harness/global-setup.ts", "test/kube/global-setup.ts", "test/mesh/global-setup.ts"],
           testTimeout: 300_000,
           hookTimeout: 600_000,

@@ -1,15 +1,17 @@
-// The soak (`make soak`): the product in the real mesh (operator, istiod, pilot-agent running Envoy
-// with the filter pulled from the registry) under SOAK_REQUESTS requests (default 100,000) at
-// SOAK_CONCURRENCY (64) over keep-alive connections: allowed, pattern-denied, guard-allowed and
+// The soak (`make soak`; short in `make test`): the product in the real mesh (operator, istiod,
+// pilot-agent running Envoy with the filter pulled from the registry) under SOAK_REQUESTS requests
+// at SOAK_CONCURRENCY (64) over keep-alive connections: allowed, pattern-denied, guard-allowed and
 // guard-denied prompts, guard faults (timeouts, resets, 500s, garbage, slow answers) and provider
-// faults (resets mid-answer, slow bodies). Every SOAK_SWITCH_EVERY_MS (10,000; 0: never) the policy
+// faults (resets mid-answer, slow bodies). Every SOAK_SWITCH_EVERY_MS (0: never) the policy
 // switches between two versions that differ in patterns and in the guard being on, and the key in
-// its Secret rotates, by kubectl apply through the operator and istiod.
+// its Secret rotates, by kubectl apply through the operator and istiod. Defaults: 4,000 requests,
+// a change every 2.5 s.
 //
 // Holds when: every request's outcome is one that version A or version B alone gives (so none is
 // wrong, none is a 5xx the mix doesn't call for, and none was judged by a mix of the two); nothing
 // refused reached the provider; every forwarded request carries exactly one of the keys; Envoy
-// created no Wasm VM during the run; its allocated memory grew less than 10% over the second half;
+// made no Wasm VM but with a new filter config, reloaded none, released the replaced ones; on runs
+// of 40 s or more, its allocated memory grew less than 10% over the second half;
 // the guard cache's filled slots stay within max_entries. The figures go to build/soak-report.md.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,9 +45,12 @@ import {
 } from './traffic.js';
 import { GUARD_CACHE_ENTRIES, GUARD_TIMEOUT_MS, PolicySwitcher, policyFor } from './versions.js';
 
-const REQUESTS = Number(process.env.SOAK_REQUESTS ?? 100_000);
+// Short by default, as `make test` runs it; `make soak` sets 100,000 requests and a change every 10 s.
+const REQUESTS = Number(process.env.SOAK_REQUESTS ?? 4_000);
 const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 64);
-const SWITCH_EVERY_MS = Number(process.env.SOAK_SWITCH_EVERY_MS ?? 10_000);
+const SWITCH_EVERY_MS = Number(process.env.SOAK_SWITCH_EVERY_MS ?? 2_500);
+/** Memory is judged only on runs long enough for the second half's fifths to hold several samples. */
+const MIN_SAMPLES_FOR_MEMORY = 40;
 const KEYS: [string, string] = ['sk-soak-first-key-5d1e77', 'sk-soak-second-key-a93c02'];
 const FILTER = `extensions.istio.io/trafficextension/${NS}.chat~istio-translated-wasmplugin`;
 const WARM_UP = 200;
@@ -241,7 +246,9 @@ describe('soak', () => {
     expect(figures.vmsCreated.after! - figures.vmsCreated.before!, 'Wasm VMs created during the run').toBeLessThanOrEqual(switcher.changes.length);
     expect(figures.vmsActive.after, 'the VMs of replaced configs are released').toBeLessThanOrEqual(figures.vmsActive.before!);
     expect(figures.vmReloads, 'no VM reloaded after a failure').toBe(0);
-    expect(figures.memory.allocated.to, 'allocated memory flat over the second half').toBeLessThan(figures.memory.allocated.from * 1.1);
+    if (watch.samples.length >= MIN_SAMPLES_FOR_MEMORY) {
+      expect(figures.memory.allocated.to, 'allocated memory flat over the second half').toBeLessThan(figures.memory.allocated.from * 1.1);
+    }
     expect(figures.cacheSlots.filled, 'the filter reports its cache slots').toBeDefined();
     expect(figures.cacheSlots.filled!).toBeLessThanOrEqual(GUARD_CACHE_ENTRIES);
     if (SWITCH_EVERY_MS > 0) expect(switcher.changes.length, 'the policy changed during the run').toBeGreaterThan(0);
