@@ -236,6 +236,7 @@ describe('soak', () => {
     writeFileSync(join(REPO_ROOT, 'build', 'soak-memory.json'), JSON.stringify(watch.samples));
     // For a failed run: the sidecar's log (Envoy's warnings, the filter's log lines) and its stats.
     writeFileSync(join(REPO_ROOT, 'build', 'soak-sidecar.log'), sidecar.logs());
+    writeFileSync(join(REPO_ROOT, 'build', 'soak-keys.log'), mesh.keys.logs());
     writeFileSync(join(REPO_ROOT, 'build', 'soak-stats.txt'), await sidecar.admin('/stats'));
 
     expect(problems, problems.join('\n')).toEqual([]);

@@ -19,8 +19,8 @@ export interface LookupOptions {
 
 /** What the key server reads on a request's behalf. */
 export interface KeyLookup {
-  /** The policy, read at most `maxAgeMs` ago when given (shorter than the cache's TTL). */
-  policy(namespace: string, name: string, maxAgeMs?: number): Promise<LlmGuardPolicy | undefined>;
+  /** The policy; when `readSince` is given, as read from the apiserver at or after that time. */
+  policy(namespace: string, name: string, readSince?: number): Promise<LlmGuardPolicy | undefined>;
   secret(namespace: string, name: string): Promise<SecretLike | undefined>;
   workloadAccounts(policy: LlmGuardPolicy): Promise<Set<string>>;
 }
@@ -37,8 +37,8 @@ export class KubeLookup implements KeyLookup {
     this.accounts = new TtlCache(ttl, 4_096, o.now);
   }
 
-  policy(namespace: string, name: string, maxAgeMs?: number): Promise<LlmGuardPolicy | undefined> {
-    return this.policies.get(`${namespace}/${name}`, async () => (await this.o.api.get<KubeObject>(POLICY, namespace, name)) as unknown as LlmGuardPolicy | undefined, maxAgeMs);
+  policy(namespace: string, name: string, readSince?: number): Promise<LlmGuardPolicy | undefined> {
+    return this.policies.get(`${namespace}/${name}`, async () => (await this.o.api.get<KubeObject>(POLICY, namespace, name)) as unknown as LlmGuardPolicy | undefined, readSince);
   }
 
   secret(namespace: string, name: string): Promise<SecretLike | undefined> {

@@ -66,9 +66,6 @@ function reply(res: http.ServerResponse, status: number, body: unknown): void {
 
 const refusal = (code: string, message: string) => ({ error: { code, message } });
 
-/** A policy read again for a filter whose needs it doesn't cover is reused this long by the others. */
-const FRESH_READ_MS = 1_000;
-
 function splitUrl(url: string): [string, URLSearchParams] {
   const q = url.indexOf('?');
   return q < 0 ? [url, new URLSearchParams()] : [url.slice(0, q), new URLSearchParams(url.slice(q + 1))];
@@ -120,12 +117,15 @@ export async function startKeyServer(o: KeyServerOptions): Promise<KeyServer> {
     let policy: LlmGuardPolicy | undefined;
     let secrets: Map<string, SecretLike | undefined>;
     try {
+      const arrived = Date.now();
       policy = await o.lookup.policy(target.namespace, target.name);
       const needs = needsOf(query);
       if (policy && !covers(policy, needs)) {
         // The filter runs a config newer than the policy cached here (a guard turned on, a
         // provider added): read it again rather than answer without the keys that config needs.
-        policy = await o.lookup.policy(target.namespace, target.name, FRESH_READ_MS);
+        // Requests arriving together share one read; none reuses a read from before it arrived.
+        policy = await o.lookup.policy(target.namespace, target.name, arrived);
+        log.info('policy read again for a filter config newer than the cached one', { needs, covered: policy ? covers(policy, needs) : false });
       }
       if (!policy) {
         log.info('refused: no such policy');

@@ -31,17 +31,18 @@ describe('TtlCache', () => {
   });
 });
 
-describe('TtlCache maxAgeMs', () => {
-  it('a read asking for a younger value loads again; others then reuse that one', async () => {
+describe('TtlCache readSince', () => {
+  it('a read asking for a value read since a time loads again; others asking the same share it', async () => {
     let now = 0;
     let loads = 0;
     const c = new TtlCache<number>(5_000, 10, () => now);
     const load = async () => ++loads;
     expect(await c.get('p', load)).toBe(1);
-    now = 2_000;
+    now = 500;
     expect(await c.get('p', load), 'within the TTL').toBe(1);
-    expect(await c.get('p', load, 1_000), 'older than asked').toBe(2);
-    now = 2_500;
-    expect(await c.get('p', load, 1_000), 'young enough').toBe(2);
+    expect(await c.get('p', load, 400), 'read before the time asked for').toBe(2);
+    now = 600;
+    expect(await c.get('p', load, 450), 'read at 500, since 450').toBe(2);
+    expect(await c.get('p', load, 600)).toBe(3);
   });
 });

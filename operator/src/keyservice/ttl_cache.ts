@@ -10,10 +10,13 @@ export class TtlCache<T> {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The cached value if younger than the TTL (or than `maxAgeMs` when given and shorter), else a new read. */
-  get(key: string, load: () => Promise<T>, maxAgeMs = this.ttlMs): Promise<T> {
+  /**
+   * The cached value if younger than the TTL and, when `readSince` is given, read (or being read)
+   * since that time; else a new read, which concurrent callers asking the same then share.
+   */
+  get(key: string, load: () => Promise<T>, readSince?: number): Promise<T> {
     const hit = this.entries.get(key);
-    if (hit && this.now() - hit.at < Math.min(this.ttlMs, maxAgeMs)) return hit.value;
+    if (hit && this.now() - hit.at < this.ttlMs && (readSince === undefined || hit.at >= readSince)) return hit.value;
     const value = load();
     this.entries.delete(key);
     this.entries.set(key, { at: this.now(), value });
