@@ -13,8 +13,8 @@
 //            reset by the host, or the client gone before the answer; prompts asked again on hosts
 //            with the verdict cache (an answer cannot come in chunks: Envoy hands the filter the
 //            whole body of an http call at once);
-//   config   seven hosts, loaded once each: verdict_format, fail_mode, cache, timeout_ms,
-//            controversial, expose_reason, deny_status, a moderations path.
+//   config   seven hosts, each loaded once for the random cases: verdict_format, fail_mode, cache,
+//            timeout_ms, controversial, expose_reason, deny_status, a moderations path.
 // Asserts for every case: no trap; the request is held until the verdict and ends forwarded or
 // with a documented reply; forwarded as allowed only when the reference reading of the answer
 // (plugin/testing/guard_reference.ts, written from verdict.ts's rules) is allow and no reading is
@@ -23,12 +23,18 @@
 // open; a cache hit repeats the verdict the filter last gave for that prompt; for answers left
 // unmutated, the reference reads what the generator meant; the provider key, the guard keys and
 // the prompt never in a reply or a log line (some answers carry the prompt and the guard key
-// where no verdict is read), the provider key never in the guard call; no case over 2 s; the VM's
-// memory stays within MEMORY_CEILING or twice its size after the first 10% of cases; and then a plain
-// allowed request still goes through. Failing inputs are saved under
-// test/fixtures/fuzz/guard-replies/ (the first two of each kind of failure, ten a run at most) and
-// every saved one is replayed first, with the same assertions.
-// FUZZ_SEED=<n> FUZZ_GUARD_REPLIES=<n> to reproduce or run longer.
+// where no verdict is read), the provider key never in the guard call; no case over 2 s of CPU;
+// the VM's memory stays within MEMORY_CEILING or twice its size after the first 10% of cases; and
+// then a plain allowed request still goes through.
+//
+// Seeded: FUZZ_SEED=<n> FUZZ_GUARD_REPLIES=<n> reproduces a run (or runs longer), e.g.
+//   FUZZ_SEED=7 FUZZ_GUARD_REPLIES=250000 LLM_GUARD_SKIP_BUILD=1 npx vitest run --project fast plugin/guard/guard_fuzz.test.ts
+// A failing case is saved whole (host, prompt, reply headers and bytes, delivery, and the answer
+// that filled the cache when the prompt was asked again) to test/fixtures/fuzz/guard-replies/
+// seed<seed>-<index>.json, named in the failure (plugin/testing/fuzz_fixtures.ts: 20 a run at
+// most); every saved case is replayed first, each in a host of its own, through the same checks
+// (FUZZ_REPLAY=0 skips them), so a committed one is a regression test. `make fuzz` runs 1,000,000
+// cases over several seeds (tools/fuzz/run.mjs).
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { HeaderMap, type FilterHost, type HttpCallRecord, type HttpStream } from '../../operator/src/wasm/index.js';
@@ -37,14 +43,17 @@ import { allow, llamaGuard, moderation, qwenGuard, type Answer } from '../../ope
 import { playAnswer } from '../../test/support/play_answer.js';
 import { seededRandom } from '../testing/prng.mjs';
 import { pick, spliceBytes } from '../testing/fuzz_bytes.mjs';
-import { saveFailure, savedFailures } from '../testing/fuzz_fixtures.js';
+import { FuzzFailures, replaySaved, savedFailures } from '../testing/fuzz_fixtures.js';
 import { MAX_ANSWER_BYTES, readingsOfAnswer, type Reading, type ReadingRules, type VerdictFormatName } from '../testing/guard_reference.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261207);
 const CASES = Number(process.env.FUZZ_GUARD_REPLIES ?? 3_000);
 const KIND = 'guard-replies';
-const MAX_SAVED = 10;
-/** Wall time one case may take: generous, not a benchmark. */
+/**
+ * CPU time one case may take: generous, not a benchmark. The process's CPU time, not wall time: on
+ * a machine busy with other work a case can wait a second or more without running at all (seen: 815
+ * ms of wall time, 1 ms of CPU), which is no slowness of the filter's.
+ */
 const SLOW_CASE_MS = 2_000;
 /**
  * The VM's linear memory at the end may be at most twice what it was after the first 10% of the
@@ -89,6 +98,9 @@ interface Remembered {
   reply: Reply;
 }
 
+/** Prompts a host may be asked again: the last ones it was asked. */
+const RECENT_PROMPTS = 32;
+
 interface Loaded {
   name: HostName;
   host: FilterHost;
@@ -100,7 +112,7 @@ interface Loaded {
   denyStatus: number;
   /** The verdict the filter last read for a prompt (what its cache may hold). */
   remembered: Map<string, Remembered>;
-  /** Recent prompts, to ask again. */
+  /** Recent prompts, to ask again (RECENT_PROMPTS at most: only theirs are remembered). */
   recent: string[];
 }
 
@@ -367,7 +379,7 @@ function writeString(s: string, style: Style, rnd: () => number): string {
   if (style.escape === 0) return JSON.stringify(s);
   let out = '"';
   for (const ch of s) {
-    const plain = JSON.stringify(ch).slice(1, -1);
+    const plain = isPlainChar(ch) ? ch : JSON.stringify(ch).slice(1, -1);
     if (plain !== ch || rnd() >= style.escape) out += plain;
     else if (ch === '/') out += '\\/';
     else for (let k = 0; k < ch.length; k++) out += `\\u${ch.charCodeAt(k).toString(16).padStart(4, '0')}`;
@@ -375,12 +387,33 @@ function writeString(s: string, style: Style, rnd: () => number): string {
   return `${out}"`;
 }
 
+/** A character JSON.stringify writes as it is (one code unit, not '"', '\\', a control or a surrogate): most of them, told without it. */
+function isPlainChar(ch: string): boolean {
+  if (ch.length !== 1) return false;
+  const c = ch.charCodeAt(0);
+  return c >= 0x20 && c !== 0x22 && c !== 0x5c && (c < 0xd800 || c > 0xdfff);
+}
+
 function writeJson(v: unknown, style: Style, rnd: () => number): string {
-  if (v instanceof Members) return `{${v.list.map(([k, x]) => `${writeString(k, style, rnd)}:${style.space}${writeJson(x, style, rnd)}`).join(`,${style.space}`)}}`;
-  if (Array.isArray(v)) return `[${v.map((x) => writeJson(x, style, rnd)).join(`,${style.space}`)}]`;
+  // Without escapes or spaces, JSON.stringify writes the same text (and draws nothing from rnd), faster.
+  if (style.escape === 0 && style.space === '' && stringifies(v)) return JSON.stringify(v);
+  return writeValue(v, style, rnd);
+}
+
+function writeValue(v: unknown, style: Style, rnd: () => number): string {
+  if (v instanceof Members) return `{${v.list.map(([k, x]) => `${writeString(k, style, rnd)}:${style.space}${writeValue(x, style, rnd)}`).join(`,${style.space}`)}}`;
+  if (Array.isArray(v)) return `[${v.map((x) => writeValue(x, style, rnd)).join(`,${style.space}`)}]`;
   if (typeof v === 'string') return writeString(v, style, rnd);
-  if (v !== null && typeof v === 'object') return writeJson(new Members(Object.entries(v)), style, rnd);
+  if (v !== null && typeof v === 'object') return writeValue(new Members(Object.entries(v)), style, rnd);
   return JSON.stringify(v) ?? 'null';
+}
+
+/** JSON.stringify writes `v` as writeValue does in PLAIN: no Members (duplicates) and no undefined member (left out there, null here). */
+function stringifies(v: unknown): boolean {
+  if (v === undefined || v instanceof Members) return false;
+  if (v === null || typeof v !== 'object') return true;
+  for (const x of Array.isArray(v) ? v : Object.values(v)) if (!stringifies(x)) return false;
+  return true;
 }
 
 // ---------------------------------------------------------------- structural mutations (meaning left to the reference)
@@ -552,27 +585,68 @@ function mutateBytes(rnd: () => number, body: Uint8Array): [Uint8Array, string] 
 
 // ---------------------------------------------------------------- sizes, shapes and the whole reply
 
-/** The body written with a placeholder member replaced by raw JSON text. */
-function withRaw(env: Obj, raw: string): string {
-  return writeJson({ ...env, extra: '@@RAW@@' }, PLAIN, () => 0).replace('"@@RAW@@"', () => raw);
+/** The envelope written with a last member `extra` whose value is left out: the bytes before it and after. */
+function around(env: Obj): [Uint8Array, Uint8Array] {
+  const text = writeJson({ ...env, extra: RAW_MARK }, PLAIN, () => 0);
+  const at = text.indexOf(JSON.stringify(RAW_MARK));
+  return [enc.encode(text.slice(0, at)), enc.encode(text.slice(at + RAW_MARK.length + 2))];
+}
+
+const RAW_MARK = '@@RAW@@';
+
+/**
+ * The body with `length` bytes of raw JSON as the value of `extra`, which `write` puts at `at`:
+ * made as bytes, not as text to encode (these bodies are up to 1.2 MB, and 3% of all cases).
+ */
+function withRaw([before, after]: [Uint8Array, Uint8Array], length: number, write: (out: Uint8Array, at: number) => void): Uint8Array {
+  const out = new Uint8Array(before.length + length + after.length);
+  out.set(before);
+  write(out, before.length);
+  out.set(after, before.length + length);
+  return out;
+}
+
+/** `[0,0,...,0]` with n zeros, made once for each n. */
+const wideArrays = new Map<number, Uint8Array>();
+function wideArray(n: number): Uint8Array {
+  let b = wideArrays.get(n);
+  if (!b) {
+    b = enc.encode(`[${'0,'.repeat(n - 1)}0]`);
+    wideArrays.set(n, b);
+  }
+  return b;
 }
 
 /** Big bodies, deep and wide documents, with what the limits make of the meaning. */
-function sized(rnd: () => number, env: Obj, intent: Reading): [string, Reading | null, string] {
+function sized(rnd: () => number, env: Obj, intent: Reading): [Uint8Array, Reading | null, string] {
   const m = rnd();
+  const parts = around(env);
   if (m < 0.45) {
     const target = pick(rnd, [MAX_ANSWER_BYTES - 1, MAX_ANSWER_BYTES, MAX_ANSWER_BYTES + 1, 1_200_000, 600_000]);
-    const pad = Math.max(0, target - enc.encode(withRaw(env, '""')).length);
-    return [withRaw(env, `"${'x'.repeat(pad)}"`), target > MAX_ANSWER_BYTES ? 'error' : intent, `huge ${target}`];
+    // A string of x's filling the body up to `target` bytes.
+    const pad = Math.max(0, target - (parts[0].length + 2 + parts[1].length));
+    const body = withRaw(parts, pad + 2, (out, at) => {
+      out[at] = QUOTE;
+      out.fill(0x78, at + 1, at + 1 + pad);
+      out[at + 1 + pad] = QUOTE;
+    });
+    return [body, target > MAX_ANSWER_BYTES ? 'error' : intent, `huge ${target}`];
   }
   if (m < 0.8) {
     const n = pick(rnd, [5, 28, 30, 31, 32, 33, 40, 200, 5000]);
     const depth = 1 + n;
-    return [withRaw(env, '['.repeat(n) + ']'.repeat(n)), depth <= 30 ? intent : depth >= 34 ? 'error' : null, `deep ${n}`];
+    const body = withRaw(parts, 2 * n, (out, at) => {
+      out.fill(0x5b, at, at + n); // [
+      out.fill(0x5d, at + n, at + 2 * n); // ]
+    });
+    return [body, depth <= 30 ? intent : depth >= 34 ? 'error' : null, `deep ${n}`];
   }
   const n = pick(rnd, [1000, 98_500, 100_500, 150_000]);
-  return [withRaw(env, `[${'0,'.repeat(n - 1)}0]`), n < 98_000 ? intent : n > 102_000 ? 'error' : null, `wide ${n}`];
+  const wide = wideArray(n);
+  return [withRaw(parts, wide.length, (out, at) => out.set(wide, at)), n < 98_000 ? intent : n > 102_000 ? 'error' : null, `wide ${n}`];
 }
+
+const QUOTE = 0x22;
 
 /** Bodies no JSON reading takes: an event stream, NDJSON, an array. */
 function shaped(rnd: () => number, env: Obj, s: Said): [string, string] {
@@ -604,12 +678,13 @@ function generateReply(rnd: () => number, h: Loaded): Generated {
   const label = [s.label];
   const env = envelope(rnd, s);
   let intent: Reading | null = intentOf(s.family, s.meaning, h.rules);
-  let text: string;
+  let text = '';
+  let sizedBody: Uint8Array | undefined;
   let planted = false;
   const r = rnd();
   if (r < 0.08) {
-    const [body, meant, did] = sized(rnd, env, intent);
-    [text, intent] = [body, meant];
+    const [bytes, meant, did] = sized(rnd, env, intent);
+    [sizedBody, intent] = [bytes, meant];
     label.push(did);
   } else if (r < 0.11) {
     const [body, did] = shaped(rnd, env, s);
@@ -634,7 +709,7 @@ function generateReply(rnd: () => number, h: Loaded): Generated {
     if (style !== PLAIN) label.push(`style(escape ${style.escape}, space ${JSON.stringify(style.space)})`);
     text = writeJson(env, style, rnd);
   }
-  let body: Uint8Array = enc.encode(text);
+  let body: Uint8Array = sizedBody ?? enc.encode(text);
   if (rnd() < 0.12 && !planted) {
     const [b, applied] = mutateBytes(rnd, body);
     [body, intent] = [b, null];
@@ -692,7 +767,8 @@ function withHeaders(rnd: () => number, h: Loaded, g: { body: Uint8Array; intent
   addOtherHeaders(rnd, headers, body, label);
   // A status other than exactly "200" is no verdict, whatever the body says (guard_client.ts).
   if (new HeaderMap(headers).get(':status') !== '200') intent = 'error';
-  return { reply: { headers, body: new Uint8Array(body) }, intent, label };
+  // Compressed bodies are Buffers: a plain Uint8Array like the others (the others are new already).
+  return { reply: { headers, body: Buffer.isBuffer(body) ? new Uint8Array(body) : body }, intent, label };
 }
 
 function addOtherHeaders(rnd: () => number, headers: Header[], body: Uint8Array, label: string[]): void {
@@ -790,27 +866,37 @@ function checkForwarded(r: HttpStream, prompt: string, fail: (why: string) => vo
 }
 
 interface CaseResult {
-  failures: string[];
+  /** Why the case breaks a promise ([] when it doesn't). */
+  reasons: string[];
   /** allow / deny / unavailable / fail_open, cache_hit, client_gone, or what went wrong. */
   outcome: string;
   ms: number;
+  /** The process's CPU time in the case (user and system, its other threads too). */
+  cpuMs: number;
   /** The reference read the answer more than one way. */
   ambiguous: boolean;
 }
 
-function runCase(h: Loaded, c: GuardCase): CaseResult {
-  const failures: string[] = [];
-  const fail = (why: string) => void failures.push(why);
+/**
+ * One case through its host (saved and random cases alike): what happened, for the tally, and why
+ * it breaks a promise. The host's state matters: a prompt asked again may be answered from its cache.
+ */
+function checkCase(h: Loaded, c: GuardCase): CaseResult {
+  const reasons: string[] = [];
+  const fail = (why: string) => void reasons.push(why);
   const host = h.host;
   const readings = c.delivery.kind === 'answer' ? readingsOfAnswer(new HeaderMap(c.reply.headers).get(':status'), c.reply.body, h.rules) : new Set<Reading>(['error']);
   const failOpenBefore = metric(host, 'guard_fail_open');
   const hitsBefore = metric(host, 'guard_cache_hits');
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   const { r, call } = ask(h, c.prompt, fail);
   const allowed = call ? judged(h, r, call, c, readings, fail) : cacheHit(h, c.prompt, fail);
   const gone = call !== undefined && c.delivery.kind === 'client_gone';
   const got = gone ? 'client_gone' : outcomeOf(h, r, metric(host, 'guard_fail_open') - failOpenBefore);
   const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpuStarted);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
   if (!call && metric(host, 'guard_cache_hits') !== hitsBefore + 1) fail('answered without a guard call, and no cache hit counted');
   if (gone && (r.localReply || r.forwarded || r.upstreamBody !== null)) fail(`the client was gone and still: ${outcome(r)}`);
   if (!gone && !allowed.has(got as Outcome)) fail(`${got} where the answer allows ${[...allowed].join(' or ') || 'nothing'}`);
@@ -818,11 +904,12 @@ function runCase(h: Loaded, c: GuardCase): CaseResult {
   checkLeaks(h, r, fail);
   if (host.violations.length > 0) fail(`ABI misuse: ${JSON.stringify(host.violations.slice(0, 3))}`);
   if (host.trapped) fail(`VM trapped: ${host.traps[0]!.message}`);
+  if (cpuMs > SLOW_CASE_MS) fail(`took ${Math.round(cpuMs)} ms of CPU (${Math.round(ms)} ms)`);
   remember(h, c, call !== undefined, got);
   host.clearRecords();
   host.httpCalls.length = 0; // the host keeps a record of every call: bounded here
   const short = got.length > 16 ? got.split(' ')[0]! : got;
-  return { failures, outcome: call ? short : `cache_hit ${short}`, ms, ambiguous: call !== undefined && readings.size > 1 };
+  return { reasons, outcome: call ? short : `cache_hit ${short}`, ms, cpuMs, ambiguous: call !== undefined && readings.size > 1 };
 }
 
 /** Sends the prompt; the guard call it made (none on a cache hit), checked. */
@@ -855,28 +942,34 @@ function cacheHit(h: Loaded, prompt: string, fail: (why: string) => void): Set<O
   return new Set(known ? [known.verdict] : []);
 }
 
-/** What the filter's cache may now hold for the prompt: a verdict read from an answer, never an error. */
+/**
+ * What the filter's cache may now hold for the prompt: a verdict read from an answer, never an error.
+ * Only recent prompts are asked again: an older one's verdict (and its reply, up to 1 MiB) is let go.
+ */
 function remember(h: Loaded, c: GuardCase, called: boolean, got: string): void {
   if (!h.recent.includes(c.prompt)) {
     h.recent.push(c.prompt);
-    if (h.recent.length > 32) h.recent.shift();
+    if (h.recent.length > RECENT_PROMPTS) h.remembered.delete(h.recent.shift()!);
   }
   if (!called) return;
   if ((got === 'allow' || got === 'deny') && c.delivery.kind !== 'client_gone') h.remembered.set(c.prompt, { verdict: got, reply: c.reply });
   else h.remembered.delete(c.prompt);
 }
 
-/** Replays a saved case: its primer first (the answer that filled the cache), then the case. */
-function replay(hosts: Record<HostName, Loaded>, c: GuardCase): string[] {
-  const h = hosts[c.host];
-  if (!h) return [`unknown host ${c.host}`];
-  const failures: string[] = [];
+/**
+ * A saved case, in a host of its own (its log lines are its own): its primer first when it has one
+ * (the answer that filled the cache for a prompt asked again), then the case; why it fails.
+ */
+async function replayCase(c: GuardCase): Promise<string[]> {
+  if (!Object.hasOwn(HOSTS, c.host)) return [`unknown host ${c.host}`];
+  const h = await loadHost(c.host);
+  const reasons: string[] = [];
   if (c.primer) {
     const primer: GuardCase = { host: c.host, prompt: c.prompt, reply: c.primer, delivery: { kind: 'answer', afterMs: 0 }, intent: null, label: 'primer' };
-    failures.push(...runCase(h, primer).failures.map((f) => `primer: ${f}`));
+    reasons.push(...checkCase(h, primer).reasons.map((f) => `primer: ${f}`));
   }
-  failures.push(...runCase(h, c).failures);
-  return failures;
+  reasons.push(...checkCase(h, c).reasons);
+  return reasons;
 }
 
 /** A plain request the guard allows in the host's own format goes through. */
@@ -893,60 +986,63 @@ function expectPlainAllowed(h: Loaded, i: number): void {
   h.host.assertHealthy();
 }
 
-// ---------------------------------------------------------------- the tests
+// ---------------------------------------------------------------- the test
 
 describe('guard reply fuzz', () => {
-  it('replays every saved guard-replies failure', async () => {
-    const saved = savedFailures<GuardCase>(KIND);
-    const hosts = saved.length > 0 ? await loadHosts() : ({} as Record<HostName, Loaded>);
-    const failures: string[] = [];
-    for (const s of saved) {
-      for (const f of replay(hosts, s.input)) failures.push(`${s.name} (saved for: ${s.why.slice(0, 200)}): ${f}`);
-      const h = hosts[s.input.host];
-      if (h?.host.trapped) hosts[s.input.host] = await loadHost(s.input.host);
+  it(`saved replies (test/fixtures/fuzz/${KIND}/), then ${CASES} guard replies (seed ${SEED}): no trap, forwarded only on a clear allow or fail_mode open, documented replies, no secret in replies or logs, bounded time and memory`, async () => {
+    const failures = new FuzzFailures(KIND, SEED);
+    if (replaySaved()) {
+      for (const saved of savedFailures<GuardCase>(KIND)) failures.replay(saved, await replayCase(saved.input));
     }
-    expect(failures, failures.join('\n')).toEqual([]);
-  }, 120_000);
 
-  it(`${CASES} guard replies (seed ${SEED}): no trap, forwarded only on a clear allow or fail_mode open, documented replies, no secret in replies or logs, bounded time and memory`, async () => {
     const hosts = await loadHosts();
     const rnd = seededRandom(SEED);
-    const findings = new Findings();
     const outcomes = new Map<string, number>();
-    const slowest: { ms: number; i: number; label: string }[] = [];
-    const count = (k: string) => outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
+    /** Failing cases by kind of failure, for the summary. */
+    const kinds = new Map<string, number>();
+    const slowest: { ms: number; cpuMs: number; i: number; label: string }[] = [];
+    const count = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
     const memory = new Map<HostName, (number | undefined)[]>(HOST_NAMES.map((n) => [n, []]));
     const checkpoints = new Set(Array.from({ length: 9 }, (_, k) => Math.floor((CASES * (k + 1)) / 10)));
     let inFilterMs = 0;
     let generatingMs = 0;
+    let inputs = 0;
     const started = performance.now();
+    const cpuStarted = process.cpuUsage();
     for (let i = 0; i < CASES; i++) {
       const h = hosts[pick(rnd, HOST_NAMES)];
       const generating = performance.now();
       const c = generateCase(rnd, i, h);
       generatingMs += performance.now() - generating;
-      const result = runCase(h, c);
+      const result = checkCase(h, c);
+      inputs++;
       inFilterMs += result.ms;
-      count(result.outcome);
-      if (result.ambiguous) count('ambiguous');
-      count(c.intent === null ? 'mutated' : 'unmutated');
-      slowest.push({ ms: result.ms, i, label: `${c.host} ${c.delivery.kind} ${c.label}`.slice(0, 160) });
-      slowest.sort((a, b) => b.ms - a.ms).splice(5);
-      if (result.ms > SLOW_CASE_MS) result.failures.push(`took ${Math.round(result.ms)} ms`);
-      if (result.failures.length > 0) findings.add(i, c, result.failures);
-      if (h.host.trapped) hosts[h.name] = await loadHost(h.name);
+      count(outcomes, result.outcome);
+      if (result.ambiguous) count(outcomes, 'ambiguous');
+      count(outcomes, c.intent === null ? 'mutated' : 'unmutated');
+      if (slowest.length < 5 || result.ms > slowest[slowest.length - 1]!.ms) {
+        slowest.push({ ms: result.ms, cpuMs: result.cpuMs, i, label: `${c.host} ${c.delivery.kind} ${c.label}`.slice(0, 160) });
+        slowest.sort((a, b) => b.ms - a.ms).splice(5);
+      }
+      if (result.reasons.length > 0) count(kinds, kindOf(c, result.reasons));
+      failures.random(i, result.reasons, () => c, () => `${c.host} ${c.delivery.kind} [${c.label.slice(0, 200)}]`);
+      if (h.host.trapped) hosts[h.name] = await loadHost(h.name); // a trapped VM is failed for good: a new one goes on
       if (checkpoints.has(i)) for (const x of Object.values(hosts)) memory.get(x.name)!.push(wasmMemoryBytes(x.host));
     }
     for (const x of Object.values(hosts)) memory.get(x.name)!.push(wasmMemoryBytes(x.host));
-    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuStarted);
     console.log(
-      `guard reply fuzz seed=${SEED}: ${CASES} cases in ${seconds} s (${(inFilterMs / 1000).toFixed(1)} s in the filter, ${(generatingMs / 1000).toFixed(1)} s generating); ${JSON.stringify(Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1])))}\n` +
-        `  slowest: ${slowest.map((s) => `#${s.i} ${s.ms.toFixed(0)} ms (${s.label})`).join('; ')}\n` +
+      `guard reply fuzz seed=${SEED}: ${failures.replayed} saved replies replayed (${failures.replayFailures} failing); ` +
+        `${inputs} cases in ${seconds.toFixed(1)} s, ${Math.round(inputs / seconds)}/s (${((cpu.user + cpu.system) / 1e6).toFixed(1)} s of CPU; ${(inFilterMs / 1000).toFixed(1)} s in the filter, ${(generatingMs / 1000).toFixed(1)} s generating); ` +
+        `${JSON.stringify(Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1])))}\n` +
+        `  slowest: ${slowest.map((s) => `#${s.i} ${s.ms.toFixed(0)} ms, ${s.cpuMs.toFixed(0)} ms of CPU (${s.label})`).join('; ')}\n` +
         `  wasm memory, MiB after each 10%: ${[...memory].map(([n, m]) => `${n} ${m.map(mib).join(' / ')}`).join(', ')}` +
-        findings.summary(),
+        (kinds.size > 0 ? `\n  failing cases by kind: ${[...kinds].map(([k, n]) => `${n} x ${k}`).join('; ')}` : ''),
     );
+    failures.report(inputs);
     // Soft: the memory and the plain request below are checked even when cases failed.
-    expect.soft(findings.lines.slice(0, 10), `${findings.lines.length} failing cases:\n${findings.lines.slice(0, 10).join('\n')}`).toEqual([]);
+    expect.soft(failures.messages, `${failures.count} failure(s):\n${failures.messages.join('\n')}`).toEqual([]);
     for (const [name, m] of memory) {
       const [atTenth, atEnd] = [m[0], m[m.length - 1]];
       if (atTenth === undefined || atEnd === undefined) continue; // the host no longer shows its memory
@@ -957,36 +1053,11 @@ describe('guard reply fuzz', () => {
   }, Math.max(120_000, CASES * 10));
 });
 
-/** A run's failures: every one listed, the first two of each kind saved (MAX_SAVED files at most). */
-class Findings {
-  readonly lines: string[] = [];
-  private readonly kinds = new Map<string, number>();
-  private saved = 0;
-
-  add(i: number, c: GuardCase, failures: string[]): void {
-    const kind = kindOf(c, failures);
-    const n = (this.kinds.get(kind) ?? 0) + 1;
-    this.kinds.set(kind, n);
-    const why = failures.join('; ');
-    let file = '(not saved: two of this kind already are)';
-    if (n <= 2 && this.saved < MAX_SAVED) {
-      file = saveFailure(KIND, `seed${SEED}-${i}`, why, c);
-      this.saved++;
-    } else if (n <= 2) file = `(not saved: ${MAX_SAVED} files already are)`;
-    this.lines.push(`#${i} ${c.host} ${c.delivery.kind} [${c.label.slice(0, 200)}]: ${why.slice(0, 600)} -> ${file}`);
-  }
-
-  summary(): string {
-    if (this.kinds.size === 0) return '';
-    return `\n  failures by kind: ${[...this.kinds].map(([k, n]) => `${n} x ${k}`).join('; ')}`;
-  }
-}
-
 const GENERATION_STEPS = /\b(wrong_type|duplicate_key|extra_choice|odd_place|double_encoded|content_[a-z_]+|many_results|huge|deep|wide|sse_whole|sse|ndjson|array|bytes|compressed|labelled|status|style|planted|huge_header|many_headers)\b/;
 
 /** A failure's kind: what failed (numbers left out) and the first step that made the reply unusual. */
-function kindOf(c: GuardCase, failures: string[]): string {
-  const what = failures[0]!.replace(/[0-9]+/g, 'N').slice(0, 80);
+function kindOf(c: GuardCase, reasons: string[]): string {
+  const what = reasons[0]!.replace(/[0-9]+/g, 'N').slice(0, 80);
   return `${what} (${c.label.match(GENERATION_STEPS)?.[1] ?? c.delivery.kind})`;
 }
 

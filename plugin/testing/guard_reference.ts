@@ -16,6 +16,7 @@
 //   * a document within a level or 1% of the parser's limits (depth 32, 100,000 values);
 //   * a lone surrogate in a verdict object (the filter re-encodes it as WTF-8, which its parser
 //     refuses; a TextEncoder would write U+FFFD).
+import { isUtf8 } from 'node:buffer';
 
 export type Reading = 'allow' | 'deny' | 'error';
 export type VerdictFormatName = 'auto' | 'json' | 'llama_guard' | 'qwen_guard' | 'openai_moderation';
@@ -50,8 +51,8 @@ interface Seen {
   duplicates: boolean;
   nearLimits: boolean;
   loneSurrogates: boolean;
-  /** Documents already parsed, by how duplicates are kept and the text: variants re-read them. */
-  parsed: Map<string, Parsed>;
+  /** Documents already parsed (the body's bytes, a candidate's text), by how duplicates are kept: variants re-read them. */
+  parsed: Record<Variant['duplicates'], Map<Uint8Array | string, Parsed>>;
 }
 
 interface Parsed {
@@ -64,10 +65,12 @@ interface Parsed {
 const LIMITS = { low: { depth: 31, nodes: 99_000 }, high: { depth: 33, nodes: 101_000 } };
 
 export function readingsOfBody(body: Uint8Array, rules: ReadingRules): Set<Reading> {
-  const text = decodeStrict(body);
-  if (text === undefined) return new Set(['error']);
+  // Well-formed UTF-8 or no verdict (a BOM stays: JSON text may not start with one). The parser
+  // reads the bytes themselves (a plain Uint8Array: a Buffer is another kind of object to V8).
+  if (!isUtf8(body)) return new Set(['error']);
+  const bytes = new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
   const out = new Set<Reading>();
-  const seen: Seen = { duplicates: false, nearLimits: false, loneSurrogates: false, parsed: new Map() };
+  const seen: Seen = { duplicates: false, nearLimits: false, loneSurrogates: false, parsed: { keep: new Map(), last: new Map() } };
   const done = new Set<string>();
   // Read with every combination of the choices the answer made matter, until no new one appears.
   for (let round = 0; round < 4; round++) {
@@ -77,7 +80,7 @@ export function readingsOfBody(body: Uint8Array, rules: ReadingRules): Set<Readi
       if (done.has(id)) continue;
       done.add(id);
       fresh = true;
-      out.add(readBody(text, rules, v, seen));
+      out.add(readBody(bytes, rules, v, seen));
     }
     if (!fresh) break;
   }
@@ -96,21 +99,10 @@ function variants(seen: Seen): Variant[] {
   return out;
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/** The bytes as text when they are well-formed UTF-8 (a BOM stays: JSON text may not start with one). */
-function decodeStrict(b: Uint8Array): string | undefined {
-  try {
-    return strictUtf8.decode(b);
-  } catch {
-    return undefined;
-  }
-}
-
 // ---------------------------------------------------------------- verdict.ts, rule by rule
 
-function readBody(text: string, rules: ReadingRules, v: Variant, seen: Seen): Reading {
-  const doc = parseWithLimits(text, v, seen);
+function readBody(body: Uint8Array, rules: ReadingRules, v: Variant, seen: Seen): Reading {
+  const doc = parseWithLimits(body, v, seen);
   if (!(doc instanceof JObject)) return 'error';
   if (rules.format === 'openai_moderation' || (rules.format === 'auto' && all(doc, 'results').length > 0)) return readModeration(doc);
   const choices = all(doc, 'choices');
@@ -251,7 +243,7 @@ function readModeration(doc: JObject): Reading {
   return flagged ? 'deny' : 'allow';
 }
 
-// ---------------------------------------------------------------- strict JSON, duplicates kept
+// ---------------------------------------------------------------- strict JSON over the bytes, duplicates kept
 
 export type JValue = null | boolean | number | string | JValue[] | JObject;
 
@@ -259,19 +251,37 @@ export class JObject {
   constructor(readonly members: [string, JValue][]) {}
 }
 
+/**
+ * What the parser keeps. A reading looks up members by these names (LOOKED_UP), looks into the
+ * array or object of the KEPT_WHOLE ones, and reads the strings of the LOOKED_UP ones and of a
+ * verdict's result / verdict / decision in any case (VERDICT_NAMES). Everything else is read all
+ * the same (its syntax, escapes, depth and values count) but kept as a stand-in of its kind: an
+ * empty array, object or string. So a 100,000-value array or a 1 MiB string beside the verdict
+ * costs no array and no string. The document itself (a body or a verdict candidate) and a kept
+ * array's items are kept whole; numbers, booleans and null always are.
+ */
+const LOOKED_UP = new Set(['results', 'choices', 'message', 'content', 'text', 'flagged']);
+const KEPT_WHOLE = new Set(['results', 'choices', 'message']);
+const VERDICT_NAMES = new Set(['result', 'verdict', 'decision']);
+
 /** Every value of the members named `key` (none when `v` is not an object). */
 function all(v: JValue | undefined, key: string): JValue[] {
+  if (!LOOKED_UP.has(key)) throw new Error(`guard_reference: ${key} is not in LOOKED_UP (the parser may not keep its value)`);
   return v instanceof JObject ? v.members.filter(([k]) => k === key).map(([, x]) => x) : [];
 }
 
-function parseWithLimits(text: string, v: Variant, seen: Seen): JValue | undefined {
-  const id = `${v.duplicates}:${text}`;
-  let p = seen.parsed.get(id);
+const utf8 = new TextEncoder();
+
+/** A document (a body's bytes, or a verdict candidate's text) read within the variant's limits; undefined when it is none. */
+function parseWithLimits(source: Uint8Array | string, v: Variant, seen: Seen): JValue | undefined {
+  const cache = seen.parsed[v.duplicates];
+  let p = cache.get(source);
   if (!p) {
-    const parser = new StrictJson(text, v.duplicates === 'last');
+    // A candidate has no lone surrogate left (parseCandidate): its UTF-8 is the same text.
+    const parser = new StrictJson(typeof source === 'string' ? utf8.encode(source) : source, v.duplicates === 'last');
     const value = parser.document();
     p = { value, maxDepth: parser.maxDepth, nodes: parser.nodes, duplicates: parser.duplicates };
-    seen.parsed.set(id, p);
+    cache.set(source, p);
   }
   const value = p.value;
   if (p.duplicates) seen.duplicates = true;
@@ -284,24 +294,59 @@ function parseWithLimits(text: string, v: Variant, seen: Seen): JValue | undefin
 
 class SyntaxFailure extends Error {}
 
-/** RFC 8259, nothing more: no BOM, no trailing data, no comments; gives up past depth 64. */
+/**
+ * Where the parser stops: a document deeper or with more values than this is refused under every
+ * variant (LIMITS.high), so reading on could change none of its readings. What it met before
+ * stopping (a depth or count near a limit, duplicates) may differ from a whole reading's, which only
+ * adds or leaves out variants; and a variant changes a reading only through a document it flagged
+ * itself, never this refused one.
+ */
+const GIVE_UP = LIMITS.high;
+/** Objects with more members than this find a repeated name through a Map, smaller ones by a scan. */
+const SCAN_MEMBERS = 8;
+
+/** How much of a value the parser keeps: nothing (a stand-in), its strings (a container is a stand-in), all of it. */
+type Keep = 0 | 1 | 2;
+const NOTHING = 0;
+const STRINGS = 1;
+const ALL = 2;
+
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+const WORDS = { true: utf8.encode('true'), false: utf8.encode('false'), null: utf8.encode('null') };
+/** The character each one-character escape stands for, by its byte. */
+const ESCAPES: (string | undefined)[] = [];
+for (const [k, v] of Object.entries({ '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' })) ESCAPES[k.charCodeAt(0)] = v;
+
+/**
+ * RFC 8259 over UTF-8 bytes known to be well formed, nothing more: no BOM, no trailing data, no
+ * comments; gives up past GIVE_UP. Every value is read and counted, but only what a reading looks
+ * at is kept (LOOKED_UP), and duplicate names are noted only where they are kept. It reads every
+ * answer (documents of 100,000 values and strings of 1 MiB among them) once for each way of
+ * keeping duplicates, and is most of the reference's time: it reads bytes (one kind of array, as
+ * strings are not) with no allocation beyond what it keeps.
+ */
 class StrictJson {
   private pos = 0;
   private depth = 0;
+  private readonly n: number;
+  /** The same bytes, to decode strings with; made at the first string that is not short ASCII. */
+  private buffer: Buffer | undefined;
   maxDepth = 0;
   nodes = 0;
   duplicates = false;
 
   constructor(
-    private readonly s: string,
+    private readonly b: Uint8Array,
     private readonly lastWins: boolean,
-  ) {}
+  ) {
+    this.n = b.length;
+  }
 
   document(): JValue | undefined {
     try {
-      const v = this.value();
+      const v = this.value(ALL);
       this.ws();
-      if (this.pos !== this.s.length) throw new SyntaxFailure('trailing data');
+      if (this.pos !== this.n) throw new SyntaxFailure('trailing data');
       return v;
     } catch (e) {
       if (e instanceof SyntaxFailure) return undefined;
@@ -309,128 +354,212 @@ class StrictJson {
     }
   }
 
+  /** The byte at `i`, -1 past the end. */
+  private at(i: number): number {
+    return i < this.n ? this.b[i]! : -1;
+  }
+
   private ws(): void {
-    while (this.pos < this.s.length) {
-      const c = this.s.charCodeAt(this.pos);
-      if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return;
-      this.pos++;
+    let i = this.pos;
+    for (;;) {
+      const c = this.at(i);
+      if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
+      i++;
+    }
+    this.pos = i;
+  }
+
+  private value(keep: Keep): JValue {
+    this.ws();
+    if (++this.nodes > GIVE_UP.nodes) throw new SyntaxFailure('too many values');
+    switch (this.at(this.pos)) {
+      case 0x7b: // {
+        return this.object(keep === ALL);
+      case 0x5b: // [
+        return this.array(keep === ALL);
+      case 0x22: // "
+        return this.string(keep !== NOTHING);
+      case 0x74: // t
+        return this.word(WORDS.true, true);
+      case 0x66: // f
+        return this.word(WORDS.false, false);
+      case 0x6e: // n
+        return this.word(WORDS.null, null);
+      default:
+        return this.number();
     }
   }
 
-  private value(): JValue {
-    this.ws();
-    this.nodes++;
-    const c = this.s[this.pos];
-    if (c === '{') return this.object();
-    if (c === '[') return this.array();
-    if (c === '"') return this.string();
-    for (const [word, v] of [['true', true], ['false', false], ['null', null]] as const) {
-      if (this.s.startsWith(word, this.pos)) {
-        this.pos += word.length;
-        return v;
+  private word<T extends JValue>(word: Uint8Array, v: T): T {
+    for (let k = 0; k < word.length; k++) if (this.at(this.pos + k) !== word[k]) throw new SyntaxFailure('value expected');
+    this.pos += word.length;
+    return v;
+  }
+
+  /** -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?: a fraction or exponent without digits is not part of it. */
+  private number(): number {
+    const start = this.pos;
+    let i = start;
+    const negative = this.at(i) === 0x2d;
+    if (negative) i++;
+    const first = this.at(i);
+    if (first === 0x30) i++;
+    else if (first >= 0x31 && first <= 0x39) {
+      i++;
+      while (isDigit(this.at(i))) i++;
+    } else throw new SyntaxFailure('value expected');
+    const integerEnd = i;
+    if (this.at(i) === 0x2e && isDigit(this.at(i + 1))) {
+      i += 2;
+      while (isDigit(this.at(i))) i++;
+    }
+    const e = this.at(i);
+    if (e === 0x65 || e === 0x45) {
+      let j = i + 1;
+      const sign = this.at(j);
+      if (sign === 0x2b || sign === 0x2d) j++;
+      if (isDigit(this.at(j))) {
+        i = j + 1;
+        while (isDigit(this.at(i))) i++;
       }
     }
-    NUMBER.lastIndex = this.pos;
-    const m = NUMBER.exec(this.s);
-    if (!m) throw new SyntaxFailure('value expected');
-    this.pos += m[0].length;
-    return Number(m[0]);
+    this.pos = i;
+    // An integer of up to 15 digits is exact in a double: summed here; anything else by Number.
+    if (i === integerEnd && i - start <= 15) {
+      let x = 0;
+      for (let k = negative ? start + 1 : start; k < i; k++) x = x * 10 + (this.b[k]! - 0x30);
+      return negative ? -x : x;
+    }
+    return Number(this.text(start, i));
   }
 
   private enter(): void {
     this.pos++;
-    this.depth++;
-    this.maxDepth = Math.max(this.maxDepth, this.depth);
-    if (this.depth > 64) throw new SyntaxFailure('too deep');
+    if (++this.depth > this.maxDepth) this.maxDepth = this.depth;
+    if (this.depth > GIVE_UP.depth) throw new SyntaxFailure('too deep');
   }
 
-  private object(): JObject {
+  /** An object; when not `keep`, read through and an empty one in its place. */
+  private object(keep: boolean): JObject {
     this.enter();
     const members: [string, JValue][] = [];
-    const names = new Map<string, number>();
+    /** First index of each name, once the object is past SCAN_MEMBERS. */
+    let names: Map<string, number> | undefined;
     this.ws();
-    if (this.s[this.pos] === '}') {
+    if (this.at(this.pos) === 0x7d) {
       this.pos++;
       this.depth--;
       return new JObject(members);
     }
     for (;;) {
       this.ws();
-      if (this.s[this.pos] !== '"') throw new SyntaxFailure('name expected');
-      const name = this.string();
+      if (this.at(this.pos) !== 0x22) throw new SyntaxFailure('name expected');
+      const name = this.string(keep);
       this.ws();
-      if (this.s[this.pos++] !== ':') throw new SyntaxFailure(': expected');
-      const v = this.value();
-      const at = names.get(name);
-      if (at !== undefined) this.duplicates = true;
-      if (at !== undefined && this.lastWins) members[at]![1] = v; // JSON.parse: the first's place, the last's value
+      if (this.at(this.pos++) !== 0x3a) throw new SyntaxFailure(': expected');
+      if (!keep) this.value(NOTHING); // nothing of it is read: neither its members nor their duplicates matter
       else {
-        names.set(name, members.length);
-        members.push([name, v]);
+        const v = this.value(KEPT_WHOLE.has(name) ? ALL : LOOKED_UP.has(name) || VERDICT_NAMES.has(name.toLowerCase()) ? STRINGS : NOTHING);
+        let at = -1;
+        if (names) at = names.get(name) ?? -1;
+        else for (let k = 0; k < members.length && at < 0; k++) if (members[k]![0] === name) at = k;
+        if (at >= 0) this.duplicates = true;
+        if (at >= 0 && this.lastWins) members[at]![1] = v; // JSON.parse: the first's place, the last's value
+        else {
+          if (names) {
+            if (at < 0) names.set(name, members.length);
+          } else if (members.length + 1 > SCAN_MEMBERS) {
+            names = new Map();
+            for (let k = members.length - 1; k >= 0; k--) names.set(members[k]![0], k); // the first index stays
+            if (at < 0) names.set(name, members.length);
+          }
+          members.push([name, v]);
+        }
       }
       this.ws();
-      const c = this.s[this.pos++];
-      if (c === '}') break;
-      if (c !== ',') throw new SyntaxFailure(', or } expected');
+      const c = this.at(this.pos++);
+      if (c === 0x7d) break;
+      if (c !== 0x2c) throw new SyntaxFailure(', or } expected');
     }
     this.depth--;
     return new JObject(members);
   }
 
-  private array(): JValue[] {
+  /** An array; when not `keep`, read through and an empty one in its place. */
+  private array(keep: boolean): JValue[] {
     this.enter();
     const items: JValue[] = [];
     this.ws();
-    if (this.s[this.pos] === ']') {
+    if (this.at(this.pos) === 0x5d) {
       this.pos++;
       this.depth--;
       return items;
     }
     for (;;) {
-      items.push(this.value());
+      const v = this.value(keep ? ALL : NOTHING);
+      if (keep) items.push(v);
       this.ws();
-      const c = this.s[this.pos++];
-      if (c === ']') break;
-      if (c !== ',') throw new SyntaxFailure(', or ] expected');
+      const c = this.at(this.pos++);
+      if (c === 0x5d) break;
+      if (c !== 0x2c) throw new SyntaxFailure(', or ] expected');
     }
     this.depth--;
     return items;
   }
 
-  private string(): string {
+  /** A string; when not `keep`, read through (escapes checked) and '' in its place. */
+  private string(keep: boolean): string {
+    const b = this.b;
+    const n = this.n;
     let out = '';
     let i = this.pos + 1;
     let from = i;
     for (;;) {
-      if (i >= this.s.length) throw new SyntaxFailure('unterminated string');
-      PLAIN_RUN.lastIndex = i;
-      i += PLAIN_RUN.exec(this.s)![0].length;
-      if (i >= this.s.length) throw new SyntaxFailure('unterminated string');
-      const c = this.s.charCodeAt(i);
+      // Bytes a string holds as they are (a multi-byte character's are all 0x80 or more).
+      let c = -1;
+      while (i < n) {
+        c = b[i]!;
+        if (c === 0x22 || c === 0x5c || c < 0x20) break;
+        i++;
+      }
+      if (i >= n) throw new SyntaxFailure('unterminated string');
       if (c === 0x22) break;
       if (c < 0x20) throw new SyntaxFailure('control character in string');
-      out += this.s.slice(from, i);
-      const e = this.s[i + 1];
-      if (e === 'u') {
-        const hex = this.s.slice(i + 2, i + 6);
-        if (!/^[0-9a-fA-F]{4}$/.test(hex)) throw new SyntaxFailure('bad \\u escape');
-        out += String.fromCharCode(parseInt(hex, 16));
+      if (keep) out += this.text(from, i);
+      const e = this.at(i + 1);
+      if (e === 0x75) {
+        // \uXXXX: four hex digits, a code unit (a lone surrogate too)
+        let code = 0;
+        for (let k = i + 2; k < i + 6; k++) {
+          const h = this.at(k);
+          const d = h >= 0x30 && h <= 0x39 ? h - 0x30 : h >= 0x41 && h <= 0x46 ? h - 0x37 : h >= 0x61 && h <= 0x66 ? h - 0x57 : -1;
+          if (d < 0) throw new SyntaxFailure('bad \\u escape');
+          code = code * 16 + d;
+        }
+        if (keep) out += String.fromCharCode(code);
         i += 6;
       } else {
-        const plain = e === undefined ? undefined : ESCAPES[e];
+        const plain = e < 0 ? undefined : ESCAPES[e];
         if (plain === undefined) throw new SyntaxFailure('bad escape');
-        out += plain;
+        if (keep) out += plain;
         i += 2;
       }
       from = i;
     }
-    out += this.s.slice(from, i);
+    if (keep) out += this.text(from, i);
     this.pos = i + 1;
     return out;
   }
-}
 
-/** Characters a string holds as they are. */
-const PLAIN_RUN = /[^"\\\u0000-\u001f]*/y;
-const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
-const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+  /** Bytes from..to (at character boundaries) as text: short ASCII by hand, the rest by Buffer's decoder. */
+  private text(from: number, to: number): string {
+    if (to - from <= 16) {
+      let s = '';
+      let k = from;
+      for (; k < to && this.b[k]! < 0x80; k++) s += String.fromCharCode(this.b[k]!);
+      if (k === to) return s;
+    }
+    this.buffer ??= Buffer.from(this.b.buffer, this.b.byteOffset, this.b.byteLength);
+    return this.buffer.toString('utf8', from, to);
+  }
+}
