@@ -28,7 +28,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   sse: ['util'],
   guard: ['abi', 'json', 'inspect', 'util'],
   keys: ['abi', 'json'],
-  config: ['json', 'regex', 'inspect', 'guard', 'keys'],
+  config: ['util', 'json', 'regex', 'inspect', 'guard', 'keys'],
   redact: ['json', 'regex', 'inspect'],
   reply: ['json'],
   response: ['json', 'regex', 'inspect', 'sse', 'redact', 'config', 'reply'],

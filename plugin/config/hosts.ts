@@ -1,6 +1,7 @@
 // Which request authorities a provider serves. Case-insensitive; a configured host without a port
 // matches any port; "*.example.com" matches any subdomain (not the apex).
 import { gotValue } from "./errors";
+import { trimmed } from "../util/trim";
 
 export class HostRule {
   constructor(
@@ -35,7 +36,7 @@ export class Authority {
 
 /** Splits an :authority ("Host:80", "[::1]:8080") into a lower-cased host and its port ("" if none). */
 export function parseAuthority(authority: string): Authority {
-  let a = authority.trim().toLowerCase();
+  let a = trimmed(authority).toLowerCase();
   if (a.endsWith(".")) a = a.substring(0, a.length - 1);
   if (a.startsWith("[")) {
     const close = a.indexOf("]");
@@ -58,7 +59,7 @@ function fail(reason: string): HostRuleResult { return new HostRuleResult(null, 
 
 /** Parses a configured host such as "api.openai.com", "llm.internal:8080" or "*.openai.azure.com". */
 export function parseHostRule(spec: string): HostRuleResult {
-  const s = spec.trim();
+  const s = trimmed(spec);
   let wildcard = false;
   let rest = s;
   if (rest.startsWith("*.")) { wildcard = true; rest = rest.substring(2); }

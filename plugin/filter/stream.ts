@@ -29,6 +29,7 @@ import {
 } from "./replies";
 import { holdInstalled, responseHoldInstalled } from "./hold_check";
 import { ResponseInspection, ResponseMode, ResponseOutcome } from "../response/inspection";
+import { trimmed } from "../util/trim";
 
 /** Filter state naming the rule that denied a request (access logs: %FILTER_STATE(wasm.llm_guard.rule:PLAIN)%). */
 const RULE_PROPERTY = "llm_guard.rule";
@@ -614,14 +615,14 @@ function conversationPieces(pieces: TextPiece[]): TextPiece[] {
  */
 function isUpgrade(headers: HeaderSnapshot): bool {
   const upgrade = headers.first("upgrade");
-  if (upgrade != null && upgrade.trim().length > 0) return true;
+  if (upgrade != null && trimmed(upgrade).length > 0) return true;
   const protocol = headers.first(":protocol");
-  return protocol != null && protocol.trim().length > 0;
+  return protocol != null && trimmed(protocol).length > 0;
 }
 
 /** True when a content-length header declares more than `limit` bytes. */
 function declaredLengthExceeds(value: string, limit: u32): bool {
-  const v = value.trim();
+  const v = trimmed(value);
   if (v.length > 12) return true;
   let n: u64 = 0;
   for (let i = 0; i < v.length; i++) {

@@ -2,6 +2,7 @@
 // letter case, in ```json fences or amid prose), Llama Guard ("safe" / "unsafe\nS1,S7"), Qwen3Guard
 // ("Safety: Safe|Unsafe|Controversial"), or an OpenAI moderation response (results[].flagged).
 import { parseJson, parseJsonText, JsonLimits, JsonValue, JsonKind } from "../json";
+import { trimmed } from "../util/trim";
 
 export enum VerdictFormat { Auto, Json, LlamaGuard, QwenGuard, OpenAIModeration }
 
@@ -84,7 +85,7 @@ function readDocument(doc: JsonValue, format: VerdictFormat, controversialDenies
     const text = first.getAll("text");
     if (text.length > 0 && pick(text, last).kind == JsonKind.String) content = pick(text, last).asString();
   }
-  if (content.trim().length == 0) return failure("unparseable", "guard answer has no message content");
+  if (trimmed(content).length == 0) return failure("unparseable", "guard answer has no message content");
   return readVerdictText(content, format, controversialDenies);
 }
 
@@ -160,7 +161,7 @@ function verdictFromObject(obj: JsonValue): Verdict | null {
     const value = obj.value(i);
     if (value.kind != JsonKind.String) continue;
     if (key == "result" || key == "verdict" || key == "decision") {
-      const r = value.asString().trim().toLowerCase();
+      const r = trimmed(value.asString()).toLowerCase();
       if (result.length > 0 && result != r) return failure("unparseable", "the guard's answer has conflicting results");
       result = r;
     } else if (key == "reason") {
@@ -179,14 +180,14 @@ function readQwenVerdict(content: string, controversialDenies: bool): Verdict | 
   let safety = "";
   let categories = "";
   for (let i = 0; i < lines.length && i < 64; i++) {
-    const line = lines[i].trim();
+    const line = trimmed(lines[i]);
     const lower = line.toLowerCase();
     if (lower.startsWith("safety:")) {
-      const value = lower.substring(7).trim();
+      const value = trimmed(lower.substring(7));
       // Any Unsafe line wins over others, whatever their order.
       if (safety != "unsafe") safety = value;
     }
-    else if (lower.startsWith("categories:")) categories = line.substring(11).trim();
+    else if (lower.startsWith("categories:")) categories = trimmed(line.substring(11));
   }
   if (safety.length == 0) return null;
   if (safety == "safe") return allow(clip(categories));
@@ -200,11 +201,11 @@ function readQwenVerdict(content: string, controversialDenies: bool): Verdict | 
 
 /** Llama Guard: first line "safe", or "unsafe" then a line of hazard codes such as "S1,S7". */
 function readLlamaGuardVerdict(content: string): Verdict | null {
-  const lines = content.trim().split("\n");
+  const lines = trimmed(content).split("\n");
   if (lines.length == 0) return null;
-  const first = lines[0].trim().toLowerCase();
+  const first = trimmed(lines[0]).toLowerCase();
   if (first == "safe") return allow("");
-  if (first == "unsafe") return deny(lines.length > 1 ? clip(lines[1].trim()) : "");
+  if (first == "unsafe") return deny(lines.length > 1 ? clip(trimmed(lines[1])) : "");
   return null;
 }
 

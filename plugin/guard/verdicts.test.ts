@@ -70,6 +70,10 @@ describe('verdict formats, auto-detected (verdict_format: auto)', () => {
     ['Llama Guard unsafe S1,S7', llamaGuard('unsafe', 'S1,S7'), 'deny'],
     ['Llama Guard unsafe without codes', llamaGuard('unsafe'), 'deny'],
     ['Llama Guard with surrounding blank lines', chatContent('\n\nunsafe\nS14\n'), 'deny'],
+    // More leading white space than text after it: AssemblyScript's own trim() left a newline there.
+    ['Llama Guard unsafe after many blank lines and spaces', chatContent('      \n\n\n\n\nunsafe\nS1'), 'deny'],
+    ['Llama Guard safe after spaces and blank lines', chatContent('   \n\n\nsafe\n'), 'allow'],
+    ['Qwen3Guard with a padded Safety line', chatContent('Safety:            Unsafe\nCategories: Violent'), 'deny'],
     ['Qwen3Guard Safe', qwenGuard('Safe'), 'allow'],
     ['Qwen3Guard Unsafe', qwenGuard('Unsafe', 'Violent'), 'deny'],
     ['Qwen3Guard Controversial (default: deny)', qwenGuard('Controversial', 'Politically Sensitive Topics'), 'deny'],

@@ -1,11 +1,12 @@
 // Media types of inline and uploaded content: which are text a model reads (and so inspected),
 // and data: URLs as OpenAI's file_data and image_url carry them.
 // Also whether a content-encoding header leaves a body readable.
+import { trimmed } from "../util/trim";
 
 /** `type/subtype` in lower case, parameters and whitespace dropped ("" when there is none). */
 export function essence(mediaType: string): string {
   const semi = mediaType.indexOf(";");
-  return (semi >= 0 ? mediaType.substring(0, semi) : mediaType).trim().toLowerCase();
+  return trimmed((semi >= 0 ? mediaType.substring(0, semi) : mediaType)).toLowerCase();
 }
 
 const TEXT_TYPES: string[] = [
@@ -52,9 +53,9 @@ export function parseDataUrl(url: string): DataUrl | null {
   const header = url.substring(5, comma);
   const out = new DataUrl();
   const params = header.split(";");
-  if (params.length > 0 && params[0].trim().length > 0) out.mediaType = params[0].trim();
+  if (params.length > 0 && trimmed(params[0]).length > 0) out.mediaType = trimmed(params[0]);
   for (let i = 1; i < params.length; i++) {
-    if (params[i].trim().toLowerCase() == "base64") out.base64 = true;
+    if (trimmed(params[i]).toLowerCase() == "base64") out.base64 = true;
   }
   out.data = url.substring(comma + 1);
   return out;
@@ -89,6 +90,6 @@ export function isJsonLinesFileName(name: string): bool {
 /** Whether a (joined) content-encoding header says the body is encoded: anything but absent, empty or `identity`. */
 export function isContentEncoded(contentEncoding: string | null): bool {
   if (contentEncoding == null) return false;
-  const e = contentEncoding.trim();
+  const e = trimmed(contentEncoding);
   return e.length > 0 && e.toLowerCase() != "identity";
 }

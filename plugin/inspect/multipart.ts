@@ -11,6 +11,7 @@ import { hexDigitValue } from "../util/hex";
 import {
   essence, isTextMediaType, isJsonMediaType, isJsonLinesMediaType, isTextFileName, isJsonLinesFileName, isJsonFileName,
 } from "./media_type";
+import { trimmed } from "../util/trim";
 
 export class MultipartLimits {
   maxParts: i32 = 1000;
@@ -179,8 +180,8 @@ function readHeaders(body: Uint8Array, at: i32, part: MultipartPart, limits: Mul
     if (!folded && current.length > 0) {
       // The previous header is complete.
       const colon = current.indexOf(":");
-      const name = current.substring(0, colon).trim().toLowerCase();
-      const value = current.substring(colon + 1).trim();
+      const name = trimmed(current.substring(0, colon)).toLowerCase();
+      const value = trimmed(current.substring(colon + 1));
       if (name == "content-disposition") {
         if (disposition != null) return headerError(out, "two Content-Disposition headers in a part");
         disposition = value;
@@ -205,7 +206,7 @@ function readHeaders(body: Uint8Array, at: i32, part: MultipartPart, limits: Mul
     const text = decodeUtf8(body, i, lineEnd);
     if (folded) {
       if (current.length == 0) return headerError(out, "a part's headers start with a continuation line");
-      current += " " + text.trim();
+      current += " " + trimmed(text);
     } else {
       if (text.indexOf(":") <= 0) return headerError(out, "a part header without a name and a colon");
       current = text;
@@ -230,7 +231,7 @@ function headerError(out: MultipartResult, why: string): i32 {
 /** `form-data; name="x"; filename="y"` into `part`; false when it isn't form-data or is malformed. */
 function readDisposition(value: string, part: MultipartPart): bool {
   const semi = value.indexOf(";");
-  const kind = (semi >= 0 ? value.substring(0, semi) : value).trim().toLowerCase();
+  const kind = trimmed((semi >= 0 ? value.substring(0, semi) : value)).toLowerCase();
   if (kind != "form-data") return false;
   if (semi < 0) return true;
   const params = parseParams(value, semi);
@@ -284,7 +285,7 @@ function parseParams(value: string, from: i32): Param[] | null {
     let e = i;
     while (e < n && value.charCodeAt(e) != 0x3d && value.charCodeAt(e) != 0x3b) e++;
     if (e >= n || value.charCodeAt(e) != 0x3d) return null; // a parameter without '='
-    const name = value.substring(i, e).trim().toLowerCase();
+    const name = trimmed(value.substring(i, e)).toLowerCase();
     if (name.length == 0) return null;
     i = e + 1;
     while (i < n && (value.charCodeAt(i) == 0x20 || value.charCodeAt(i) == 0x09)) i++;
@@ -315,7 +316,7 @@ function parseParams(value: string, from: i32): Param[] | null {
     } else {
       let t = i;
       while (t < n && value.charCodeAt(t) != 0x3b) t++;
-      out.push(new Param(name, value.substring(i, t).trim()));
+      out.push(new Param(name, trimmed(value.substring(i, t))));
       i = t;
     }
   }
@@ -391,7 +392,7 @@ export function partKind(part: MultipartPart): PartKind {
   if (isJsonMediaType(type) || isJsonFileName(file) || isJsonFileName(other)) return PartKind.Json;
   if (!part.hasFilename) return PartKind.Text;
   if (isTextMediaType(type) || isTextFileName(file) || isTextFileName(other)) return PartKind.Text;
-  if (part.contentType.trim().length == 0) return PartKind.Text;
+  if (trimmed(part.contentType).length == 0) return PartKind.Text;
   // A Content-Type that isn't a media type at all says nothing: read like application/octet-stream.
   if ((type == "application/octet-stream" || !isMediaType(type)) && isUtf8(part.bytes)) return PartKind.Text;
   return PartKind.Binary;
