@@ -125,7 +125,7 @@ test-mesh: deps kube-tools mesh-tools build image-inputs
 
 # Every fuzzer for a long run (README.md, "Fuzzing"): 1,000,000 inputs of each kind (request bodies,
 # request headers, pluginConfig documents, guard replies, responses, SSE streams), each kind over 4
-# new seeds (printed) of 250,000, two vitest processes at once; about 40 minutes on 2 cores. A
+# new seeds (printed) of 250,000, two vitest processes at once; about 30 minutes on 2 cores. A
 # failing input is saved to test/fixtures/fuzz/<kind>/ (commit it: it is then a regression test);
 # a table at the end, non-zero exit on any failure. Smaller: make fuzz FUZZ_TOTAL=40000; flags in
 # FUZZ_ARGS, e.g. make fuzz FUZZ_ARGS='--kinds sse,responses --seeds 1,2' (tools/fuzz/run.mjs).

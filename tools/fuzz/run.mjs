@@ -38,8 +38,8 @@ const LOGS = join(ROOT, 'build', 'fuzz');
 const KINDS = [
   { kind: 'request-bodies', file: 'plugin/fuzz.test.ts', env: 'FUZZ_BODIES', rate: 2300 },
   { kind: 'request-headers', file: 'plugin/filter/header_fuzz.test.ts', env: 'FUZZ_HEADERS', rate: 7500 },
-  { kind: 'plugin-config', file: 'plugin/config/config_fuzz.test.ts', env: 'FUZZ_CONFIGS', rate: 1100 },
-  { kind: 'guard-replies', file: 'plugin/guard/guard_fuzz.test.ts', env: 'FUZZ_GUARD_REPLIES', rate: 530 },
+  { kind: 'plugin-config', file: 'plugin/config/config_fuzz.test.ts', env: 'FUZZ_CONFIGS', rate: 850 },
+  { kind: 'guard-replies', file: 'plugin/guard/guard_fuzz.test.ts', env: 'FUZZ_GUARD_REPLIES', rate: 1650 },
   { kind: 'responses', file: 'plugin/filter/response_fuzz.test.ts', env: 'FUZZ_RESPONSES', perInput: 2, rate: 2250 },
   { kind: 'sse', file: 'plugin/sse/sse_fuzz.test.ts', env: 'FUZZ_SSE_INPUTS', rate: 3300 },
 ];
