@@ -144,10 +144,6 @@ async function loadHosts(): Promise<Record<HostName, Loaded>> {
   return out;
 }
 
-function wasmMemoryBytes(host: FilterHost): number {
-  return host.memoryBytes;
-}
-
 // ---------------------------------------------------------------- the cases
 
 type Header = [string, string];
@@ -1027,9 +1023,9 @@ describe('guard reply fuzz', () => {
       if (result.reasons.length > 0) count(kinds, kindOf(c, result.reasons));
       failures.random(i, result.reasons, () => c, () => `${c.host} ${c.delivery.kind} [${c.label.slice(0, 200)}]`);
       if (h.host.trapped) hosts[h.name] = await loadHost(h.name); // a trapped VM is failed for good: a new one goes on
-      if (checkpoints.has(i)) for (const x of Object.values(hosts)) memory.get(x.name)!.push(wasmMemoryBytes(x.host));
+      if (checkpoints.has(i)) for (const x of Object.values(hosts)) memory.get(x.name)!.push(x.host.memoryBytes);
     }
-    for (const x of Object.values(hosts)) memory.get(x.name)!.push(wasmMemoryBytes(x.host));
+    for (const x of Object.values(hosts)) memory.get(x.name)!.push(x.host.memoryBytes);
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuStarted);
     console.log(

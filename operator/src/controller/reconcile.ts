@@ -156,6 +156,7 @@ export class Reconciler {
 
   forget(key: string): void {
     this.written.delete(key);
+    this.retirements.forgetAll(`${key}/`);
   }
 
   async reconcile(key: string): Promise<ReconcileOutcome> {
@@ -164,7 +165,7 @@ export class Reconciler {
     const log = this.deps.log.child({ policy: key });
     if (!cached) {
       // Deleted: the garbage collector removes what it owned (owner references).
-      this.written.delete(key);
+      this.forget(key);
       log.debug('policy not found; nothing to do');
       return { result: 'success', wrote: false };
     }
@@ -422,7 +423,8 @@ export class Reconciler {
     const pruned: string[] = [];
     const retiring: string[] = [];
     let retireInMs: number | undefined;
-    const retirementId = (obj: KubeObject) => `${namespace}/${obj.kind}/${obj.metadata?.name ?? ''}/${obj.metadata?.uid ?? ''}`;
+    // Under the policy's key (`<ns>/<policy>/`), so forget(key) drops them with the policy.
+    const retirementId = (obj: KubeObject) => `${namespace}/${name}/${obj.kind}/${obj.metadata?.name ?? ''}/${obj.metadata?.uid ?? ''}`;
     for (const [k, obj] of live) if (wanted.has(k)) this.retirements.forget(retirementId(obj));
     for (const rt of OWNED_TYPES) {
       for (const [k, obj] of live) {

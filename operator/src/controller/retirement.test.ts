@@ -25,4 +25,12 @@ describe('Retirements', () => {
   it('a grace of 0 deletes at once', () => {
     expect(new Retirements(0).remainingMs('a')).toBe(0);
   });
+
+  it('forgetAll drops a deleted policy\'s objects, not another policy\'s', () => {
+    const r = new Retirements(10_000);
+    r.remainingMs('apps/chat/ServiceEntry/a/1');
+    r.remainingMs('apps/chat2/ServiceEntry/b/2');
+    r.forgetAll('apps/chat/');
+    expect(r.size).toBe(1);
+  });
 });

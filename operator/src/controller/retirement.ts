@@ -33,6 +33,11 @@ export class Retirements {
     this.since.delete(id);
   }
 
+  /** Every object whose id starts with `prefix` (a deleted policy's: the garbage collector takes them). */
+  forgetAll(prefix: string): void {
+    for (const id of [...this.since.keys()]) if (id.startsWith(prefix)) this.since.delete(id);
+  }
+
   get size(): number {
     return this.since.size;
   }
